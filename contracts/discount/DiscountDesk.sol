@@ -1,0 +1,156 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity 0.8.30;
+
+import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
+import {SignatureChecker} from "@openzeppelin/contracts/utils/cryptography/SignatureChecker.sol";
+import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
+import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
+import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
+import {IConsortiumRegistry} from "../interfaces/IConsortiumRegistry.sol";
+import {ReceivableVoucher} from "../voucher/ReceivableVoucher.sol";
+
+/// @title DiscountDesk
+/// @notice Discounting of vouchers at a bank or factor, delivery versus payment in one
+///         transaction. The financier signs an EIP-712 `DiscountOffer`; the holder submits it;
+///         the desk prices it ACT/360 on the seconds left to maturity, pays the holder from the
+///         financier's settlement tokens (the financier's allowance to this desk is its
+///         discounting line) and moves the value to the financier.
+/// @dev Offers are single-use (per-financier nonces), cancellable, expiring, and bound to this
+///      chain and contract by the EIP-712 domain. Signatures are checked with SignatureChecker:
+///      EOAs (high-s rejected) and ERC-1271 contract wallets.
+contract DiscountDesk is EIP712, ReentrancyGuardTransient {
+    using SafeERC20 for IERC20;
+
+    /// @notice EIP-712 type of an offer; `frontend_bridge/typed-data` holds the same definition.
+    bytes32 public constant OFFER_TYPEHASH = keccak256(
+        "DiscountOffer(uint256 tokenId,uint256 value,uint256 rateBps,uint256 deadline,uint256 nonce,address financier)"
+    );
+    uint8 public constant ROLE_FINANCIER = 4;
+    /// @notice Highest annual discount rate an offer may carry (100 %).
+    uint256 public constant MAX_RATE_BPS = 10_000;
+    /// @notice ACT/360 day-count denominator times basis points.
+    uint256 public constant YEAR_BASIS = 360 days * 10_000;
+
+    struct DiscountOffer {
+        uint256 tokenId;
+        uint256 value;
+        uint256 rateBps;
+        uint256 deadline;
+        uint256 nonce;
+        address financier;
+    }
+
+    IConsortiumRegistry public immutable registry;
+    ReceivableVoucher public immutable voucher;
+    IERC20 public immutable settlementToken;
+
+    mapping(address financier => mapping(uint256 nonce => bool)) private _nonceUsed;
+
+    event OfferExecuted(
+        bytes32 indexed offerHash,
+        address indexed financier,
+        address indexed holder,
+        uint256 fromTokenId,
+        uint256 financierTokenId,
+        uint256 value,
+        uint256 rateBps,
+        uint256 price
+    );
+    event OfferCancelled(address indexed financier, uint256 indexed nonce);
+
+    error ZeroAmount();
+    error RateTooHigh(uint256 rateBps, uint256 max);
+    error OfferExpired(uint256 deadline, uint256 now_);
+    error OfferAlreadyUsed(address financier, uint256 nonce);
+    error InvalidOfferSignature(address financier);
+    error NotFinancier(address account);
+    error VoucherMatured(uint256 tokenId, uint256 maturity);
+
+    constructor(IConsortiumRegistry registry_, ReceivableVoucher voucher_)
+        EIP712("ReceivableVoucher DiscountDesk", "1")
+    {
+        registry = registry_;
+        voucher = voucher_;
+        settlementToken = voucher_.settlementToken();
+    }
+
+    /// @notice Price a holder would receive now for `value` of `tokenId` at `rateBps` a year:
+    ///         value - ceil(value * rateBps * secondsToMaturity / (360 days * 10 000)).
+    /// @dev Rounds the discount up, so the price is in the holder's disfavour by at most one unit.
+    function quote(uint256 tokenId, uint256 value, uint256 rateBps)
+        public
+        view
+        returns (uint256 price, uint256 secondsToMaturity)
+    {
+        if (rateBps > MAX_RATE_BPS) revert RateTooHigh(rateBps, MAX_RATE_BPS);
+        uint256 maturity = voucher.maturityOf(voucher.slotOf(tokenId));
+        if (block.timestamp >= maturity) revert VoucherMatured(tokenId, maturity);
+        secondsToMaturity = maturity - block.timestamp;
+        uint256 discountAmount = Math.mulDiv(value, rateBps * secondsToMaturity, YEAR_BASIS, Math.Rounding.Ceil);
+        price = value - discountAmount;
+    }
+
+    /// @notice The holder (caller) sells `offer.value` of its voucher to the signing financier:
+    ///         the financier pays the quoted price in settlement tokens, the value moves to the
+    ///         financier (the whole voucher if it is all of it, else split), atomically.
+    /// @return financierTokenId the voucher the financier now holds.
+    /// @return price what the holder received, in settlement minor units.
+    function discount(DiscountOffer calldata offer, bytes calldata signature)
+        external
+        nonReentrant
+        returns (uint256 financierTokenId, uint256 price)
+    {
+        if (offer.value == 0) revert ZeroAmount();
+        if (block.timestamp > offer.deadline) revert OfferExpired(offer.deadline, block.timestamp);
+        if (_nonceUsed[offer.financier][offer.nonce]) revert OfferAlreadyUsed(offer.financier, offer.nonce);
+        bytes32 digest = hashOffer(offer);
+        if (!SignatureChecker.isValidSignatureNow(offer.financier, digest, signature)) {
+            revert InvalidOfferSignature(offer.financier);
+        }
+        if (registry.rolesIfActive(offer.financier) & ROLE_FINANCIER == 0) revert NotFinancier(offer.financier);
+        (price,) = quote(offer.tokenId, offer.value, offer.rateBps);
+
+        _nonceUsed[offer.financier][offer.nonce] = true;
+
+        settlementToken.safeTransferFrom(offer.financier, msg.sender, price);
+        financierTokenId = voucher.deskTransfer(offer.tokenId, msg.sender, offer.financier, offer.value);
+        emit OfferExecuted(
+            digest, offer.financier, msg.sender, offer.tokenId, financierTokenId, offer.value, offer.rateBps, price
+        );
+    }
+
+    /// @notice The financier withdraws a signed offer before it is used.
+    function cancelOffer(uint256 nonce) external {
+        if (_nonceUsed[msg.sender][nonce]) revert OfferAlreadyUsed(msg.sender, nonce);
+        _nonceUsed[msg.sender][nonce] = true;
+        emit OfferCancelled(msg.sender, nonce);
+    }
+
+    /// @notice Whether `nonce` of `financier` has been used or cancelled.
+    function isNonceUsed(address financier, uint256 nonce) external view returns (bool) {
+        return _nonceUsed[financier][nonce];
+    }
+
+    /// @notice The EIP-712 digest a financier signs for `offer`.
+    function hashOffer(DiscountOffer calldata offer) public view returns (bytes32) {
+        return _hashTypedDataV4(
+            keccak256(
+                abi.encode(
+                    OFFER_TYPEHASH,
+                    offer.tokenId,
+                    offer.value,
+                    offer.rateBps,
+                    offer.deadline,
+                    offer.nonce,
+                    offer.financier
+                )
+            )
+        );
+    }
+
+    /// @notice The EIP-712 domain separator (chain id and this contract's address inside).
+    function domainSeparator() external view returns (bytes32) {
+        return _domainSeparatorV4();
+    }
+}

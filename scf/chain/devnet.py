@@ -1,0 +1,43 @@
+"""Development-chain helpers (anvil): time travel, gas money, snapshots.
+
+Only for local chains: every helper refuses to run where the node lacks the method."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from web3 import Web3
+
+from scf.chain.connection import RpcError
+
+
+def _rpc(w3: Web3, method: str, params: list[Any]) -> Any:
+    response = w3.provider.make_request(method, params)  # type: ignore[arg-type]
+    if "error" in response:
+        raise RpcError(f"{method} failed: {response['error'].get('message')} (is this a local anvil chain?)")
+    return response.get("result")
+
+
+def set_balance(w3: Web3, address: str, wei: int) -> None:
+    _rpc(w3, "anvil_setBalance", [address, hex(wei)])
+
+
+def increase_time(w3: Web3, seconds: int) -> int:
+    """Moves the chain's clock forward and mines a block; returns the new block timestamp."""
+    _rpc(w3, "evm_increaseTime", [int(seconds)])
+    _rpc(w3, "evm_mine", [])
+    return int(w3.eth.get_block("latest")["timestamp"])
+
+
+def set_next_timestamp(w3: Web3, timestamp: int) -> None:
+    _rpc(w3, "evm_setNextBlockTimestamp", [int(timestamp)])
+    _rpc(w3, "evm_mine", [])
+
+
+def snapshot(w3: Web3) -> str:
+    return str(_rpc(w3, "evm_snapshot", []))
+
+
+def revert(w3: Web3, snapshot_id: str) -> None:
+    if not _rpc(w3, "evm_revert", [snapshot_id]):
+        raise RpcError(f"could not revert to snapshot {snapshot_id}")

@@ -1,0 +1,94 @@
+"""Revert decoding: custom errors come back as Python exceptions that name the rule broken."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from eth_abi import decode as abi_decode
+from eth_utils import function_signature_to_4byte_selector, to_checksum_address
+from hexbytes import HexBytes
+
+_PANIC_CODES = {
+    0x01: "assertion failed",
+    0x11: "arithmetic overflow or underflow",
+    0x12: "division by zero",
+    0x21: "invalid enum value",
+    0x32: "array index out of bounds",
+    0x41: "out of memory",
+}
+
+
+def _type_of(param: dict[str, Any]) -> str:
+    t = param["type"]
+    if t.startswith("tuple"):
+        inner = ",".join(_type_of(c) for c in param["components"])
+        return f"({inner}){t[5:]}"
+    return t
+
+
+class ContractRevert(Exception):
+    """A transaction or call reverted. ``error`` is the custom error's name, ``args`` its
+    arguments by name, ``contract`` the contract that declares it (when known)."""
+
+    def __init__(self, error: str, args: dict[str, Any], contract: str | None, raw: bytes) -> None:
+        self.error = error
+        self.args_by_name = args
+        self.contract = contract
+        self.raw = raw
+        super().__init__(self.describe())
+
+    def describe(self) -> str:
+        where = f"{self.contract}." if self.contract else ""
+        if not self.args_by_name:
+            return f"{where}{self.error}"
+        parts = ", ".join(f"{k}={_show(v)}" for k, v in self.args_by_name.items())
+        return f"{where}{self.error}({parts})"
+
+    def __getitem__(self, key: str) -> Any:
+        return self.args_by_name[key]
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, bytes):
+        return "0x" + value.hex()
+    return str(value)
+
+
+class ErrorDecoder:
+    """Maps 4-byte selectors of every custom error in the given ABIs to a decoder."""
+
+    def __init__(self, abis: dict[str, list[dict[str, Any]]]) -> None:
+        self._by_selector: dict[bytes, tuple[str, dict[str, Any]]] = {}
+        # Concrete contracts first so an error is attributed to the contract that raises it,
+        # not to an interface that merely re-declares it.
+        for contract, abi in sorted(abis.items(), key=lambda kv: kv[0].startswith("I")):
+            for item in abi:
+                if item.get("type") != "error":
+                    continue
+                signature = f"{item['name']}({','.join(_type_of(i) for i in item['inputs'])})"
+                selector = function_signature_to_4byte_selector(signature)
+                self._by_selector.setdefault(selector, (contract, item))
+
+    def decode(self, data: bytes | str | None) -> ContractRevert:
+        raw = bytes(HexBytes(data)) if data else b""
+        if len(raw) < 4:
+            return ContractRevert("RevertWithoutReason", {}, None, raw)
+        selector, body = raw[:4], raw[4:]
+        if selector == bytes.fromhex("08c379a0"):  # Error(string)
+            (message,) = abi_decode(["string"], body)
+            return ContractRevert("Error", {"message": message}, None, raw)
+        if selector == bytes.fromhex("4e487b71"):  # Panic(uint256)
+            (code,) = abi_decode(["uint256"], body)
+            return ContractRevert("Panic", {"code": code, "meaning": _PANIC_CODES.get(code, "unknown")}, None, raw)
+        known = self._by_selector.get(selector)
+        if known is None:
+            return ContractRevert("UnknownError", {"data": raw}, None, raw)
+        contract, item = known
+        types = [_type_of(i) for i in item["inputs"]]
+        values = abi_decode(types, body) if types else ()
+        args = {}
+        for i, (param, value) in enumerate(zip(item["inputs"], values, strict=True)):
+            if param["type"] == "address":
+                value = to_checksum_address(value)
+            args[param["name"] or f"arg{i}"] = value
+        return ContractRevert(item["name"], args, contract, raw)

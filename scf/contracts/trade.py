@@ -1,0 +1,78 @@
+"""TradeRegistry: anchored trade documents and invoice reservations."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import IntEnum
+
+from scf.chain.connection import Signer, TxResult
+from scf.contracts.base import ContractClient
+
+
+class DocType(IntEnum):
+    CONTRACT = 0
+    ORDER = 1
+    INVOICE = 2
+    DELIVERY_NOTE = 3
+    RECEIPT = 4
+    OTHER = 5
+
+    @classmethod
+    def parse(cls, name: str) -> DocType:
+        key = name.strip().upper().replace("-", "_").replace(" ", "_")
+        if key not in cls.__members__:
+            known = ", ".join(m.lower() for m in cls.__members__)
+            raise ValueError(f"unknown document type {name!r} (known: {known})")
+        return cls[key]
+
+
+class RecordStatus(IntEnum):
+    NONE = 0
+    REGISTERED = 1
+    CONFIRMED = 2
+    REJECTED = 3
+
+
+@dataclass(frozen=True)
+class TradeRecord:
+    record_id: int
+    registrant: str
+    doc_type: DocType
+    status: RecordStatus
+    registered_at: int
+    decided_at: int
+    counterparty: str
+    parent_id: int
+    amount: int
+    reserved: int
+    doc_hash: bytes
+
+    @property
+    def available(self) -> int:
+        return self.amount - self.reserved
+
+
+class TradeRegistry(ContractClient):
+    NAME = "TradeRegistry"
+
+    def register(
+        self, signer: Signer, doc_type: DocType, doc_hash: bytes, counterparty: str, amount: int, parent_id: int = 0
+    ) -> tuple[int, TxResult]:
+        result = self.send(signer, "register", int(doc_type), doc_hash, counterparty, amount, parent_id)
+        (event,) = result.events(self.contract, "DocumentRegistered")
+        return int(event["args"]["recordId"]), result
+
+    def confirm(self, signer: Signer, record_id: int) -> TxResult:
+        return self.send(signer, "confirm", record_id)
+
+    def reject(self, signer: Signer, record_id: int) -> TxResult:
+        return self.send(signer, "reject", record_id)
+
+    def record(self, record_id: int) -> TradeRecord:
+        r = self.call("recordOf", record_id)
+        return TradeRecord(
+            record_id, r[0], DocType(r[1]), RecordStatus(r[2]), r[3], r[4], r[5], r[6], r[7], r[8], r[9]
+        )
+
+    def set_ledger(self, operator: Signer, ledger: str, authorised: bool = True) -> TxResult:
+        return self.send(operator, "setLedger", ledger, authorised)

@@ -1,0 +1,142 @@
+"""ReceivableVoucher: the ERC-3525 voucher ledger."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import IntEnum
+
+from scf.chain.connection import Signer, TxResult
+from scf.contracts.base import ContractClient
+
+SERIAL_BITS = 32
+
+# ERC-3525 has two three-argument transferFroms; ape and web3 can pick the wrong one from
+# the arguments' shape, so the client always names the overload by signature.
+SPLIT_TRANSFER = "transferFrom(uint256,address,uint256)"
+MERGE = "transferFrom(uint256,uint256,uint256)"
+WHOLE_TRANSFER = "transferFrom(address,address,uint256)"
+SAFE_WHOLE_TRANSFER = "safeTransferFrom(address,address,uint256)"
+
+
+class SlotStatus(IntEnum):
+    NONE = 0
+    ISSUED = 1
+    ACCEPTED = 2
+    CANCELLED = 3
+    SETTLED = 4
+
+
+@dataclass(frozen=True)
+class SlotInfo:
+    slot: int
+    debtor: str
+    maturity: int
+    status: SlotStatus
+    last_serial: int
+    face_value: int
+    funded: int
+    redeemed: int
+    issued_at: int
+    creditor: str
+    trade_record_id: int
+    overdue_at: int
+
+
+@dataclass(frozen=True)
+class VoucherInfo:
+    token_id: int
+    owner: str
+    slot: int
+    value: int
+    parent: int
+    frozen: bool
+
+    @property
+    def exists(self) -> bool:
+        return int(self.owner, 16) != 0
+
+
+def token_id(slot: int, serial: int) -> int:
+    return (slot << SERIAL_BITS) | serial
+
+
+def label(token: int) -> str:
+    """Human name of a voucher: ``slot.serial``, e.g. ``3.1`` for slot 3's root."""
+    return f"{token >> SERIAL_BITS}.{token & ((1 << SERIAL_BITS) - 1)}"
+
+
+class ReceivableVoucher(ContractClient):
+    NAME = "ReceivableVoucher"
+
+    # ------------------------------------------------------------- lifecycle
+
+    def issue(
+        self, debtor: Signer, creditor: str, face_value: int, maturity: int, trade_record_id: int
+    ) -> tuple[int, TxResult]:
+        result = self.send(debtor, "issue", creditor, face_value, maturity, trade_record_id)
+        (event,) = result.events(self.contract, "VoucherIssued")
+        return int(event["args"]["slot"]), result
+
+    def accept(self, creditor: Signer, slot: int) -> tuple[int, TxResult]:
+        result = self.send(creditor, "accept", slot)
+        (event,) = result.events(self.contract, "VoucherAccepted")
+        return int(event["args"]["tokenId"]), result
+
+    def cancel(self, debtor: Signer, slot: int) -> TxResult:
+        return self.send(debtor, "cancel", slot)
+
+    def split_transfer(self, spender: Signer, from_token: int, to: str, value: int) -> tuple[int, TxResult]:
+        result = self.send(spender, SPLIT_TRANSFER, from_token, to, value)
+        minted = [e for e in result.events(self.contract, "TransferValue") if e["args"]["_fromTokenId"] == from_token]
+        return int(minted[-1]["args"]["_toTokenId"]), result
+
+    def merge(self, spender: Signer, from_token: int, to_token: int, value: int) -> TxResult:
+        return self.send(spender, MERGE, from_token, to_token, value)
+
+    def transfer_whole(self, spender: Signer, holder: str, to: str, token: int, *, safe: bool = False) -> TxResult:
+        return self.send(spender, SAFE_WHOLE_TRANSFER if safe else WHOLE_TRANSFER, holder, to, token)
+
+    def split(self, holder: Signer, token: int, values: list[int]) -> tuple[list[int], TxResult]:
+        result = self.send(holder, "split", token, values)
+        new_ids = [int(e["args"]["_toTokenId"]) for e in result.events(self.contract, "TransferValue")]
+        return new_ids, result
+
+    def approve_value(self, holder: Signer, token: int, operator: str, value: int) -> TxResult:
+        return self.send(holder, "approve(uint256,address,uint256)", token, operator, value)
+
+    def fund(self, debtor: Signer, slot: int, amount: int) -> TxResult:
+        return self.send(debtor, "fund", slot, amount)
+
+    def redeem(self, caller: Signer, token: int) -> TxResult:
+        return self.send(caller, "redeem", token)
+
+    def redeem_batch(self, caller: Signer, tokens: list[int], *, gas: int | None = None) -> TxResult:
+        return self.send(caller, "redeemBatch", tokens, gas=gas)
+
+    def mark_overdue(self, caller: Signer, slot: int) -> TxResult:
+        return self.send(caller, "markOverdue", slot)
+
+    def freeze(self, operator: Signer, token: int, reason_hash: bytes) -> TxResult:
+        return self.send(operator, "freeze", token, reason_hash)
+
+    def unfreeze(self, operator: Signer, token: int) -> TxResult:
+        return self.send(operator, "unfreeze", token)
+
+    # ------------------------------------------------------------------ views
+
+    def slot(self, slot: int) -> SlotInfo:
+        s = self.call("slotInfo", slot)
+        return SlotInfo(slot, s[0], s[1], SlotStatus(s[2]), s[3], s[4], s[5], s[6], s[7], s[8], s[9], s[10])
+
+    def voucher(self, token: int) -> VoucherInfo:
+        owner, slot, value, parent, frozen = self.call("tokenInfo", token)
+        return VoucherInfo(token, owner, slot, value, parent, frozen)
+
+    def value_of(self, token: int) -> int:
+        return int(self.call("balanceOf(uint256)", token))
+
+    def owner_of(self, token: int) -> str:
+        return str(self.call("ownerOf", token))
+
+    def outstanding_of(self, debtor: str) -> int:
+        return int(self.call("outstandingOf", debtor))

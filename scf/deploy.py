@@ -1,0 +1,152 @@
+"""Deployment of the suite: idempotent and resumable.
+
+Each contract is recorded in the manifest as soon as it is mined, and each wiring step is
+checked on chain before it is sent. Re-running against a chain that has the whole suite sends
+nothing; re-running after a crash finishes the work without deploying anything twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from scf.chain.connection import Connection, Signer
+from scf.contracts import ConsortiumRegistry, DiscountDesk, ReceivableVoucher, SettlementToken, TradeRegistry
+from scf.manifest import ABI_DIR, DEPLOYMENTS_DIR, Deployment, export_abis, load_if_present, save
+
+ORDER = (
+    "ConsortiumRegistry",
+    "SettlementToken",
+    "TradeRegistry",
+    "ReceivableVoucher",
+    "DiscountDesk",
+    "VoucherDescriptor",
+)
+SETTLEMENT_NAME = "Settlement CNY"
+SETTLEMENT_SYMBOL = "sCNY"
+ZERO = "0x0000000000000000000000000000000000000000"
+
+
+@dataclass
+class DeployReport:
+    deployment: Deployment
+    deployed: list[str] = field(default_factory=list)
+    wired: list[str] = field(default_factory=list)
+    gas: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.deployed or self.wired)
+
+
+@dataclass
+class Suite:
+    """Typed clients for a deployed suite."""
+
+    conn: Connection
+    deployment: Deployment
+    registry: ConsortiumRegistry
+    token: SettlementToken
+    trade: TradeRegistry
+    voucher: ReceivableVoucher
+    desk: DiscountDesk
+
+    @classmethod
+    def attach(cls, conn: Connection, deployment: Deployment) -> Suite:
+        return cls(
+            conn,
+            deployment,
+            ConsortiumRegistry(conn, deployment.address("ConsortiumRegistry")),
+            SettlementToken(conn, deployment.address("SettlementToken")),
+            TradeRegistry(conn, deployment.address("TradeRegistry")),
+            ReceivableVoucher(conn, deployment.address("ReceivableVoucher")),
+            DiscountDesk(conn, deployment.address("DiscountDesk")),
+        )
+
+
+def deploy_suite(
+    conn: Connection,
+    deployer: Signer,
+    operator: Signer,
+    *,
+    fresh: bool = False,
+    manifest_dir: Path = DEPLOYMENTS_DIR,
+    abi_dir: Path = ABI_DIR,
+    log: Callable[[str], None] = lambda _msg: None,
+) -> DeployReport:
+    """Deploys what is missing of the suite and wires it. ``deployer`` becomes governance;
+    ``operator`` the first consortium operator (it also authorises the ledger in TradeRegistry)."""
+    conn.ensure_poa_compatible()
+    chain_id = conn.chain_id
+    previous = None if fresh else load_if_present(chain_id, manifest_dir)
+    deployment = Deployment(chain_id, conn.artifacts.compiler)
+    deployment.extra = {"governance": deployer.address, "operator": operator.address}
+    report = DeployReport(deployment)
+
+    export_abis({name: conn.artifacts[name].abi for name in ORDER}, abi_dir)
+
+    constructor_args = {
+        "ConsortiumRegistry": lambda: (deployer.address, operator.address),
+        "SettlementToken": lambda: (deployment.address("ConsortiumRegistry"), SETTLEMENT_NAME, SETTLEMENT_SYMBOL),
+        "TradeRegistry": lambda: (deployment.address("ConsortiumRegistry"),),
+        "ReceivableVoucher": lambda: (
+            deployment.address("ConsortiumRegistry"),
+            deployment.address("SettlementToken"),
+            deployment.address("TradeRegistry"),
+            2,
+        ),
+        "DiscountDesk": lambda: (deployment.address("ConsortiumRegistry"), deployment.address("ReceivableVoucher")),
+        "VoucherDescriptor": lambda: (),
+    }
+    reuse = previous is not None
+    for name in ORDER:
+        entry = previous.contracts.get(name) if previous else None
+        if reuse and entry and conn.code_at(entry["address"]):
+            deployment.contracts[name] = entry
+            continue
+        reuse = False  # everything after a missing contract depends on it: deploy afresh
+        log(f"deploying {name}")
+        result = conn.deploy(deployer, name, *constructor_args[name]())
+        deployment.contracts[name] = {
+            "address": result.result,
+            "block": result.block_number,
+            "abi": f"abi/{name}.json",
+        }
+        report.deployed.append(name)
+        report.gas[f"deploy_{name}"] = result.gas_used
+        save(deployment, manifest_dir)
+
+    suite = Suite.attach(conn, deployment)
+    voucher_address = suite.voucher.address
+    steps = [
+        (
+            "ledger authorised in TradeRegistry",
+            lambda: suite.trade.call("isLedger", voucher_address),
+            lambda: suite.trade.set_ledger(operator, voucher_address),
+        ),
+        (
+            "ledger may hold settlement tokens",
+            lambda: suite.registry.call("isSystemAccount", voucher_address),
+            lambda: suite.registry.send(deployer, "setSystemAccount", voucher_address, True),
+        ),
+        (
+            "discount desk named in the ledger",
+            lambda: suite.voucher.call("parameters")[2] == suite.desk.address,
+            lambda: suite.voucher.send(deployer, "setDiscountDesk", suite.desk.address),
+        ),
+        (
+            "metadata descriptor named in the ledger",
+            lambda: suite.voucher.call("parameters")[4] == deployment.address("VoucherDescriptor"),
+            lambda: suite.voucher.send(deployer, "setDescriptor", deployment.address("VoucherDescriptor")),
+        ),
+    ]
+    for description, done, do in steps:
+        if done():
+            continue
+        log(f"wiring: {description}")
+        result = do()
+        report.wired.append(description)
+        report.gas[f"wire: {description}"] = result.gas_used
+    save(deployment, manifest_dir)
+    return report

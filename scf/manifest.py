@@ -1,0 +1,81 @@
+"""The deployment manifest ``frontend_bridge/deployments/<chain-id>.json``: read by Python,
+the member page and outside tools. Its shape is fixed by DESIGN.md section 5."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+BRIDGE_DIR = Path(__file__).resolve().parents[1] / "frontend_bridge"
+DEPLOYMENTS_DIR = BRIDGE_DIR / "deployments"
+ABI_DIR = BRIDGE_DIR / "abi"
+
+
+class ManifestError(RuntimeError):
+    """No usable deployment manifest for this chain."""
+
+
+@dataclass
+class Deployment:
+    chain_id: int
+    compiler: str
+    contracts: dict[str, dict[str, Any]] = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def address(self, name: str) -> str:
+        try:
+            return self.contracts[name]["address"]
+        except KeyError:
+            raise ManifestError(f"the manifest for chain {self.chain_id} has no {name}: run 'ape run deploy'") from None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"chainId": self.chain_id, "compiler": self.compiler, "contracts": self.contracts, **self.extra}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Deployment:
+        extra = {k: v for k, v in data.items() if k not in ("chainId", "compiler", "contracts")}
+        return cls(int(data["chainId"]), data.get("compiler", "unknown"), dict(data.get("contracts", {})), extra)
+
+
+def manifest_path(chain_id: int, directory: Path = DEPLOYMENTS_DIR) -> Path:
+    return directory / f"{chain_id}.json"
+
+
+def load(chain_id: int, directory: Path = DEPLOYMENTS_DIR) -> Deployment:
+    path = manifest_path(chain_id, directory)
+    if not path.exists():
+        raise ManifestError(f"no deployment manifest for chain {chain_id} at {path}: run 'ape run deploy' first")
+    try:
+        return Deployment.from_json(json.loads(path.read_text()))
+    except (ValueError, KeyError) as exc:
+        raise ManifestError(f"the deployment manifest {path} is unreadable ({exc}): redeploy with --fresh") from exc
+
+
+def load_if_present(chain_id: int, directory: Path = DEPLOYMENTS_DIR) -> Deployment | None:
+    return load(chain_id, directory) if manifest_path(chain_id, directory).exists() else None
+
+
+def save(deployment: Deployment, directory: Path = DEPLOYMENTS_DIR) -> Path:
+    """Writes atomically (temporary file then rename), so a crash never leaves half a manifest."""
+    directory.mkdir(parents=True, exist_ok=True)
+    path = manifest_path(deployment.chain_id, directory)
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(deployment.to_json(), indent=2) + "\n")
+    os.replace(tmp, path)
+    return path
+
+
+def export_abis(abis: dict[str, list[dict[str, Any]]], directory: Path = ABI_DIR) -> list[Path]:
+    """Writes each ABI as a plain JSON array, ``abi/<Contract>.json``."""
+    directory.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name, abi in sorted(abis.items()):
+        path = directory / f"{name}.json"
+        text = json.dumps(abi, indent=2) + "\n"
+        if not path.exists() or path.read_text() != text:
+            path.write_text(text)
+        written.append(path)
+    return written

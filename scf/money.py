@@ -1,0 +1,58 @@
+"""Amounts and times at the edge of the system.
+
+On chain, amounts are integers in minor units (cents / fen, 2 decimals) and times unix
+seconds. People and files use ``Decimal`` currency units and timezone-aware datetimes.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
+
+DECIMALS = 2
+_QUANTUM = Decimal(1).scaleb(-DECIMALS)
+
+
+class AmountError(ValueError):
+    """An amount that cannot be a settlement amount."""
+
+
+def to_minor(amount: Decimal | int | str, *, decimals: int = DECIMALS, allow_zero: bool = False) -> int:
+    """``Decimal('1234.56')`` -> ``123456``. Rejects negatives, more than ``decimals`` places,
+    floats (binary fractions are not money), and non-numbers."""
+    if isinstance(amount, float):
+        raise AmountError(f"amount {amount!r} is a float: give it as a string or Decimal, e.g. '{amount}'")
+    try:
+        value = Decimal(str(amount))
+    except InvalidOperation:
+        raise AmountError(f"amount {amount!r} is not a number") from None
+    if not value.is_finite():
+        raise AmountError(f"amount {amount!r} is not a finite number")
+    if value < 0:
+        raise AmountError(f"amount {amount} is negative")
+    if value == 0 and not allow_zero:
+        raise AmountError("amount is zero")
+    minor = value.scaleb(decimals)
+    if minor != minor.to_integral_value():
+        raise AmountError(f"amount {amount} has more than {decimals} decimal places")
+    return int(minor)
+
+
+def from_minor(minor: int, *, decimals: int = DECIMALS) -> Decimal:
+    """``123456`` -> ``Decimal('1234.56')``."""
+    return (Decimal(int(minor)).scaleb(-decimals)).quantize(Decimal(1).scaleb(-decimals))
+
+
+def fmt(minor: int, currency: str = "CNY") -> str:
+    """``123456`` -> ``'CNY 1,234.56'``."""
+    return f"{currency} {from_minor(minor):,.2f}"
+
+
+def to_timestamp(when: datetime) -> int:
+    if when.tzinfo is None:
+        raise ValueError(f"datetime {when.isoformat()} has no time zone: give one (e.g. +08:00 or Z)")
+    return int(when.timestamp())
+
+
+def from_timestamp(ts: int) -> datetime:
+    return datetime.fromtimestamp(int(ts), tz=UTC)
