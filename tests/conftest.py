@@ -53,7 +53,7 @@ HOSPITAL_OPENING_CASH = 3_000_000 * CNY
 @pytest.fixture(scope="session")
 def conn(chain, project) -> Connection:
     project.load_contracts()
-    return Connection(chain.provider.web3, Artifacts.load())
+    return Connection(chain.provider.web3, Artifacts.load(Path(project.path) / ".build" / "__local__.json"))
 
 
 @pytest.fixture(scope="session")
