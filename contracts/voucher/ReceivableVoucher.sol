@@ -766,7 +766,9 @@ contract ReceivableVoucher is IERC165, IERC721, IERC721Metadata, IERC3525, IERC3
         emit Transfer(holder, address(0), tokenId);
         emit TransferValue(tokenId, 0, value);
         emit VoucherRedeemed(tokenId, slotId, holder, value);
-        if (redeemed == face) {
+        // Settles on the redemption that completes the face value; an empty voucher burned
+        // afterwards (value 0) must not settle the slot a second time.
+        if (value != 0 && redeemed == face) {
             s.status = SlotStatus.Settled;
             _outstanding[s.debtor] -= face;
             emit SlotSettled(slotId, s.debtor, s.overdueAt != 0);
