@@ -1,0 +1,414 @@
+"""Financing stories as data: a YAML file names the members and the steps; the runner plays
+them on a chain and reports who was paid what, the lineage of every voucher, each supplier's
+effective financing cost and the gas of every operation."""
+
+from __future__ import annotations
+
+import json
+import statistics
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import yaml
+from eth_account.signers.local import LocalAccount
+from eth_utils import keccak
+
+from scf.chain.connection import Connection
+from scf.chain.devnet import increase_time, set_balance
+from scf.contracts import DocType, label
+from scf.deploy import Suite, deploy_suite
+from scf.indexer import index_vouchers
+from scf.manifest import ABI_DIR, DEPLOYMENTS_DIR
+from scf.money import fmt, from_minor, to_minor
+from scf.seed import MemberSpec, SpecError, parse_members, seed_members
+from scf.typed_data import DiscountOffer
+from scf.wallet import dev_key
+
+DAY = 86_400
+
+STEP_FIELDS: dict[str, tuple[set[str], set[str]]] = {
+    # kind: (required fields, optional fields)
+    "anchor": ({"id", "type", "by", "counterparty", "amount"}, {"parent"}),
+    "issue": ({"id", "debtor", "creditor", "invoice", "face", "days"}, set()),
+    "accept": ({"voucher"}, set()),
+    "transfer": ({"voucher", "to", "amount", "id"}, set()),
+    "discount": ({"voucher", "financier", "amount", "rate_bps", "id"}, set()),
+    "travel": ({"days"}, set()),
+    "fund": ({"slot_of", "amount"}, set()),
+    "redeem_all": ({"slot_of"}, set()),
+}
+
+
+@dataclass
+class Scenario:
+    name: str
+    currency: str
+    members: list[MemberSpec]
+    steps: list[dict[str, Any]]
+
+
+def load_scenario(path: Path) -> Scenario:
+    """Reads and validates a scenario file; raises SpecError listing every problem."""
+    try:
+        raw = yaml.safe_load(Path(path).read_text())
+    except FileNotFoundError:
+        raise SpecError(str(path), ["file not found"]) from None
+    except yaml.YAMLError as exc:
+        raise SpecError(str(path), [f"not valid YAML: {exc}"]) from None
+    return parse_scenario(raw, str(path))
+
+
+def parse_scenario(raw: Any, source: str = "scenario") -> Scenario:
+    problems: list[str] = []
+    if not isinstance(raw, dict):
+        raise SpecError(source, ["expected a mapping with name, members and steps"])
+    members = parse_members(raw.get("members"), problems)
+    names = {m.key for m in members}
+    steps = raw.get("steps")
+    if not isinstance(steps, list) or not steps:
+        problems.append("steps: expected a non-empty list")
+        steps = []
+    ids: set[str] = set()
+    for index, step in enumerate(steps, start=1):
+        here = f"steps[{index}]"
+        if not isinstance(step, dict) or step.get("do") not in STEP_FIELDS:
+            problems.append(f"{here}: 'do' must be one of {', '.join(STEP_FIELDS)}")
+            continue
+        required, optional = STEP_FIELDS[step["do"]]
+        fields = set(step) - {"do"}
+        if missing := required - fields:
+            problems.append(f"{here} ({step['do']}): missing {', '.join(sorted(missing))}")
+        if extra := fields - required - optional:
+            problems.append(f"{here} ({step['do']}): unknown field(s) {', '.join(sorted(extra))}")
+        for who in ("by", "counterparty", "debtor", "creditor", "to", "financier"):
+            if who in step and step[who] not in names:
+                problems.append(f"{here}: {who} {step[who]!r} is not a member of this scenario")
+        for ref in ("parent", "invoice", "voucher", "slot_of"):
+            if ref in step and step[ref] not in ids:
+                problems.append(f"{here}: {ref} {step[ref]!r} is not defined by an earlier step")
+        for amount_field in ("amount", "face"):
+            if amount_field in step and step[amount_field] != "all":
+                try:
+                    if isinstance(step[amount_field], float):
+                        raise ValueError(f"write amounts as quoted strings (got {step[amount_field]!r})")
+                    to_minor(str(step[amount_field]))
+                except ValueError as exc:
+                    problems.append(f"{here}.{amount_field}: {exc}")
+        for number in ("days", "rate_bps"):
+            if number in step and (not isinstance(step[number], int) or step[number] <= 0):
+                problems.append(f"{here}.{number}: expected a positive whole number")
+        if step.get("do") == "anchor":
+            try:
+                DocType.parse(str(step.get("type", "")))
+            except ValueError as exc:
+                problems.append(f"{here}.type: {exc}")
+        if "id" in step:
+            if step["id"] in ids:
+                problems.append(f"{here}: id {step['id']!r} is already used")
+            ids.add(step["id"])
+    if problems:
+        raise SpecError(source, problems)
+    return Scenario(str(raw.get("name", source)), str(raw.get("currency", "CNY")), members, steps)
+
+
+@dataclass
+class Payment:
+    member: str
+    kind: str  # "discount" or "redemption"
+    amount: int
+    at: int
+    detail: str
+
+
+@dataclass
+class Financing:
+    supplier: str
+    value: int
+    price: int
+    rate_bps: int
+    seconds_to_maturity: int
+
+    @property
+    def interest(self) -> int:
+        return self.value - self.price
+
+    @property
+    def effective_annual_rate(self) -> Decimal:
+        """Cost of the cash received, annualised on ACT/365: (value/price - 1) * 365 / days."""
+        days = Decimal(self.seconds_to_maturity) / DAY
+        return (Decimal(self.value) / Decimal(self.price) - 1) * Decimal(365) / days
+
+
+@dataclass
+class ScenarioReport:
+    name: str
+    currency: str
+    chain_id: int
+    members: dict[str, str]  # address -> display name
+    lineage: list[dict[str, Any]] = field(default_factory=list)
+    payments: list[Payment] = field(default_factory=list)
+    financings: list[Financing] = field(default_factory=list)
+    gas: dict[str, list[int]] = field(default_factory=dict)
+    cash_before: dict[str, int] = field(default_factory=dict)
+    cash_after: dict[str, int] = field(default_factory=dict)
+    seconds: float = 0.0
+
+    def record_gas(self, operation: str, used: int) -> None:
+        self.gas.setdefault(operation, []).append(used)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "currency": self.currency,
+            "chainId": self.chain_id,
+            "lineage": self.lineage,
+            "payments": [vars(p) | {"amount": str(from_minor(p.amount))} for p in self.payments],
+            "financing": [
+                {
+                    "supplier": f.supplier,
+                    "value": str(from_minor(f.value)),
+                    "price": str(from_minor(f.price)),
+                    "interest": str(from_minor(f.interest)),
+                    "rate_bps": f.rate_bps,
+                    "days_to_maturity": round(f.seconds_to_maturity / DAY, 4),
+                    "effective_annual_rate": str(round(f.effective_annual_rate, 6)),
+                }
+                for f in self.financings
+            ],
+            "gas": {op: {"count": len(v), "median": int(statistics.median(v)), "total": sum(v)} for op, v in self.gas.items()},
+            "cash": {
+                name: {"before": str(from_minor(self.cash_before[a])), "after": str(from_minor(self.cash_after[a]))}
+                for a, name in self.members.items()
+            },
+            "seconds": round(self.seconds, 2),
+        }
+
+    def render(self) -> str:
+        cur = self.currency
+        out = [f"== {self.name} (chain {self.chain_id}) ==", "", "Lineage of every voucher (value held just before maturity):"]
+        for row in self.lineage:
+            indent = "   " * row["depth"] + ("└─ " if row["depth"] else "")
+            out.append(f"  {indent}{row['voucher']:<6} {row['holder']:<34} {fmt(to_minor(row['value'], allow_zero=True), cur):>18}")
+        out += ["", "Who received what, and when:"]
+        for p in self.payments:
+            when = datetime.fromtimestamp(p.at, tz=UTC).strftime("%Y-%m-%d")
+            out.append(f"  {when}  {p.member:<34} {p.kind:<11} {fmt(p.amount, cur):>18}  {p.detail}")
+        out += ["", "Financing cost per supplier (discounting before maturity):"]
+        if not self.financings:
+            out.append("  none: every supplier held to maturity")
+        for f in self.financings:
+            out.append(
+                f"  {f.supplier:<34} sold {fmt(f.value, cur)} for {fmt(f.price, cur)} "
+                f"({f.seconds_to_maturity / DAY:.0f} days early, {f.rate_bps / 100:.2f} % ACT/360): "
+                f"interest {fmt(f.interest, cur)}, effective {f.effective_annual_rate * 100:.3f} % a year"
+            )
+        out += ["", "Cash (settlement tokens) before and after:"]
+        for address, name in self.members.items():
+            before, after = self.cash_before[address], self.cash_after[address]
+            out.append(f"  {name:<34} {fmt(before, cur):>18} -> {fmt(after, cur):>18}")
+        out += ["", "Gas per operation (median of the runs in this story):"]
+        for op, values in self.gas.items():
+            out.append(f"  {op:<22} {int(statistics.median(values)):>9,} gas  x{len(values)}")
+        out += ["", f"Finished in {self.seconds:.1f} s."]
+        return "\n".join(out)
+
+
+Progress = Callable[[int, int, str], None]
+
+
+def run_scenario(
+    conn: Connection,
+    scenario: Scenario,
+    *,
+    governance: LocalAccount | None = None,
+    operator: LocalAccount | None = None,
+    keys: dict[str, LocalAccount] | None = None,
+    fund_gas: bool = True,
+    progress: Progress = lambda _i, _n, _what: None,
+    manifest_dir: Path = DEPLOYMENTS_DIR,
+    abi_dir: Path = ABI_DIR,
+) -> ScenarioReport:
+    """Deploys (or reuses) the suite, seeds the scenario's members and plays its steps.
+    Time travel needs a development chain (anvil)."""
+    started = datetime.now(tz=UTC)
+    governance = governance or dev_key("governance")
+    operator = operator or dev_key("operator")
+    keys = keys or {m.key: dev_key(f"{scenario.name} {m.key}") for m in scenario.members}
+    total = len(scenario.steps) + 2
+    if fund_gas:
+        for account in [governance, operator, *keys.values()]:
+            set_balance(conn.w3, account.address, 10**21)
+
+    progress(1, total, "deploying the suite")
+    deploy_report = deploy_suite(conn, governance, operator, manifest_dir=manifest_dir, abi_dir=abi_dir)
+    suite = Suite.attach(conn, deploy_report.deployment)
+    start_block = conn.w3.eth.block_number
+    report = ScenarioReport(scenario.name, scenario.currency, conn.chain_id, {})
+    for spec in scenario.members:
+        report.members[keys[spec.key].address] = spec.name
+
+    progress(2, total, f"seeding {len(scenario.members)} members")
+    seed_gas = seed_members(suite, operator, [(m, keys[m.key].address) for m in scenario.members])
+    for op, used in seed_gas.items():
+        for one in used:
+            report.record_gas(op, one)
+    report.cash_before = {a: suite.token.balance_of(a) for a in report.members}
+
+    player = _Player(suite, scenario, keys, report)
+    for index, step in enumerate(scenario.steps, start=3):
+        progress(index, total, _describe(step))
+        player.play(step)
+
+    report.cash_after = {a: suite.token.balance_of(a) for a in report.members}
+    report.seconds = (datetime.now(tz=UTC) - started).total_seconds()
+    if not report.lineage:
+        report.lineage = player.lineage_rows(start_block)
+    return report
+
+
+def _describe(step: dict[str, Any]) -> str:
+    rest = ", ".join(f"{k}={v}" for k, v in step.items() if k != "do")
+    return f"{step['do']} {rest}"
+
+
+class _Player:
+    def __init__(self, suite: Suite, scenario: Scenario, keys: dict[str, LocalAccount], report: ScenarioReport):
+        self.suite = suite
+        self.keys = keys
+        self.report = report
+        self.names = {m.key: m.name for m in scenario.members}
+        self.records: dict[str, int] = {}
+        self.slots: dict[str, int] = {}
+        self.tokens: dict[str, int] = {}
+        self.nonce = 0
+        self.start_block = suite.conn.w3.eth.block_number
+
+    def key_of(self, address: str) -> LocalAccount:
+        for key in self.keys.values():
+            if key.address == address:
+                return key
+        raise SpecError("scenario", [f"{address} holds a voucher but is not a member of this scenario"])
+
+    def play(self, step: dict[str, Any]) -> None:
+        getattr(self, f"_{step['do']}")(step)
+
+    def _anchor(self, step: dict[str, Any]) -> None:
+        by, other = self.keys[step["by"]], self.keys[step["counterparty"]]
+        doc_hash = keccak(text=f"{self.report.name} {step['id']} document")
+        parent = self.records.get(step.get("parent", ""), 0)
+        record, tx = self.suite.trade.register(
+            by, DocType.parse(step["type"]), doc_hash, other.address, to_minor(step["amount"]), parent
+        )
+        self.report.record_gas("anchor_document", tx.gas_used)
+        self.report.record_gas("confirm_document", self.suite.trade.confirm(other, record).gas_used)
+        self.records[step["id"]] = record
+
+    def _issue(self, step: dict[str, Any]) -> None:
+        now = self.suite.conn.block_timestamp()
+        slot, tx = self.suite.voucher.issue(
+            self.keys[step["debtor"]],
+            self.keys[step["creditor"]].address,
+            to_minor(step["face"]),
+            now + int(step["days"]) * DAY,
+            self.records[step["invoice"]],
+        )
+        self.report.record_gas("issue", tx.gas_used)
+        self.slots[step["id"]] = slot
+
+    def _accept(self, step: dict[str, Any]) -> None:
+        slot = self.slots[step["voucher"]]
+        creditor = self.suite.voucher.slot(slot).creditor
+        token, tx = self.suite.voucher.accept(self.key_of(creditor), slot)
+        self.report.record_gas("accept", tx.gas_used)
+        self.tokens[step["voucher"]] = token
+
+    def _transfer(self, step: dict[str, Any]) -> None:
+        source = self.tokens[step["voucher"]]
+        holder = self.key_of(self.suite.voucher.owner_of(source))
+        token, tx = self.suite.voucher.split_transfer(
+            holder, source, self.keys[step["to"]].address, to_minor(step["amount"])
+        )
+        self.report.record_gas("split_transfer", tx.gas_used)
+        self.tokens[step["id"]] = token
+
+    def _discount(self, step: dict[str, Any]) -> None:
+        v, desk, token = self.suite.voucher, self.suite.desk, self.suite.token
+        source = self.tokens[step["voucher"]]
+        holder = self.key_of(v.owner_of(source))
+        bank = self.keys[step["financier"]]
+        value, rate = to_minor(step["amount"]), int(step["rate_bps"])
+        if token.allowance(bank.address, desk.address) < value:
+            self.report.record_gas("approve_desk", token.approve(bank, desk.address, 2**256 - 1).gas_used)
+        self.nonce += 1
+        now = self.suite.conn.block_timestamp()
+        offer = DiscountOffer(source, value, rate, now + DAY, self.nonce, bank.address)
+        signature = desk.sign(bank.key, offer)
+        new_token, price, tx = desk.discount(holder, offer, signature)
+        self.report.record_gas("discount", tx.gas_used)
+        mined_at = tx.receipt.get("blockTimestamp") or self.suite.conn.block_timestamp(tx.block_number)
+        mined_at = int(mined_at, 16) if isinstance(mined_at, str) else int(mined_at)
+        maturity = v.slot(source >> 32).maturity
+        name = self.names_by_address(holder.address)
+        self.report.financings.append(Financing(name, value, price, rate, maturity - mined_at))
+        self.report.payments.append(
+            Payment(name, "discount", price, mined_at, f"from {self.names_by_address(bank.address)}, voucher {label(source)}")
+        )
+        self.tokens[step["id"]] = new_token
+
+    def _travel(self, step: dict[str, Any]) -> None:
+        increase_time(self.suite.conn.w3, int(step["days"]) * DAY)
+
+    def _fund(self, step: dict[str, Any]) -> None:
+        slot = self.tokens[step["slot_of"]] >> 32 if step["slot_of"] in self.tokens else self.slots[step["slot_of"]]
+        info = self.suite.voucher.slot(slot)
+        amount = info.face_value - info.funded if step["amount"] == "all" else to_minor(step["amount"])
+        debtor = self.key_of(info.debtor)
+        self.report.record_gas("approve_ledger", self.suite.token.approve(debtor, self.suite.voucher.address, amount).gas_used)
+        self.report.record_gas("fund", self.suite.voucher.fund(debtor, slot, amount).gas_used)
+
+    def _redeem_all(self, step: dict[str, Any]) -> None:
+        v = self.suite.voucher
+        slot = self.tokens[step["slot_of"]] >> 32 if step["slot_of"] in self.tokens else self.slots[step["slot_of"]]
+        maturity = v.slot(slot).maturity
+        if self.suite.conn.block_timestamp() < maturity:
+            increase_time(self.suite.conn.w3, maturity - self.suite.conn.block_timestamp())
+        self.report.lineage = self.lineage_rows(self.start_block)
+        live = [x.token_id for x in index_vouchers(v, self.start_block).of_slot(slot, live_only=True)]
+        operator = self.key_of(v.slot(slot).debtor)  # anyone may redeem; the debtor triggers it here
+        tx = v.redeem_batch(operator, live)
+        self.report.record_gas("redeem_batch", tx.gas_used)
+        self.report.record_gas("redeem_per_voucher_in_batch", tx.gas_used // max(1, len(live)))
+        mined_at = self.suite.conn.block_timestamp(tx.block_number)
+        for event in tx.events(v.contract, "VoucherRedeemed"):
+            args = event["args"]
+            self.report.payments.append(
+                Payment(self.names_by_address(args["holder"]), "redemption", int(args["value"]), mined_at,
+                        f"voucher {label(int(args['tokenId']))}")
+            )
+
+    def names_by_address(self, address: str) -> str:
+        return self.report.members.get(address, address)
+
+    def lineage_rows(self, from_block: int) -> list[dict[str, Any]]:
+        ledger = index_vouchers(self.suite.voucher, from_block)
+        rows: list[dict[str, Any]] = []
+
+        def walk(token: int, depth: int) -> None:
+            x = ledger.vouchers[token]
+            rows.append({"voucher": label(token), "holder": self.names_by_address(x.owner),
+                         "value": str(from_minor(x.value)), "depth": depth, "parent": label(x.parent) if x.parent else None})
+            for child in x.children:
+                walk(child, depth + 1)
+
+        for token, x in sorted(ledger.vouchers.items()):
+            if x.parent == 0:
+                walk(token, 0)
+        return rows
+
+
+def write_json(report: ScenarioReport, path: Path) -> None:
+    Path(path).write_text(json.dumps(report.to_json(), indent=2) + "\n")
