@@ -26,7 +26,10 @@ setup: $(NODE_STAMP) $(PY_STAMP)
 
 $(NODE_STAMP): package.json package-lock.json
 	@echo "setup: npm packages (anvil, solcjs, OpenZeppelin) into node_modules/"
-	npm ci --no-fund --no-audit --loglevel=error
+	@# Not `npm ci`: it demands every optional platform package of @foundry-rs/anvil in the
+	@# lock, and the registry here serves only linux-amd64. `npm install` installs the
+	@# locked versions and leaves package-lock.json unchanged.
+	npm install --no-fund --no-audit --loglevel=error
 	@test -x node_modules/.bin/anvil || { echo "setup: anvil binary missing after npm ci" >&2; exit 1; }
 	@touch $@
 
