@@ -1,14 +1,61 @@
-"""Rebuilds the voucher ledger from events: holders, values and lineage, without any
-on-chain enumeration. ``TransferValue(from, to, value)`` into a token that did not exist yet
-names its parent; ``Transfer`` gives holders; burns end a voucher."""
+"""The ledger rebuilt from events: an embedded SQLite cache of every event of the suite,
+refreshed incrementally from the last indexed block, and the views built on it (voucher
+lineage and holders, audit trails of a voucher, a slot, a member or a trade record).
+
+No on-chain enumeration is needed: ``Transfer`` gives holders, a ``TransferValue`` into a
+voucher minted in the same transaction names its parent, burns end a voucher.
+"""
 
 from __future__ import annotations
 
+import json
+import sqlite3
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
-from scf.contracts.voucher import SERIAL_BITS, ReceivableVoucher
+from hexbytes import HexBytes
+from web3.contract import Contract
+
+from scf.chain.connection import Connection
+from scf.contracts.voucher import SERIAL_BITS
+from scf.manifest import Deployment
 
 ZERO = "0x0000000000000000000000000000000000000000"
+INDEXED = ("ConsortiumRegistry", "SettlementToken", "TradeRegistry", "ReceivableVoucher", "DiscountDesk")
+TOKEN_ARGS = {"tokenId", "_tokenId", "_fromTokenId", "_toTokenId", "fromTokenId", "financierTokenId"}
+SLOT_ARGS = {"slot", "_oldSlot", "_newSlot"}
+RECORD_ARGS = {"recordId", "tradeRecordId", "parentId"}
+CHUNK = 5_000
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS events (
+    id INTEGER PRIMARY KEY,
+    block INTEGER NOT NULL, log_index INTEGER NOT NULL, tx_hash TEXT NOT NULL,
+    timestamp INTEGER NOT NULL, actor TEXT NOT NULL,
+    contract TEXT NOT NULL, event TEXT NOT NULL, args TEXT NOT NULL,
+    UNIQUE (block, log_index)
+);
+CREATE TABLE IF NOT EXISTS entities (
+    event_id INTEGER NOT NULL REFERENCES events(id), kind TEXT NOT NULL, key TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS entities_by_key ON entities (kind, key);
+CREATE TABLE IF NOT EXISTS txs (tx_hash TEXT PRIMARY KEY, sender TEXT NOT NULL);
+"""
+
+
+@dataclass(frozen=True)
+class Event:
+    block: int
+    log_index: int
+    tx_hash: str
+    timestamp: int
+    actor: str
+    contract: str
+    event: str
+    args: dict[str, Any]
 
 
 @dataclass
@@ -29,43 +76,222 @@ class LedgerView:
 
     def of_slot(self, slot: int, *, live_only: bool = False) -> list[IndexedVoucher]:
         return [
-            v for v in sorted(self.vouchers.values(), key=lambda v: v.token_id)
+            v
+            for v in sorted(self.vouchers.values(), key=lambda v: v.token_id)
             if v.slot == slot and not (live_only and v.burned)
         ]
 
+    def held_by(self, account: str) -> list[IndexedVoucher]:
+        return [v for v in self.vouchers.values() if v.owner == account and not v.burned]
 
-def index_vouchers(voucher: ReceivableVoucher, from_block: int = 0, to_block: int | str = "latest") -> LedgerView:
-    """Replays the ledger's Transfer and TransferValue events in block order."""
-    contract = voucher.contract
-    conn = voucher.conn
-    transfers = conn.read(lambda: contract.events.Transfer().get_logs(from_block=from_block, to_block=to_block))
-    values = conn.read(lambda: contract.events.TransferValue().get_logs(from_block=from_block, to_block=to_block))
-    events = sorted(
-        [("t", e) for e in transfers] + [("v", e) for e in values],
-        key=lambda item: (item[1]["blockNumber"], item[1]["logIndex"]),
-    )
-    vouchers: dict[int, IndexedVoucher] = {}
-    awaiting_first_value: set[int] = set()
-    for kind, event in events:
-        args = event["args"]
-        if kind == "t":
-            tid = int(args["tokenId"])
-            if args["from"] == ZERO:
-                vouchers[tid] = IndexedVoucher(tid, tid >> SERIAL_BITS, 0, args["to"], 0, event["blockNumber"])
-                awaiting_first_value.add(tid)
-            elif args["to"] == ZERO:
-                vouchers[tid].burned = True
-            else:
-                vouchers[tid].owner = args["to"]
-            continue
-        src, dst, amount = int(args["_fromTokenId"]), int(args["_toTokenId"]), int(args["_value"])
-        if dst in awaiting_first_value:
-            awaiting_first_value.discard(dst)
-            if src:
-                vouchers[dst].parent = src
-                vouchers[src].children.append(dst)
-        if src and dst:  # split or merge: value moves; a burn (dst 0) keeps the redeemed value on record
-            vouchers[src].value -= amount
-        if dst:
-            vouchers[dst].value += amount
-    return LedgerView(vouchers)
+    def lineage(self, token: int) -> list[int]:
+        """``token`` and its ancestors up to the slot's root."""
+        chain = [token]
+        while self.vouchers[chain[-1]].parent:
+            chain.append(self.vouchers[chain[-1]].parent)
+        return chain
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, (bytes, HexBytes)):
+        return "0x" + bytes(value).hex()
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value) if abs(value) > 2**53 else value
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    return value
+
+
+class EventIndex:
+    """Every event of the deployed suite, in an SQLite file (or ``:memory:``)."""
+
+    def __init__(self, conn: Connection, deployment: Deployment, path: Path | str = ":memory:") -> None:
+        self.conn = conn
+        self.deployment = deployment
+        self.db = sqlite3.connect(str(path))
+        self.db.executescript(SCHEMA)
+        self._contracts: dict[str, tuple[str, Contract, dict[bytes, str]]] = {}
+        for name in INDEXED:
+            if name not in deployment.contracts:
+                continue
+            contract = conn.contract(name, deployment.address(name))
+            topics = {}
+            for item in contract.abi:
+                if item.get("type") == "event":
+                    signature = f"{item['name']}({','.join(i['type'] for i in item['inputs'])})"
+                    topics[bytes(conn.w3.keccak(text=signature))] = item["name"]
+            self._contracts[contract.address.lower()] = (name, contract, topics)
+        self._check_identity()
+
+    # ---------------------------------------------------------------- refresh
+
+    def _meta(self, key: str) -> str | None:
+        row = self.db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else None
+
+    def _set_meta(self, key: str, value: str) -> None:
+        self.db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
+
+    def _check_identity(self) -> None:
+        """A cache for another chain or another deployment is discarded."""
+        identity = f"{self.conn.chain_id}:{self.deployment.address('ReceivableVoucher')}"
+        if self._meta("identity") != identity:
+            self._wipe()
+            self._set_meta("identity", identity)
+            self.db.commit()
+
+    def _wipe(self) -> None:
+        for table in ("entities", "events", "txs", "meta"):
+            self.db.execute(f"DELETE FROM {table}")  # noqa: S608 - fixed table names
+
+    @property
+    def last_block(self) -> int:
+        return int(self._meta("last_block") or -1)
+
+    def refresh(self, *, progress: Callable[[int, int], None] | None = None) -> int:
+        """Indexes blocks after the last indexed one; returns how many events were added. If
+        the chain no longer has the last indexed block (reorg, restarted devnet), re-indexes."""
+        w3 = self.conn.w3
+        last = self.last_block
+        if last >= 0:
+            known_hash = self._meta("last_block_hash")
+            try:
+                current = self.conn.read(lambda: w3.eth.get_block(last)["hash"]).hex()
+            except Exception:  # noqa: BLE001 - a missing block means the chain changed
+                current = None
+            if current != known_hash:
+                identity = self._meta("identity") or ""
+                self._wipe()
+                self._set_meta("identity", identity)
+                last = -1
+        start = max(last + 1, min(int(c["block"]) for c in self.deployment.contracts.values()))
+        head = int(self.conn.read(lambda: w3.eth.block_number))
+        added = 0
+        addresses = [c.address for _, c, _ in self._contracts.values()]
+        for lo in range(start, head + 1, CHUNK):
+            hi = min(lo + CHUNK - 1, head)
+            logs = self.conn.read(
+                lambda lo=lo, hi=hi: w3.eth.get_logs({"fromBlock": lo, "toBlock": hi, "address": addresses})
+            )
+            for log in logs:
+                added += self._store(log)
+            if progress is not None:
+                progress(hi - start + 1, head - start + 1)
+        if head >= start or last < 0:
+            self._set_meta("last_block", str(head))
+            self._set_meta("last_block_hash", self.conn.read(lambda: w3.eth.get_block(head)["hash"]).hex())
+        self.db.commit()
+        return added
+
+    def _store(self, log: Any) -> int:
+        entry = self._contracts.get(log["address"].lower())
+        if entry is None or not log["topics"]:
+            return 0
+        contract_name, contract, topics = entry
+        event_name = topics.get(bytes(log["topics"][0]))
+        if event_name is None:
+            return 0
+        decoded = getattr(contract.events, event_name)().process_log(log)
+        args = {k: _jsonable(v) for k, v in decoded["args"].items()}
+        tx_hash = "0x" + bytes(log["transactionHash"]).hex()
+        timestamp = log.get("blockTimestamp")
+        if timestamp is None:
+            timestamp = self.conn.read(lambda: self.conn.w3.eth.get_block(log["blockNumber"])["timestamp"])
+        timestamp = int(timestamp, 16) if isinstance(timestamp, str) else int(timestamp)
+        actor = self._sender(tx_hash)
+        cursor = self.db.execute(
+            "INSERT OR IGNORE INTO events (block, log_index, tx_hash, timestamp, actor, contract, event, args)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (log["blockNumber"], log["logIndex"], tx_hash, timestamp, actor, contract_name, event_name, json.dumps(args)),
+        )
+        if cursor.rowcount == 0:
+            return 0
+        event_id = cursor.lastrowid
+        keys = set(self._entities(contract_name, decoded["args"], decoded["event"], contract))
+        keys.add(("account", actor))
+        self.db.executemany(
+            "INSERT INTO entities (event_id, kind, key) VALUES (?, ?, ?)", [(event_id, k, v) for k, v in keys]
+        )
+        return 1
+
+    def _sender(self, tx_hash: str) -> str:
+        row = self.db.execute("SELECT sender FROM txs WHERE tx_hash = ?", (tx_hash,)).fetchone()
+        if row:
+            return row[0]
+        sender = self.conn.read(lambda: self.conn.w3.eth.get_transaction(tx_hash)["from"])
+        self.db.execute("INSERT OR IGNORE INTO txs (tx_hash, sender) VALUES (?, ?)", (tx_hash, sender))
+        return sender
+
+    @staticmethod
+    def _entities(contract_name: str, args: dict[str, Any], event: str, contract: Contract) -> Iterator[tuple[str, str]]:
+        abi = next(i for i in contract.abi if i.get("type") == "event" and i["name"] == event)
+        types = {i["name"]: i["type"] for i in abi["inputs"]}
+        for name, value in args.items():
+            if types.get(name) == "address" and value != ZERO:
+                yield "account", value
+            elif name in TOKEN_ARGS and contract_name in ("ReceivableVoucher", "DiscountDesk") and int(value):
+                yield "token", str(int(value))
+                yield "slot", str(int(value) >> SERIAL_BITS)
+            elif name in SLOT_ARGS and contract_name == "ReceivableVoucher" and int(value):
+                yield "slot", str(int(value))
+            elif name in RECORD_ARGS and int(value):
+                yield "record", str(int(value))
+
+    # ------------------------------------------------------------------ views
+
+    def trail(self, kind: str, key: str | int) -> list[Event]:
+        """Every event about a ``token``, ``slot``, ``account`` or trade ``record``, in order."""
+        rows = self.db.execute(
+            "SELECT DISTINCT e.block, e.log_index, e.tx_hash, e.timestamp, e.actor, e.contract, e.event, e.args"
+            " FROM events e JOIN entities n ON n.event_id = e.id WHERE n.kind = ? AND n.key = ?"
+            " ORDER BY e.block, e.log_index",
+            (kind, str(key)),
+        ).fetchall()
+        return [Event(r[0], r[1], r[2], r[3], r[4], r[5], r[6], json.loads(r[7])) for r in rows]
+
+    def all_events(self, contract: str, names: tuple[str, ...]) -> list[Event]:
+        marks = ",".join("?" for _ in names)
+        rows = self.db.execute(
+            "SELECT block, log_index, tx_hash, timestamp, actor, contract, event, args FROM events"
+            f" WHERE contract = ? AND event IN ({marks}) ORDER BY block, log_index",  # noqa: S608 - placeholders
+            (contract, *names),
+        ).fetchall()
+        return [Event(r[0], r[1], r[2], r[3], r[4], r[5], r[6], json.loads(r[7])) for r in rows]
+
+    def count(self) -> int:
+        return int(self.db.execute("SELECT COUNT(*) FROM events").fetchone()[0])
+
+    def ledger(self) -> LedgerView:
+        """Holders, values and lineage of every voucher, replayed from Transfer/TransferValue."""
+        vouchers: dict[int, IndexedVoucher] = {}
+        awaiting_first_value: set[int] = set()
+        for e in self.all_events("ReceivableVoucher", ("Transfer", "TransferValue")):
+            a = e.args
+            if e.event == "Transfer":
+                tid = int(a["tokenId"])
+                if a["from"] == ZERO:
+                    vouchers[tid] = IndexedVoucher(tid, tid >> SERIAL_BITS, 0, a["to"], 0, e.block)
+                    awaiting_first_value.add(tid)
+                elif a["to"] == ZERO:
+                    vouchers[tid].burned = True
+                else:
+                    vouchers[tid].owner = a["to"]
+                continue
+            src, dst, amount = int(a["_fromTokenId"]), int(a["_toTokenId"]), int(a["_value"])
+            if dst in awaiting_first_value:
+                awaiting_first_value.discard(dst)
+                if src:
+                    vouchers[dst].parent = src
+                    vouchers[src].children.append(dst)
+            if src and dst:  # split or merge; a burn (dst 0) keeps the redeemed value on record
+                vouchers[src].value -= amount
+            if dst:
+                vouchers[dst].value += amount
+        return LedgerView(vouchers)
+
+
+def index_vouchers(conn: Connection, deployment: Deployment) -> LedgerView:
+    """A fresh in-memory index of ``deployment``'s ledger."""
+    index = EventIndex(conn, deployment)
+    index.refresh()
+    return index.ledger()

@@ -246,7 +246,6 @@ def run_scenario(
     progress(1, total, "deploying the suite")
     deploy_report = deploy_suite(conn, governance, operator, manifest_dir=manifest_dir, abi_dir=abi_dir)
     suite = Suite.attach(conn, deploy_report.deployment)
-    start_block = conn.w3.eth.block_number
     report = ScenarioReport(scenario.name, scenario.currency, conn.chain_id, {})
     for spec in scenario.members:
         report.members[keys[spec.key].address] = spec.name
@@ -266,7 +265,7 @@ def run_scenario(
     report.cash_after = {a: suite.token.balance_of(a) for a in report.members}
     report.seconds = (datetime.now(tz=UTC) - started).total_seconds()
     if not report.lineage:
-        report.lineage = player.lineage_rows(start_block)
+        report.lineage = player.lineage_rows()
     return report
 
 
@@ -285,7 +284,6 @@ class _Player:
         self.slots: dict[str, int] = {}
         self.tokens: dict[str, int] = {}
         self.nonce = 0
-        self.start_block = suite.conn.w3.eth.block_number
 
     def key_of(self, address: str) -> LocalAccount:
         for key in self.keys.values():
@@ -376,8 +374,9 @@ class _Player:
         maturity = v.slot(slot).maturity
         if self.suite.conn.block_timestamp() < maturity:
             increase_time(self.suite.conn.w3, maturity - self.suite.conn.block_timestamp())
-        self.report.lineage = self.lineage_rows(self.start_block)
-        live = [x.token_id for x in index_vouchers(v, self.start_block).of_slot(slot, live_only=True)]
+        self.report.lineage = self.lineage_rows()
+        ledger = index_vouchers(self.suite.conn, self.suite.deployment)
+        live = [x.token_id for x in ledger.of_slot(slot, live_only=True)]
         operator = self.key_of(v.slot(slot).debtor)  # anyone may redeem; the debtor triggers it here
         tx = v.redeem_batch(operator, live)
         self.report.record_gas("redeem_batch", tx.gas_used)
@@ -393,8 +392,9 @@ class _Player:
     def names_by_address(self, address: str) -> str:
         return self.report.members.get(address, address)
 
-    def lineage_rows(self, from_block: int) -> list[dict[str, Any]]:
-        ledger = index_vouchers(self.suite.voucher, from_block)
+    def lineage_rows(self) -> list[dict[str, Any]]:
+        ledger = index_vouchers(self.suite.conn, self.suite.deployment)
+        ours = set(self.slots.values())
         rows: list[dict[str, Any]] = []
 
         def walk(token: int, depth: int) -> None:
@@ -405,7 +405,7 @@ class _Player:
                 walk(child, depth + 1)
 
         for token, x in sorted(ledger.vouchers.items()):
-            if x.parent == 0:
+            if x.parent == 0 and x.slot in ours:
                 walk(token, 0)
         return rows
 

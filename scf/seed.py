@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
-from eth_utils import keccak
+import yaml
+from eth_utils import is_hex_address, keccak, to_checksum_address
 
 from scf.chain.connection import Signer
 from scf.contracts import MemberStatus, Role
 from scf.deploy import Suite
 from scf.money import AmountError, to_minor
+from scf.wallet import LOCAL_CHAIN_IDS, ape_accounts_dir, dev_key
 
 
 class SpecError(ValueError):
@@ -40,31 +44,40 @@ def parse_members(raw: Any, problems: list[str], where: str = "members") -> list
         return []
     specs = []
     for key, entry in raw.items():
-        here = f"{where}.{key}"
-        if not isinstance(entry, dict):
-            problems.append(f"{here}: expected a mapping with name and roles")
-            continue
-        unknown = set(entry) - {"name", "roles", "credit_limit", "cash", "kyc"}
-        if unknown:
-            problems.append(f"{here}: unknown field(s) {', '.join(sorted(unknown))}")
-        name = entry.get("name")
-        if not isinstance(name, str) or not name.strip():
-            problems.append(f"{here}.name: a display name is required")
-            name = ""
-        try:
-            roles = Role.parse(entry.get("roles") or [])
-            if not roles:
-                problems.append(f"{here}.roles: at least one role is required")
-        except ValueError as exc:
-            problems.append(f"{here}.roles: {exc}")
-            roles = Role(0)
-        limit = _amount(entry.get("credit_limit", "0"), f"{here}.credit_limit", problems)
-        cash = _amount(entry.get("cash", "0"), f"{here}.cash", problems)
-        if limit and Role.CORE_ENTERPRISE not in roles:
-            problems.append(f"{here}.credit_limit: only a core enterprise has a credit limit")
-        kyc = keccak(text=str(entry.get("kyc", f"kyc evidence of {name}")))
-        specs.append(MemberSpec(str(key), name, roles, limit, cash, kyc))
+        spec = member_spec(str(key), entry, problems, f"{where}.{key}.")
+        if spec is not None:
+            specs.append(spec)
     return specs
+
+
+def member_spec(key: str, entry: Any, problems: list[str], prefix: str = "") -> MemberSpec | None:
+    """One member's name, roles, credit limit and opening cash; problems are prefixed."""
+    if not isinstance(entry, dict):
+        problems.append(f"{prefix.rstrip('.')}: expected a mapping with name and roles")
+        return None
+    unknown = set(entry) - {"name", "roles", "credit_limit", "cash", "kyc"}
+    if unknown:
+        problems.append(f"{prefix.rstrip('.')}: unknown field(s) {', '.join(sorted(unknown))}")
+    name = entry.get("name")
+    if not isinstance(name, str) or not name.strip():
+        problems.append(f"{prefix}name: a display name is required")
+        name = ""
+    raw_roles = entry.get("roles") or []
+    try:
+        if not isinstance(raw_roles, (list, str)):
+            raise ValueError(f"expected a list of role names, got {raw_roles!r}")
+        roles = Role.parse(raw_roles)
+        if not roles:
+            problems.append(f"{prefix}roles: at least one role is required")
+    except ValueError as exc:
+        problems.append(f"{prefix}roles: {exc}")
+        roles = Role(0)
+    limit = _amount(entry.get("credit_limit", "0"), f"{prefix}credit_limit", problems)
+    cash = _amount(entry.get("cash", "0"), f"{prefix}cash", problems)
+    if limit and Role.CORE_ENTERPRISE not in roles:
+        problems.append(f"{prefix}credit_limit: only a core enterprise has a credit limit")
+    kyc = keccak(text=str(entry.get("kyc", f"kyc evidence of {name}")))
+    return MemberSpec(key, name, roles, limit, cash, kyc)
 
 
 def _amount(raw: Any, where: str, problems: list[str]) -> int:
@@ -108,3 +121,115 @@ def seed_members(
             log(f"depositing opening cash for {spec.name}")
             count("mint", suite.token.mint(operator, address, spec.cash - balance).gas_used)
     return gas
+
+
+# ---------------------------------------------------------------- consortium files
+
+_LINE = "__line__"
+CONSORTIUM_FIELDS = {"name", "address", "account", "dev_key", "roles", "kyc_file", "credit_limit", "opening_balance"}
+
+
+class _LineLoader(yaml.SafeLoader):
+    """Records the line of every mapping, so problems can name it."""
+
+
+def _mapping_with_line(loader: yaml.SafeLoader, node: yaml.MappingNode) -> dict[str, Any]:
+    mapping = dict(loader.construct_mapping(node, deep=True))
+    mapping[_LINE] = node.start_mark.line + 1
+    return mapping
+
+
+_LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _mapping_with_line)
+
+
+def load_consortium(path: Path, chain_id: int) -> list[tuple[MemberSpec, str]]:
+    """Reads and validates a consortium file whole; raises SpecError listing every problem
+    with its line. Nothing is sent before this returns."""
+    path = Path(path)
+    try:
+        text = path.read_text()
+    except FileNotFoundError:
+        raise SpecError(str(path), ["file not found"]) from None
+    try:
+        raw = yaml.load(text, Loader=_LineLoader)  # noqa: S506 - a SafeLoader subclass
+    except yaml.YAMLError as exc:
+        raise SpecError(str(path), [f"not valid YAML: {exc}"]) from None
+    problems: list[str] = []
+    members: list[tuple[MemberSpec, str]] = []
+    if not isinstance(raw, dict) or not isinstance(raw.get("members"), list) or not raw["members"]:
+        raise SpecError(str(path), ["line 1: expected a mapping with a non-empty 'members' list"])
+    seen_addresses: dict[str, int] = {}
+    seen_names: dict[str, int] = {}
+    for index, entry in enumerate(raw["members"], start=1):
+        if not isinstance(entry, dict):
+            problems.append(f"members[{index}]: expected a mapping with name, roles and an address")
+            continue
+        line = entry.pop(_LINE, "?")
+        here = f"line {line}: members[{index}]"
+        local: list[str] = []
+        unknown = set(entry) - CONSORTIUM_FIELDS
+        if unknown:
+            local.append(f"unknown field(s) {', '.join(sorted(unknown))}")
+        address = _member_address(entry, chain_id, path.parent, local)
+        kyc_hash = _kyc_hash(entry.get("kyc_file"), path.parent, local)
+        spec_input = {
+            "name": entry.get("name"),
+            "roles": entry.get("roles"),
+            "credit_limit": entry.get("credit_limit", "0"),
+            "cash": entry.get("opening_balance", "0"),
+        }
+        spec = member_spec(str(index), spec_input, local)
+        problems.extend(f"{here}: {p.replace('cash:', 'opening_balance:')}" for p in local)
+        if address:
+            if address in seen_addresses:
+                problems.append(f"{here}: address {address} is already used by the member on line {seen_addresses[address]}")
+            seen_addresses.setdefault(address, line)
+        name = entry.get("name")
+        if isinstance(name, str) and name:
+            if name in seen_names:
+                problems.append(f"{here}: name {name!r} is already used on line {seen_names[name]}")
+            seen_names.setdefault(name, line)
+        if spec is not None and address and not local:
+            members.append((MemberSpec(spec.key, spec.name, spec.roles, spec.credit_limit, spec.cash, kyc_hash), address))
+    if problems:
+        raise SpecError(str(path), problems)
+    return members
+
+
+def _member_address(entry: dict[str, Any], chain_id: int, base: Path, problems: list[str]) -> str | None:
+    given = [k for k in ("address", "account", "dev_key") if k in entry]
+    if len(given) != 1:
+        problems.append("give exactly one of address, account (ape keyfile alias) or dev_key")
+        return None
+    kind = given[0]
+    value = entry[kind]
+    if kind == "address":
+        if not isinstance(value, str) or not is_hex_address(value):
+            problems.append(f"address {value!r} is not a 20-byte hex address")
+            return None
+        return to_checksum_address(value)
+    if kind == "dev_key":
+        if chain_id not in LOCAL_CHAIN_IDS:
+            problems.append(f"dev_key is for local chains only (this chain is {chain_id}): give an address or account")
+            return None
+        return dev_key(str(value)).address
+    keyfile = ape_accounts_dir() / f"{value}.json"
+    if not keyfile.exists():
+        problems.append(f"account {value!r}: no ape keyfile at {keyfile} (ape accounts import {value})")
+        return None
+    try:
+        return to_checksum_address("0x" + json.loads(keyfile.read_text())["address"].removeprefix("0x"))
+    except (ValueError, KeyError):
+        problems.append(f"account {value!r}: {keyfile} is not a keystore file")
+        return None
+
+
+def _kyc_hash(kyc_file: Any, base: Path, problems: list[str]) -> bytes:
+    if not kyc_file:
+        problems.append("kyc_file: the KYC evidence file is required")
+        return b""
+    path = (base / str(kyc_file)).resolve()
+    if not path.is_file():
+        problems.append(f"kyc_file: {kyc_file} not found (looked in {path.parent})")
+        return b""
+    return keccak(path.read_bytes())

@@ -1,0 +1,166 @@
+"""Readable views of the ledger for people entitled to see them: lineage trees, holders,
+audit trails and trade-document trails, decoded from the event index."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from functools import cache
+from typing import Any
+
+from scf.contracts import SlotStatus, label
+from scf.contracts.voucher import SERIAL_BITS
+from scf.deploy import Suite
+from scf.indexer import Event, EventIndex, LedgerView
+from scf.money import fmt
+
+MONEY_ARGS = {"_value", "value", "faceValue", "amount", "funded", "unfunded", "price", "reservedTotal"}
+TOKEN_ARGS = {"tokenId", "_tokenId", "_fromTokenId", "_toTokenId", "fromTokenId", "financierTokenId"}
+
+
+class InspectError(LookupError):
+    """Nothing on the ledger matches what was asked for."""
+
+
+def parse_voucher(text: str) -> int:
+    """``"3.2"`` (slot.serial) or a raw token id."""
+    try:
+        if "." in text:
+            slot, serial = text.split(".", 1)
+            return (int(slot) << SERIAL_BITS) | int(serial)
+        return int(text, 0)
+    except ValueError:
+        raise InspectError(f"{text!r} is not a voucher: give slot.serial (e.g. 1.2) or a token id") from None
+
+
+class Inspector:
+    def __init__(self, suite: Suite, index: EventIndex) -> None:
+        self.suite = suite
+        self.index = index
+        self.name_of = cache(self._name_of)
+
+    def _name_of(self, address: str) -> str:
+        if address == self.suite.voucher.address:
+            return "voucher ledger"
+        if address == self.suite.desk.address:
+            return "discount desk"
+        name = self.suite.registry.member(address).name
+        return f"{name} ({address[:8]}…)" if name else address
+
+    # ---------------------------------------------------------------- formats
+
+    def _arg(self, key: str, value: Any) -> str:
+        if key in TOKEN_ARGS:
+            return label(int(value)) if int(value) else "none"
+        if key in MONEY_ARGS:
+            return fmt(int(value))
+        if isinstance(value, str) and value.startswith("0x") and len(value) == 42:
+            return self.name_of(value)
+        return str(value)
+
+    def event_line(self, e: Event) -> str:
+        when = datetime.fromtimestamp(e.timestamp, tz=UTC).strftime("%Y-%m-%d %H:%M")
+        args = ", ".join(f"{k}={self._arg(k, v)}" for k, v in e.args.items())
+        return f"  #{e.block:<6} {when}  {e.contract}.{e.event}({args})  by {self.name_of(e.actor)}"
+
+    def tree(self, ledger: LedgerView, slot: int, mark: int | None = None) -> list[str]:
+        lines: list[str] = []
+
+        def walk(token: int, depth: int) -> None:
+            v = ledger.vouchers[token]
+            state = "redeemed" if v.burned else "live"
+            star = "  <==" if token == mark else ""
+            lead = "   " * depth + ("└─ " if depth else "")
+            lines.append(f"  {lead}{label(token):<7} {self.name_of(v.owner):<44} {fmt(v.value):>20}  {state}{star}")
+            for child in v.children:
+                walk(child, depth + 1)
+
+        roots = [v.token_id for v in ledger.of_slot(slot) if v.parent == 0]
+        for root in roots:
+            walk(root, 0)
+        return lines or ["  (no voucher accepted yet)"]
+
+    # ------------------------------------------------------------------ views
+
+    def voucher(self, token: int) -> str:
+        ledger = self.index.ledger()
+        if token not in ledger.vouchers:
+            raise InspectError(f"voucher {label(token)} does not exist on this ledger")
+        v = ledger.vouchers[token]
+        path = " <- ".join(label(t) for t in ledger.lineage(token))
+        out = [
+            f"Voucher {label(token)} (token id {token}) of slot {v.slot}",
+            f"  holder   {self.name_of(v.owner)}",
+            f"  value    {fmt(v.value)}{' (redeemed)' if v.burned else ''}",
+            f"  lineage  {path}",
+        ]
+        if not v.burned and self.suite.voucher.voucher(token).frozen:
+            out.append("  FROZEN   reason hash 0x" + self.suite.voucher.call("freezeReasonOf", token).hex())
+        out += ["", f"Lineage tree of slot {v.slot}:", *self.tree(ledger, v.slot, token)]
+        out += ["", "Audit trail:", *[self.event_line(e) for e in self.index.trail("token", token)]]
+        return "\n".join(out)
+
+    def slot(self, slot: int) -> str:
+        info = self.suite.voucher.slot(slot)
+        if info.status == SlotStatus.NONE:
+            raise InspectError(f"slot {slot} does not exist on this ledger")
+        when = lambda ts: datetime.fromtimestamp(ts, tz=UTC).strftime("%Y-%m-%d")  # noqa: E731
+        out = [
+            f"Slot {slot}: {info.status.name.lower()}",
+            f"  debtor      {self.name_of(info.debtor)}",
+            f"  creditor    {self.name_of(info.creditor)}",
+            f"  face value  {fmt(info.face_value)}   funded {fmt(info.funded)}   redeemed {fmt(info.redeemed)}",
+            f"  issued      {when(info.issued_at)}   maturity {when(info.maturity)}"
+            + (f"   OVERDUE since {when(info.overdue_at)}" if info.overdue_at else ""),
+            f"  trade record {info.trade_record_id}",
+            "",
+            "Lineage tree:",
+            *self.tree(self.index.ledger(), slot),
+            "",
+            "Audit trail:",
+            *[self.event_line(e) for e in self.index.trail("slot", slot)],
+        ]
+        return "\n".join(out)
+
+    def member(self, address: str) -> str:
+        m = self.suite.registry.member(address)
+        ledger = self.index.ledger()
+        held = sorted(ledger.held_by(address), key=lambda v: v.token_id)
+        out = [
+            f"Member {m.name or '(unknown)'} {address}",
+            f"  status {m.status.name.lower()}   roles {', '.join(m.roles.names()) or 'none'}",
+            f"  credit limit {fmt(m.credit_limit)}   outstanding issuance {fmt(self.suite.voucher.outstanding_of(address))}",
+            f"  cash {fmt(self.suite.token.balance_of(address))}",
+            "",
+            f"Vouchers held ({len(held)}):",
+            *[f"  {label(v.token_id):<7} {fmt(v.value):>20}  slot {v.slot}" for v in held],
+            "",
+            "Audit trail:",
+            *[self.event_line(e) for e in self.index.trail("account", address)],
+        ]
+        return "\n".join(out)
+
+    def record(self, record_id: int) -> str:
+        r = self.suite.trade.record(record_id)
+        if r.status.value == 0:
+            raise InspectError(f"trade record {record_id} does not exist")
+        trail = []
+        current = r
+        while True:
+            trail.append(
+                f"  #{current.record_id:<4} {current.doc_type.name.lower():<14} {fmt(current.amount):>20}  "
+                f"{current.status.name.lower():<10} {self.name_of(current.registrant)} -> {self.name_of(current.counterparty)}"
+            )
+            if not current.parent_id:
+                break
+            current = self.suite.trade.record(current.parent_id)
+        out = [
+            f"Trade record {record_id}: {r.doc_type.name.lower()} {fmt(r.amount)}, reserved by vouchers {fmt(r.reserved)}",
+            f"  document hash 0x{r.doc_hash.hex()}",
+            "",
+            "Document trail (this record, then its parents):",
+            *trail,
+            "",
+            "Audit trail:",
+            *[self.event_line(e) for e in self.index.trail("record", record_id)],
+        ]
+        return "\n".join(out)

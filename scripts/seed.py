@@ -1,0 +1,62 @@
+"""ape run seed [--file consortium/example.yaml] [--operator ALIAS]
+
+Admits the consortium's members from a YAML file: the whole file is validated first and
+every problem reported with its line before any transaction; re-running sends nothing for
+members already in place. Needs the suite deployed (ape run deploy)."""
+
+from pathlib import Path
+
+import click
+from ape.cli import ConnectedProviderCommand
+
+from scf.chain.devnet import set_balance
+from scf.cli import connect, fail
+from scf.deploy import Suite
+from scf.manifest import ManifestError, load
+from scf.money import fmt
+from scf.seed import SpecError, load_consortium, seed_members
+from scf.wallet import LOCAL_CHAIN_IDS, WalletError, dev_key, load_ape_account
+
+DEFAULT_FILE = Path(__file__).resolve().parents[1] / "consortium" / "example.yaml"
+
+
+@click.command(cls=ConnectedProviderCommand, short_help="Admit consortium members from a YAML file")
+@click.option("--file", "file_", type=click.Path(path_type=Path), default=DEFAULT_FILE, show_default=True)
+@click.option("--operator", default=None, help="ape keyfile alias of an operator (local chains: a dev key)")
+def cli(provider, file_, operator):
+    conn = connect(provider)
+    try:
+        members = load_consortium(file_, conn.chain_id)
+    except SpecError as exc:
+        fail(f"nothing was sent. {exc}")
+    try:
+        suite = Suite.attach(conn, load(conn.chain_id))
+    except ManifestError as exc:
+        fail(str(exc))
+    local = conn.chain_id in LOCAL_CHAIN_IDS
+    if not operator and not local:
+        fail(f"chain {conn.chain_id} is not a local anvil: give --operator ALIAS (an ape keyfile account)")
+    try:
+        signer = load_ape_account(operator) if operator else dev_key("operator")
+    except WalletError as exc:
+        fail(str(exc))
+    if not suite.registry.is_operator(signer.address):
+        fail(f"{signer.address} is not an operator of the registry at {suite.registry.address}")
+    if local:
+        set_balance(conn.w3, signer.address, 10**21)
+
+    with click.progressbar(length=len(members), label="seeding", file=click.get_text_stream("stderr")) as bar:
+        gas = {}
+        for spec, address in members:
+            for kind, used in seed_members(suite, signer, [(spec, address)]).items():
+                gas.setdefault(kind, []).extend(used)
+            bar.update(1)
+    sent = sum(len(v) for v in gas.values())
+    if not sent:
+        click.echo(f"all {len(members)} members are already in place: nothing to do")
+    for spec, address in members:
+        m = suite.registry.member(address)
+        cash = suite.token.balance_of(address)
+        click.echo(f"{spec.name:<32} {address}  {m.status.name.lower():<9} {','.join(m.roles.names()):<16} {fmt(cash)}")
+    if sent:
+        click.echo(f"{sent} transactions, {sum(sum(v) for v in gas.values()):,} gas")
