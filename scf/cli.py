@@ -9,12 +9,17 @@ from typing import NoReturn
 import click
 
 from scf.chain import Artifacts, Connection, MissingBuildError
+from scf.toolchain import ToolchainError, ensure_compiler
 
 
 def connect(provider) -> Connection:
     """A Connection on ape's provider, with the project's compiled artifacts."""
     from ape import project
 
+    try:
+        ensure_compiler()
+    except ToolchainError as exc:
+        fail(str(exc))
     try:
         project.load_contracts()
         artifacts = Artifacts.load(Path(project.path) / ".build" / "__local__.json")

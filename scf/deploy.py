@@ -13,7 +13,7 @@ from pathlib import Path
 
 from scf.chain.connection import Connection, Signer
 from scf.contracts import ConsortiumRegistry, DiscountDesk, ReceivableVoucher, SettlementToken, TradeRegistry
-from scf.manifest import ABI_DIR, DEPLOYMENTS_DIR, Deployment, export_abis, load_if_present, save
+from scf.manifest import ABI_DIR, DEPLOYMENTS_DIR, Deployment, ManifestError, export_abis, load, load_if_present, save
 
 ORDER = (
     "ConsortiumRegistry",
@@ -63,6 +63,18 @@ class Suite:
             ReceivableVoucher(conn, deployment.address("ReceivableVoucher")),
             DiscountDesk(conn, deployment.address("DiscountDesk")),
         )
+
+
+def attach_live(conn: Connection, manifest_dir: Path = DEPLOYMENTS_DIR) -> Suite:
+    """The suite named by this chain's manifest, after checking its contracts are on chain."""
+    deployment = load(conn.chain_id, manifest_dir)
+    missing = [name for name in ORDER if name in deployment.contracts and not conn.code_at(deployment.address(name))]
+    if missing:
+        raise ManifestError(
+            f"the manifest for chain {conn.chain_id} names contracts that are not on this chain "
+            f"({', '.join(missing)}; a restarted devnet?): run 'ape run deploy'"
+        )
+    return Suite.attach(conn, deployment)
 
 
 def deploy_suite(

@@ -8,24 +8,23 @@ import json
 import statistics
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import yaml
 from eth_account.signers.local import LocalAccount
-from eth_utils import keccak
 
 from scf.chain.connection import Connection
 from scf.chain.devnet import increase_time, set_balance
 from scf.contracts import DocType, label
+from scf.member import MemberSession
 from scf.deploy import Suite, deploy_suite
 from scf.indexer import index_vouchers
 from scf.manifest import ABI_DIR, DEPLOYMENTS_DIR
-from scf.money import fmt, from_minor, to_minor
+from scf.money import fmt, from_minor, from_timestamp, to_minor
 from scf.seed import MemberSpec, SpecError, parse_members, seed_members
-from scf.typed_data import DiscountOffer
 from scf.wallet import dev_key
 
 DAY = 86_400
@@ -192,7 +191,8 @@ class ScenarioReport:
         out = [f"== {self.name} (chain {self.chain_id}) ==", "", "Lineage of every voucher (value held just before maturity):"]
         for row in self.lineage:
             indent = "   " * row["depth"] + ("└─ " if row["depth"] else "")
-            out.append(f"  {indent}{row['voucher']:<6} {row['holder']:<34} {fmt(to_minor(row['value'], allow_zero=True), cur):>18}")
+            value = fmt(to_minor(row["value"], allow_zero=True), cur)
+            out.append(f"  {indent + row['voucher']:<16} {row['holder']:<34} {value:>18}")
         out += ["", "Who received what, and when:"]
         for p in self.payments:
             when = datetime.fromtimestamp(p.at, tz=UTC).strftime("%Y-%m-%d")
@@ -261,6 +261,7 @@ def run_scenario(
     for index, step in enumerate(scenario.steps, start=3):
         progress(index, total, _describe(step))
         player.play(step)
+        player.collect_gas()
 
     report.cash_after = {a: suite.token.balance_of(a) for a in report.members}
     report.seconds = (datetime.now(tz=UTC) - started).total_seconds()
@@ -275,85 +276,74 @@ def _describe(step: dict[str, Any]) -> str:
 
 
 class _Player:
+    """Plays steps through each member's own session (``scf.member``): the same code a
+    member's tooling uses."""
+
     def __init__(self, suite: Suite, scenario: Scenario, keys: dict[str, LocalAccount], report: ScenarioReport):
         self.suite = suite
-        self.keys = keys
         self.report = report
-        self.names = {m.key: m.name for m in scenario.members}
+        self.sessions = {key: MemberSession(suite, account) for key, account in keys.items()}
+        self.by_address = {session.address: session for session in self.sessions.values()}
         self.records: dict[str, int] = {}
         self.slots: dict[str, int] = {}
         self.tokens: dict[str, int] = {}
         self.nonce = 0
 
-    def key_of(self, address: str) -> LocalAccount:
-        for key in self.keys.values():
-            if key.address == address:
-                return key
-        raise SpecError("scenario", [f"{address} holds a voucher but is not a member of this scenario"])
+    def holder_of(self, token: int) -> MemberSession:
+        return self.session_of(self.suite.voucher.owner_of(token))
+
+    def session_of(self, address: str) -> MemberSession:
+        if address not in self.by_address:
+            raise SpecError("scenario", [f"{address} is not a member of this scenario"])
+        return self.by_address[address]
+
+    def slot_of(self, ref: str) -> int:
+        return self.tokens[ref] >> 32 if ref in self.tokens else self.slots[ref]
 
     def play(self, step: dict[str, Any]) -> None:
         getattr(self, f"_{step['do']}")(step)
 
+    def collect_gas(self) -> None:
+        for session in self.sessions.values():
+            for operation, values in session.gas.items():
+                for used in values:
+                    self.report.record_gas(operation, used)
+            session.gas.clear()
+
     def _anchor(self, step: dict[str, Any]) -> None:
-        by, other = self.keys[step["by"]], self.keys[step["counterparty"]]
-        doc_hash = keccak(text=f"{self.report.name} {step['id']} document")
-        parent = self.records.get(step.get("parent", ""), 0)
-        record, tx = self.suite.trade.register(
-            by, DocType.parse(step["type"]), doc_hash, other.address, to_minor(step["amount"]), parent
-        )
-        self.report.record_gas("anchor_document", tx.gas_used)
-        self.report.record_gas("confirm_document", self.suite.trade.confirm(other, record).gas_used)
+        by, other = self.sessions[step["by"]], self.sessions[step["counterparty"]]
+        document = f"{self.report.name} {step['id']} document"
+        record = by.anchor(step["type"], document, other.address, step["amount"], self.records.get(step.get("parent", ""), 0))
+        other.confirm(record)
         self.records[step["id"]] = record
 
     def _issue(self, step: dict[str, Any]) -> None:
-        now = self.suite.conn.block_timestamp()
-        slot, tx = self.suite.voucher.issue(
-            self.keys[step["debtor"]],
-            self.keys[step["creditor"]].address,
-            to_minor(step["face"]),
-            now + int(step["days"]) * DAY,
-            self.records[step["invoice"]],
-        )
-        self.report.record_gas("issue", tx.gas_used)
-        self.slots[step["id"]] = slot
+        maturity = from_timestamp(self.suite.conn.block_timestamp() + int(step["days"]) * DAY)
+        debtor, creditor = self.sessions[step["debtor"]], self.sessions[step["creditor"]]
+        self.slots[step["id"]] = debtor.issue(creditor.address, step["face"], maturity, self.records[step["invoice"]])
 
     def _accept(self, step: dict[str, Any]) -> None:
         slot = self.slots[step["voucher"]]
-        creditor = self.suite.voucher.slot(slot).creditor
-        token, tx = self.suite.voucher.accept(self.key_of(creditor), slot)
-        self.report.record_gas("accept", tx.gas_used)
-        self.tokens[step["voucher"]] = token
+        self.tokens[step["voucher"]] = self.session_of(self.suite.voucher.slot(slot).creditor).accept(slot)
 
     def _transfer(self, step: dict[str, Any]) -> None:
         source = self.tokens[step["voucher"]]
-        holder = self.key_of(self.suite.voucher.owner_of(source))
-        token, tx = self.suite.voucher.split_transfer(
-            holder, source, self.keys[step["to"]].address, to_minor(step["amount"])
-        )
-        self.report.record_gas("split_transfer", tx.gas_used)
-        self.tokens[step["id"]] = token
+        to = self.sessions[step["to"]].address
+        self.tokens[step["id"]] = self.holder_of(source).pay(source, to, step["amount"])
 
     def _discount(self, step: dict[str, Any]) -> None:
-        v, desk, token = self.suite.voucher, self.suite.desk, self.suite.token
         source = self.tokens[step["voucher"]]
-        holder = self.key_of(v.owner_of(source))
-        bank = self.keys[step["financier"]]
-        value, rate = to_minor(step["amount"]), int(step["rate_bps"])
-        if token.allowance(bank.address, desk.address) < value:
-            self.report.record_gas("approve_desk", token.approve(bank, desk.address, 2**256 - 1).gas_used)
+        holder, bank = self.holder_of(source), self.sessions[step["financier"]]
+        bank.ensure_discount_line(step["amount"])
         self.nonce += 1
-        now = self.suite.conn.block_timestamp()
-        offer = DiscountOffer(source, value, rate, now + DAY, self.nonce, bank.address)
-        signature = desk.sign(bank.key, offer)
-        new_token, price, tx = desk.discount(holder, offer, signature)
-        self.report.record_gas("discount", tx.gas_used)
-        mined_at = tx.receipt.get("blockTimestamp") or self.suite.conn.block_timestamp(tx.block_number)
-        mined_at = int(mined_at, 16) if isinstance(mined_at, str) else int(mined_at)
-        maturity = v.slot(source >> 32).maturity
-        name = self.names_by_address(holder.address)
-        self.report.financings.append(Financing(name, value, price, rate, maturity - mined_at))
+        offer, signature = bank.offer_discount(source, step["amount"], int(step["rate_bps"]), timedelta(days=1), self.nonce)
+        new_token, price, tx = holder.take_discount(offer, signature)
+        mined_at = self.suite.conn.block_timestamp(tx.block_number)
+        maturity = self.suite.voucher.slot(source >> 32).maturity
+        name, bank_name = self.name(holder.address), self.name(bank.address)
+        self.report.financings.append(Financing(name, offer.value, to_minor(price), offer.rate_bps, maturity - mined_at))
         self.report.payments.append(
-            Payment(name, "discount", price, mined_at, f"from {self.names_by_address(bank.address)}, voucher {label(source)}")
+            Payment(name, "discount", to_minor(price), mined_at, f"from {bank_name}, voucher {label(source)}")
         )
         self.tokens[step["id"]] = new_token
 
@@ -361,35 +351,29 @@ class _Player:
         increase_time(self.suite.conn.w3, int(step["days"]) * DAY)
 
     def _fund(self, step: dict[str, Any]) -> None:
-        slot = self.tokens[step["slot_of"]] >> 32 if step["slot_of"] in self.tokens else self.slots[step["slot_of"]]
-        info = self.suite.voucher.slot(slot)
-        amount = info.face_value - info.funded if step["amount"] == "all" else to_minor(step["amount"])
-        debtor = self.key_of(info.debtor)
-        self.report.record_gas("approve_ledger", self.suite.token.approve(debtor, self.suite.voucher.address, amount).gas_used)
-        self.report.record_gas("fund", self.suite.voucher.fund(debtor, slot, amount).gas_used)
+        slot = self.slot_of(step["slot_of"])
+        debtor = self.session_of(self.suite.voucher.slot(slot).debtor)
+        debtor.fund(slot, None if step["amount"] == "all" else step["amount"])
 
     def _redeem_all(self, step: dict[str, Any]) -> None:
-        v = self.suite.voucher
-        slot = self.tokens[step["slot_of"]] >> 32 if step["slot_of"] in self.tokens else self.slots[step["slot_of"]]
-        maturity = v.slot(slot).maturity
-        if self.suite.conn.block_timestamp() < maturity:
-            increase_time(self.suite.conn.w3, maturity - self.suite.conn.block_timestamp())
+        slot = self.slot_of(step["slot_of"])
+        info = self.suite.voucher.slot(slot)
+        now = self.suite.conn.block_timestamp()
+        if now < info.maturity:
+            increase_time(self.suite.conn.w3, info.maturity - now)
         self.report.lineage = self.lineage_rows()
         ledger = index_vouchers(self.suite.conn, self.suite.deployment)
         live = [x.token_id for x in ledger.of_slot(slot, live_only=True)]
-        operator = self.key_of(v.slot(slot).debtor)  # anyone may redeem; the debtor triggers it here
-        tx = v.redeem_batch(operator, live)
-        self.report.record_gas("redeem_batch", tx.gas_used)
-        self.report.record_gas("redeem_per_voucher_in_batch", tx.gas_used // max(1, len(live)))
+        tx = self.session_of(info.debtor).redeem(live)  # anyone may redeem; the debtor triggers it here
         mined_at = self.suite.conn.block_timestamp(tx.block_number)
-        for event in tx.events(v.contract, "VoucherRedeemed"):
+        for event in tx.events(self.suite.voucher.contract, "VoucherRedeemed"):
             args = event["args"]
             self.report.payments.append(
-                Payment(self.names_by_address(args["holder"]), "redemption", int(args["value"]), mined_at,
+                Payment(self.name(args["holder"]), "redemption", int(args["value"]), mined_at,
                         f"voucher {label(int(args['tokenId']))}")
             )
 
-    def names_by_address(self, address: str) -> str:
+    def name(self, address: str) -> str:
         return self.report.members.get(address, address)
 
     def lineage_rows(self) -> list[dict[str, Any]]:
@@ -399,8 +383,8 @@ class _Player:
 
         def walk(token: int, depth: int) -> None:
             x = ledger.vouchers[token]
-            rows.append({"voucher": label(token), "holder": self.names_by_address(x.owner),
-                         "value": str(from_minor(x.value)), "depth": depth, "parent": label(x.parent) if x.parent else None})
+            rows.append({"voucher": label(token), "holder": self.name(x.owner), "value": str(from_minor(x.value)),
+                         "depth": depth, "parent": label(x.parent) if x.parent else None})
             for child in x.children:
                 walk(child, depth + 1)
 

@@ -11,10 +11,10 @@ from ape.cli import ConnectedProviderCommand
 from eth_utils import is_hex_address, to_checksum_address
 
 from scf.cli import connect, fail
-from scf.deploy import Suite
+from scf.deploy import attach_live
 from scf.indexer import EventIndex
 from scf.inspect import InspectError, Inspector, parse_voucher
-from scf.manifest import ManifestError, load
+from scf.manifest import ManifestError
 
 CACHE = Path(__file__).resolve().parents[1] / ".cache"
 
@@ -25,14 +25,15 @@ CACHE = Path(__file__).resolve().parents[1] / ".cache"
 def cli(provider, kind, what):
     conn = connect(provider)
     try:
-        deployment = load(conn.chain_id)
+        suite = attach_live(conn)
     except ManifestError as exc:
         fail(str(exc))
+    deployment = suite.deployment
     CACHE.mkdir(exist_ok=True)
     index = EventIndex(conn, deployment, CACHE / f"index-{conn.chain_id}.sqlite")
     added = index.refresh()
     click.echo(f"(index: {index.count()} events, {added} new, up to block {index.last_block})", err=True)
-    inspector = Inspector(Suite.attach(conn, deployment), index)
+    inspector = Inspector(suite, index)
     try:
         if kind == "voucher":
             click.echo(inspector.voucher(parse_voucher(what)))

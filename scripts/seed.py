@@ -11,8 +11,8 @@ from ape.cli import ConnectedProviderCommand
 
 from scf.chain.devnet import set_balance
 from scf.cli import connect, fail
-from scf.deploy import Suite
-from scf.manifest import ManifestError, load
+from scf.deploy import attach_live
+from scf.manifest import ManifestError
 from scf.money import fmt
 from scf.seed import SpecError, load_consortium, seed_members
 from scf.wallet import LOCAL_CHAIN_IDS, WalletError, dev_key, load_ape_account
@@ -30,7 +30,7 @@ def cli(provider, file_, operator):
     except SpecError as exc:
         fail(f"nothing was sent. {exc}")
     try:
-        suite = Suite.attach(conn, load(conn.chain_id))
+        suite = attach_live(conn)
     except ManifestError as exc:
         fail(str(exc))
     local = conn.chain_id in LOCAL_CHAIN_IDS

@@ -16,9 +16,12 @@ from eth_account.signers.local import LocalAccount
 from eth_utils import keccak
 
 from scf.chain import Artifacts, Connection
+from scf.toolchain import ensure_compiler
 from scf.chain.devnet import increase_time, set_balance
 from scf.contracts import DocType, Role
 from scf.deploy import Suite, deploy_suite
+
+ensure_compiler()  # the offline solc bridge, before ape compiles anything
 
 ETHER = 10**18
 CNY = 100  # minor units per currency unit

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from eth_abi import decode as abi_decode
@@ -37,12 +38,17 @@ class ContractRevert(Exception):
         self.raw = raw
         super().__init__(self.describe())
 
+    @property
+    def in_words(self) -> str:
+        """``CreditLimitExceeded`` -> ``credit limit exceeded``."""
+        return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", " ", self.error).lower()
+
     def describe(self) -> str:
+        """``credit limit exceeded: debtor=0x…, limit=500000000, needed=600000000
+        [ReceivableVoucher.CreditLimitExceeded]``."""
         where = f"{self.contract}." if self.contract else ""
-        if not self.args_by_name:
-            return f"{where}{self.error}"
-        parts = ", ".join(f"{k}={_show(v)}" for k, v in self.args_by_name.items())
-        return f"{where}{self.error}({parts})"
+        parts = ", ".join(f"{k.lstrip('_')}={_show(v)}" for k, v in self.args_by_name.items())
+        return f"{self.in_words}{': ' + parts if parts else ''} [{where}{self.error}]"
 
     def __getitem__(self, key: str) -> Any:
         return self.args_by_name[key]
