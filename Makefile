@@ -14,13 +14,15 @@ export PATH := $(CURDIR)/node_modules/.bin:$(BIN):$(PATH)
 NODE_STAMP := node_modules/.setup-stamp
 PY_STAMP := $(VENV)/.setup-stamp
 
-.PHONY: help setup compile test scenario deploy clean
+.PHONY: help setup compile test scenario deploy devnet devnet-stop clean
 
 help:
 	@echo "make test       install what is missing, compile, run the whole test suite on anvil"
 	@echo "make scenario   install what is missing, run the end-to-end financing story (ape run scenario)"
 	@echo "make setup      install npm (anvil, solc, OpenZeppelin) and Python dependencies into the project"
 	@echo "make compile    compile the contracts with the offline solc bridge"
+	@echo "make devnet     start a long-running anvil on 127.0.0.1:8545 (network ethereum:devnet:node)"
+	@echo "make devnet-stop  stop it"
 
 setup: $(NODE_STAMP) $(PY_STAMP)
 
@@ -51,6 +53,18 @@ scenario: setup
 
 deploy: setup
 	ape run deploy
+
+devnet: setup
+	@mkdir -p .cache
+	@if [ -f .cache/anvil.pid ] && kill -0 "$$(cat .cache/anvil.pid)" 2>/dev/null; then \
+		echo "devnet already running (pid $$(cat .cache/anvil.pid))"; \
+	else \
+		nohup anvil --hardfork cancun --port 8545 > .cache/anvil.log 2>&1 & echo $$! > .cache/anvil.pid; \
+		sleep 1; echo "devnet: anvil on http://127.0.0.1:8545 (pid $$(cat .cache/anvil.pid)); use --network ethereum:devnet:node"; \
+	fi
+
+devnet-stop:
+	@if [ -f .cache/anvil.pid ]; then kill "$$(cat .cache/anvil.pid)" 2>/dev/null || true; rm -f .cache/anvil.pid; echo "devnet stopped"; fi
 
 clean:
 	rm -rf .build .cache

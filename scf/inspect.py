@@ -7,10 +7,10 @@ from datetime import UTC, datetime
 from functools import cache
 from typing import Any
 
-from scf.contracts import SlotStatus, label
+from scf.contracts import DocType, SlotStatus, label
 from scf.contracts.voucher import SERIAL_BITS
 from scf.deploy import Suite
-from scf.indexer import Event, EventIndex, LedgerView
+from scf.indexer import ZERO, Event, EventIndex, LedgerView
 from scf.money import fmt
 
 MONEY_ARGS = {"_value", "value", "faceValue", "amount", "funded", "unfunded", "price", "reservedTotal"}
@@ -49,6 +49,12 @@ class Inspector:
     # ---------------------------------------------------------------- formats
 
     def _arg(self, key: str, value: Any) -> str:
+        if value == ZERO:
+            return "nobody"
+        if key == "docType":
+            return DocType(int(value)).name.lower()
+        if key in ("from", "to") and isinstance(value, int):  # enum status changes
+            return str(value)
         if key in TOKEN_ARGS:
             return label(int(value)) if int(value) else "none"
         if key in MONEY_ARGS:

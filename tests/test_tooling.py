@@ -1,0 +1,121 @@
+"""Operators' and members' tooling: seeding from the example consortium (twice), a member
+signing with its own encrypted keyfile, and bad input stopped before anything is sent."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from eth_account import Account
+
+from scf.chain.devnet import set_balance
+from scf.contracts import MemberStatus, Role
+from scf.member import InputError, MemberSession
+from scf.money import AmountError
+from scf.seed import SpecError, load_consortium, seed_members
+from scf.wallet import WalletError, load_ape_account
+from tests.conftest import CNY, DAY
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLE = ROOT / "consortium" / "example.yaml"
+
+
+def test_seeding_the_example_consortium_twice_admits_each_member_once(conn, bare_suite, cast):
+    members = load_consortium(EXAMPLE, conn.chain_id)
+    assert [spec.name for spec, _ in members][:2] == ["City Hospital Group", "MedSupply Co (tier 1)"]
+    first = seed_members(bare_suite, cast.operator, members)
+    assert len(first["admit"]) == 7 and len(first["mint"]) == 3
+    block = conn.w3.eth.block_number
+    second = seed_members(bare_suite, cast.operator, members)
+    assert second == {} and conn.w3.eth.block_number == block
+    hospital, hospital_address = members[0]
+    record = bare_suite.registry.member(hospital_address)
+    assert record.status == MemberStatus.ACTIVE and record.roles == Role.CORE_ENTERPRISE
+    assert record.credit_limit == 5_000_000 * CNY and record.kyc_hash == hospital.kyc_hash
+    assert bare_suite.token.balance_of(hospital_address) == 3_000_000 * CNY
+
+
+def test_a_supplier_accepts_a_voucher_signing_with_its_own_encrypted_keyfile(suite, cast, now, tmp_path, monkeypatch, w3):
+    key = Account.create()
+    (tmp_path / "accounts").mkdir()
+    (tmp_path / "accounts" / "acme.json").write_text(json.dumps(Account.encrypt(key.key, "s3cret")))
+    monkeypatch.setenv("APE_DATA_FOLDER", str(tmp_path))
+    with pytest.raises(WalletError, match="could not decrypt"):
+        load_ape_account("acme", "wrong")
+    acme = load_ape_account("acme", "s3cret")
+    assert acme.address == key.address
+    set_balance(w3, acme.address, 10**20)
+    suite.registry.admit(cast.operator, acme.address, "Acme Components", Role.SUPPLIER, b"\x01" * 32)
+
+    hospital = MemberSession(suite, cast.hospital)
+    record = MemberSession(suite, acme).anchor("invoice", b"acme invoice 1", cast.hospital.address, "50000.00")
+    hospital.confirm(record)
+    slot = hospital.issue(acme.address, Decimal("50000.00"), datetime.fromtimestamp(now + 30 * DAY, UTC), record)
+    token = MemberSession(suite, acme).accept(slot)
+    assert suite.voucher.owner_of(token) == acme.address
+
+
+def test_bad_member_input_is_refused_before_anything_is_signed(suite, cast, accepted_voucher, conn, now):
+    slot, root = accepted_voucher()
+    tier1 = MemberSession(suite, cast.tier1)
+    hospital = MemberSession(suite, cast.hospital)
+    block = conn.w3.eth.block_number
+    with pytest.raises(InputError, match="receiver '0x12' is not an address"):
+        tier1.pay(root, "0x12", "10.00")
+    with pytest.raises(AmountError, match="negative"):
+        tier1.pay(root, cast.tier2.address, "-1")
+    with pytest.raises(AmountError, match="more than 2 decimal places"):
+        tier1.pay(root, cast.tier2.address, "0.001")
+    with pytest.raises(AmountError, match="float"):
+        tier1.pay(root, cast.tier2.address, 0.1)
+    with pytest.raises(InputError, match="voucher 1.99 does not exist"):
+        tier1.pay((slot << 32) | 99, cast.tier2.address, "1.00")
+    with pytest.raises(InputError, match="is not in the future"):
+        hospital.issue(cast.tier1.address, "1.00", datetime.fromtimestamp(now - DAY, UTC), 1)
+    with pytest.raises(ValueError, match="has no time zone"):
+        hospital.issue(cast.tier1.address, "1.00", datetime.now() + timedelta(days=3), 1)
+    assert conn.w3.eth.block_number == block
+
+
+def _ape_run(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
+    env = dict(os.environ)
+    env["PATH"] = f"{ROOT / 'node_modules' / '.bin'}{os.pathsep}{Path(sys.executable).parent}{os.pathsep}{env['PATH']}"
+    return subprocess.run(
+        [str(Path(sys.executable).parent / "ape"), "run", *args],
+        cwd=cwd, env=env, capture_output=True, text=True, timeout=300, check=False,
+    )
+
+
+def test_ape_run_seed_rejects_a_broken_consortium_file_with_each_line_and_sends_nothing(tmp_path):
+    broken = tmp_path / "broken.yaml"
+    broken.write_text(
+        "members:\n"
+        "  - name: Ghost Trading\n"
+        "    address: '0x1234'\n"
+        "    roles: [supplier, lender]\n"
+        "    kyc_file: missing.pdf\n"
+        "    opening_balance: '12.345'\n"
+    )
+    result = _ape_run("seed", "--file", str(broken))
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "error: nothing was sent." in result.stderr
+    for expected in (
+        "line 2: members[1]: address '0x1234' is not a 20-byte hex address",
+        "line 2: members[1]: roles: unknown role 'lender'",
+        "line 2: members[1]: kyc_file: missing.pdf not found",
+        "line 2: members[1]: opening_balance: amount 12.345 has more than 2 decimal places",
+    ):
+        assert expected in result.stderr
+
+
+def test_ape_run_inspect_on_a_chain_without_the_suite_says_to_deploy(tmp_path):
+    result = _ape_run("inspect", "voucher", "1.1")
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "run 'ape run deploy'" in result.stderr
+    assert result.stderr.strip().count("\n") <= 2  # one clear line (plus ape's own start/stop notices)
