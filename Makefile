@@ -14,7 +14,7 @@ export PATH := $(CURDIR)/node_modules/.bin:$(BIN):$(PATH)
 NODE_STAMP := node_modules/.setup-stamp
 PY_STAMP := $(VENV)/.setup-stamp
 
-.PHONY: help setup compile test scenario deploy devnet devnet-stop clean
+.PHONY: help setup compile test scenario deploy devnet devnet-stop clean bench bench-quick
 
 help:
 	@echo "make test       install what is missing, compile, run the whole test suite on anvil"
@@ -68,3 +68,9 @@ devnet-stop:
 
 clean:
 	rm -rf .build .cache
+
+bench: setup
+	ape run bench
+
+bench-quick: setup
+	ape run bench --quick --repeat 1 --out bench/results-quick.json

@@ -237,6 +237,12 @@ class Connection:
         )
         if gas is not None:
             params["gas"] = gas
+            if hasattr(call, "_encode_transaction_data") and getattr(call, "address", None):
+                # Gas given, nothing to estimate: encode directly (what web3's
+                # build_transaction would do, minus its per-call default filling).
+                params.update({"to": call.address, "data": call._encode_transaction_data(), "value": 0})
+                params.pop("from")
+                return params
         try:
             tx = call.build_transaction(params)
         except (ContractLogicError, ContractPanicError) as exc:

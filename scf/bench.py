@@ -1,0 +1,332 @@
+"""Benchmarks: gas per operation against the ERC-3525 reference implementation, redemption
+at scale, tooling throughput, and seeding at consortium scale. ``ape run bench`` drives
+this on a local anvil and writes ``bench/results.json``.
+
+The reference (npm ``@solvprotocol/erc-3525``, its own ``ERC3525BaseMock`` with the
+OpenZeppelin 4.9 it ships with) is compiled here only, with the same compiler, EVM target
+and optimizer settings as our contracts; none of our contracts inherit from it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import subprocess
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from eth_account import Account
+from eth_account.signers.local import LocalAccount
+from eth_utils import keccak
+
+from scf.chain.artifacts import ContractArtifact
+from scf.chain.connection import Connection
+from scf.chain.devnet import increase_time, revert, set_balance, snapshot
+from scf.contracts import DocType, Role
+from scf.contracts.voucher import MERGE, SPLIT_TRANSFER, WHOLE_TRANSFER
+from scf.deploy import Suite, deploy_suite
+from scf.toolchain import BRIDGE_DIR, PROJECT_ROOT
+from scf.typed_data import DiscountOffer
+from scf.wallet import dev_key
+
+DAY = 86_400
+BLOCK_GAS = 30_000_000
+REFERENCE_SOURCE = "node_modules/@solvprotocol/erc-3525/mocks/ERC3525BaseMock.sol"
+REFERENCE_OZ = "node_modules/@solvprotocol/erc-3525/node_modules/@openzeppelin/contracts"
+Log = Callable[[str], None]
+
+
+# ------------------------------------------------------------------ reference
+
+
+def compile_reference(solc_version: str = "0.8.30") -> ContractArtifact:
+    """Compiles the reference mock through the project's offline solc bridge."""
+    request = {
+        "language": "Solidity",
+        "sources": {REFERENCE_SOURCE: {"urls": [REFERENCE_SOURCE]}},
+        "settings": {
+            "optimizer": {"enabled": True, "runs": 200},
+            "evmVersion": "cancun",
+            "remappings": [f"@openzeppelin/contracts={REFERENCE_OZ}"],
+            "outputSelection": {"*": {"*": ["abi", "evm.bytecode.object", "evm.deployedBytecode.object"]}},
+        },
+    }
+    bridge = BRIDGE_DIR / f"solc-v{solc_version}"
+    result = subprocess.run(
+        [str(bridge), "--standard-json", "--base-path", str(PROJECT_ROOT)],
+        input=json.dumps(request), capture_output=True, text=True, check=True, cwd=PROJECT_ROOT,
+    )
+    output = json.loads(result.stdout)
+    errors = [e for e in output.get("errors", []) if e["severity"] == "error"]
+    if errors:
+        raise RuntimeError("reference compile failed: " + errors[0]["formattedMessage"])
+    contract = output["contracts"][REFERENCE_SOURCE]["ERC3525BaseMock"]
+    return ContractArtifact(
+        "ERC3525BaseMock", contract["abi"], "0x" + contract["evm"]["bytecode"]["object"],
+        "0x" + contract["evm"]["deployedBytecode"]["object"],
+    )
+
+
+def reference_gas(conn: Connection, alice: LocalAccount, bob: LocalAccount, carol: LocalAccount) -> dict[str, int]:
+    """Gas of the reference's mint, split-transfer to a new holder, merge, whole transfer, burn."""
+    artifact = compile_reference()
+    factory = conn.w3.eth.contract(abi=artifact.abi, bytecode=artifact.bytecode)
+    deployed = conn.transact(alice, factory.constructor("Reference", "REF", 2))
+    ref = conn.w3.eth.contract(address=deployed.receipt["contractAddress"], abi=artifact.abi)
+    fn = ref.get_function_by_signature
+    gas = {}
+    # Explicit ids far from the ids the reference generates for split-transfers (1, 2, ...).
+    a, b = 1_000_001, 1_000_002
+    gas["mint"] = conn.transact(alice, ref.functions.mint(alice.address, a, 1, 1_000_000)).gas_used
+    conn.transact(alice, ref.functions.mint(bob.address, b, 1, 1_000)).gas_used
+    gas["split_transfer"] = conn.transact(alice, fn("transferFrom(uint256,address,uint256)")(a, carol.address, 1_000)).gas_used
+    gas["merge"] = conn.transact(alice, fn("transferFrom(uint256,uint256,uint256)")(a, b, 1_000)).gas_used
+    gas["transfer_whole"] = conn.transact(
+        alice, fn("transferFrom(address,address,uint256)")(alice.address, carol.address, a)
+    ).gas_used
+    gas["burn"] = conn.transact(bob, ref.functions.burn(b)).gas_used
+    return gas
+
+
+# ----------------------------------------------------------------------- ours
+
+
+@dataclass
+class Bench:
+    """A deployed suite with a core enterprise, a root holder, a bank and a keeper."""
+
+    conn: Connection
+    suite: Suite
+    governance: LocalAccount
+    operator: LocalAccount
+    hospital: LocalAccount
+    holder: LocalAccount
+    bank: LocalAccount
+    keeper: LocalAccount
+    _nonce: int = 0
+
+    @classmethod
+    def setup(cls, conn: Connection, holder: LocalAccount | None = None, log: Log = print) -> Bench:
+        governance, operator = dev_key("bench governance"), dev_key("bench operator")
+        hospital, bank, keeper = dev_key("bench hospital"), dev_key("bench bank"), dev_key("bench keeper")
+        holder = holder or dev_key("bench holder")
+        for account in (governance, operator, hospital, holder, bank, keeper):
+            set_balance(conn.w3, account.address, 10**24)
+        log("bench: deploying the suite")
+        report = deploy_suite(
+            conn, governance, operator,
+            manifest_dir=PROJECT_ROOT / ".cache" / "bench" / "deployments",
+            abi_dir=PROJECT_ROOT / ".cache" / "bench" / "abi",
+        )
+        suite = Suite.attach(conn, report.deployment)
+        kyc = keccak(text="bench kyc")
+        suite.registry.admit(operator, hospital.address, "Bench Hospital", Role.CORE_ENTERPRISE, kyc, 10**17)
+        suite.registry.admit(operator, holder.address, "Bench Supplier", Role.SUPPLIER, kyc)
+        suite.registry.admit(operator, bank.address, "Bench Bank", Role.FINANCIER, kyc)
+        suite.token.mint(operator, hospital.address, 10**16)
+        suite.token.mint(operator, bank.address, 10**16)
+        suite.token.approve(hospital, suite.voucher.address, 2**256 - 1)
+        suite.token.approve(bank, suite.desk.address, 2**256 - 1)
+        return cls(conn, suite, governance, operator, hospital, holder, bank, keeper)
+
+    def admit_many(self, addresses: list[str], label: str = "Holder") -> list[int]:
+        calls = [
+            (self.operator, self.suite.registry.fn("admit", a, f"{label} {i:05d}", int(Role.SUPPLIER), keccak(text=a), 0))
+            for i, a in enumerate(addresses)
+        ]
+        return [r.gas_used for r in self.conn.transact_many(calls, gas=400_000)]
+
+    def voucher(self, face: int, days: int = 90) -> tuple[int, int, dict[str, int]]:
+        """Issues and accepts a voucher to the holder: (slot, root, gas)."""
+        self._nonce += 1
+        doc = keccak(text=f"bench invoice {self._nonce}")
+        record, _ = self.suite.trade.register(self.holder, DocType.INVOICE, doc, self.hospital.address, face)
+        self.suite.trade.confirm(self.hospital, record)
+        maturity = self.conn.block_timestamp() + days * DAY
+        slot, issued = self.suite.voucher.issue(self.hospital, self.holder.address, face, maturity, record)
+        root, accepted = self.suite.voucher.accept(self.holder, slot)
+        return slot, root, {"issue": issued.gas_used, "accept": accepted.gas_used}
+
+    def mature_and_fund(self, slot: int) -> None:
+        info = self.suite.voucher.slot(slot)
+        self.suite.voucher.fund(self.hospital, slot, info.face_value - info.funded)
+        now = self.conn.block_timestamp()
+        if now < info.maturity:
+            increase_time(self.conn.w3, info.maturity - now)
+
+
+def fresh_addresses(prefix: str, n: int) -> list[LocalAccount]:
+    return [Account.from_key(keccak(text=f"{prefix} {i}")) for i in range(n)]
+
+
+def our_gas(bench: Bench) -> dict[str, int]:
+    """Gas of each voucher operation, measured like the reference: new holders are accounts
+    that hold nothing yet."""
+    v, conn = bench.suite.voucher, bench.conn
+    newcomers = fresh_addresses("bench newcomer", 4)
+    bench.admit_many([a.address for a in newcomers], "Newcomer")
+    for a in newcomers:
+        set_balance(conn.w3, a.address, 10**21)
+    slot, root, gas = bench.voucher(1_000_000_00)
+    t1, tx = v.split_transfer(bench.holder, root, newcomers[0].address, 100_000_00)
+    gas["split_transfer"] = tx.gas_used
+    gas["merge"] = v.merge(bench.holder, root, t1, 10_000_00).gas_used
+    gas["transfer_whole"] = v.send(bench.holder, WHOLE_TRANSFER, bench.holder.address, newcomers[1].address, root).gas_used
+    offer = DiscountOffer(t1, 50_000_00, 450, conn.block_timestamp() + DAY, 1, bench.bank.address)
+    _, _, tx = bench.suite.desk.discount(newcomers[0], offer, bench.suite.desk.sign(bench.bank.key, offer))
+    gas["discount"] = tx.gas_used
+    info = v.slot(slot)
+    gas["fund"] = v.fund(bench.hospital, slot, info.face_value // 2).gas_used
+    bench.mature_and_fund(slot)
+    gas["redeem_single"] = v.redeem(bench.keeper, root).gas_used
+    # A batch of fresh fragments held by accounts whose cash balance is zero (worst case).
+    slot2, root2, _ = bench.voucher(1_000_00, days=30)
+    holders = fresh_addresses("bench batch holder", 20)
+    bench.admit_many([h.address for h in holders], "Batch holder")
+    pieces = conn.transact_many(
+        [(bench.holder, v.fn(SPLIT_TRANSFER, root2, h.address, 10_00)) for h in holders], gas=200_000
+    )
+    tokens = [root2 + 1 + i for i in range(len(pieces))]  # serials 2..21
+    bench.mature_and_fund(slot2)
+    batch = v.redeem_batch(bench.keeper, tokens)
+    gas["redeem_per_voucher_in_batch"] = batch.gas_used // len(tokens)
+    return gas
+
+
+# ------------------------------------------------------------- redemption scale
+
+
+def redemption_scale(bench: Bench, fragments: int, holders: int, log: Log = print) -> dict[str, Any]:
+    """Splits one slot into ``fragments`` vouchers held by ``holders`` members, then redeems
+    them all in batches; reports gas per voucher and the largest batch that fits a block."""
+    v, conn = bench.suite.voucher, bench.conn
+    people = fresh_addresses(f"scale holder {fragments}", holders)
+    bench.admit_many([p.address for p in people], "Scale holder")
+    unit = 100_00
+    slot, root, _ = bench.voucher(unit * fragments, days=120)
+    log(f"bench: splitting slot {slot} into {fragments} fragments held by {holders} members")
+    calls = [(bench.holder, v.fn(SPLIT_TRANSFER, root, people[i % holders].address, unit)) for i in range(fragments - 1)]
+    for start in range(0, len(calls), 2_000):
+        conn.transact_many(calls[start : start + 2_000], gas=200_000)
+    tokens = [root] + [root + 1 + i for i in range(fragments - 1)]
+    bench.mature_and_fund(slot)
+
+    # Marginal gas per voucher from a batch of 1 and a batch of up to 50 (worst case: the
+    # holders' first payments, zero cash balances becoming non-zero).
+    probe = min(50, max(2, fragments // 4))
+    snap = snapshot(conn.w3)
+    one = v.redeem_batch(bench.keeper, tokens[:1]).gas_used
+    many = v.redeem_batch(bench.keeper, tokens[1 : 1 + probe]).gas_used
+    revert(conn.w3, snap)
+    marginal = (many - one) / (probe - 1) if probe > 1 else float(one)
+    overhead = one - marginal
+    max_batch = int((BLOCK_GAS - overhead) // marginal)
+
+    batch_size = min(max_batch, 1_000)
+    started = time.perf_counter()
+    total_gas = 0
+    largest_batch_gas = 0
+    for start in range(0, fragments, batch_size):
+        chunk = tokens[start : start + batch_size]
+        used = v.redeem_batch(bench.keeper, chunk, gas=BLOCK_GAS - 1).gas_used
+        total_gas += used
+        largest_batch_gas = max(largest_batch_gas, used)
+    seconds = time.perf_counter() - started
+    settled = v.slot(slot)
+    assert settled.redeemed == settled.face_value, "every fragment must be redeemed"
+    return {
+        "fragments": fragments,
+        "holders": holders,
+        "gas_per_voucher": round(total_gas / fragments),
+        "marginal_gas_per_voucher_worst_case": round(marginal),
+        "max_batch_in_30m_gas_block": max_batch,
+        "batch_size_used": batch_size,
+        "largest_batch_gas": largest_batch_gas,
+        "seconds": round(seconds, 3),
+    }
+
+
+# ---------------------------------------------------------------- throughput
+
+
+def throughput(bench: Bench, n: int, ape_runner: Callable[[int, int, list[str]], None] | None) -> dict[str, float]:
+    """Operations per second for ``n`` split-transfers driven three ways on the same chain."""
+    v, conn = bench.suite.voucher, bench.conn
+    receivers = fresh_addresses("throughput receiver", 10)
+    bench.admit_many([r.address for r in receivers], "Receiver")
+    to = [receivers[i % 10].address for i in range(n)]
+    result: dict[str, float] = {}
+
+    _, root, _ = bench.voucher(n * 3 * 100, days=60)
+    started = time.perf_counter()
+    conn.transact_many([(bench.holder, v.fn(SPLIT_TRANSFER, root, to[i], 1)) for i in range(n)], gas=200_000)
+    result["scf"] = n / (time.perf_counter() - started)
+
+    _, root, _ = bench.voucher(n * 3 * 100, days=60)
+    result["web3"] = n / _plain_web3(conn, bench.holder, v.contract, root, to)
+
+    if ape_runner is not None:
+        _, root, _ = bench.voucher(n * 3 * 100, days=60)
+        started = time.perf_counter()
+        ape_runner(root, n, to)
+        result["ape"] = n / (time.perf_counter() - started)
+    return {k: round(val, 1) for k, val in result.items()}
+
+
+def _plain_web3(conn: Connection, signer: LocalAccount, contract: Any, root: int, to: list[str]) -> float:
+    """The baseline: web3.py alone, locally signed raw transactions, local nonces, receipts
+    awaited in bulk. Returns seconds."""
+    w3 = conn.w3
+    split = contract.get_function_by_signature(SPLIT_TRANSFER)
+    started = time.perf_counter()
+    nonce = w3.eth.get_transaction_count(signer.address, "pending")
+    base = w3.eth.get_block("latest")["baseFeePerGas"]
+    chain_id = w3.eth.chain_id
+    hashes = []
+    for i, receiver in enumerate(to):
+        tx = {
+            "to": contract.address, "data": split(root, receiver, 1)._encode_transaction_data(),
+            "gas": 200_000, "nonce": nonce + i, "chainId": chain_id, "value": 0,
+            "maxFeePerGas": 2 * base, "maxPriorityFeePerGas": 0,
+        }
+        hashes.append(w3.eth.send_raw_transaction(signer.sign_transaction(tx).raw_transaction))
+    for h in hashes:
+        receipt = w3.eth.wait_for_transaction_receipt(h, poll_latency=0.05)
+        assert receipt["status"] == 1
+    return time.perf_counter() - started
+
+
+# ------------------------------------------------------------------- seeding
+
+
+def seeding(bench: Bench, members: int) -> dict[str, Any]:
+    """Admits ``members`` new members; time and gas in all."""
+    addresses = [a.address for a in fresh_addresses(f"seed member {members}", members)]
+    started = time.perf_counter()
+    gas = 0
+    for start in range(0, members, 2_000):
+        gas += sum(bench.admit_many(addresses[start : start + 2_000], "Member"))
+    seconds = time.perf_counter() - started
+    return {"members": members, "seconds": round(seconds, 2), "gas": gas, "gas_per_member": gas // members}
+
+
+def median_of(runs: list[dict[str, Any]], keys: tuple[str, ...]) -> dict[str, Any]:
+    merged = dict(runs[0])
+    for key in keys:
+        merged[key] = round(statistics.median(r[key] for r in runs), 3)
+    merged["runs"] = len(runs)
+    return merged
+
+
+def machine_description() -> str:
+    cores = os.cpu_count() or 0
+    try:
+        kib = int(next(line for line in Path("/proc/meminfo").read_text().splitlines() if line.startswith("MemTotal")).split()[1])
+        memory = f"{round(kib / 1024 / 1024)} GiB"
+    except (OSError, StopIteration, ValueError):
+        memory = "unknown memory"
+    return f"{cores} cores, {memory}"

@@ -1,0 +1,131 @@
+"""ape run bench [--quick] [--repeat N]
+
+Gas per operation against the ERC-3525 reference, redemption at scale, tooling throughput
+and seeding at consortium scale, on a local anvil. Writes bench/results.json and prints a
+table. A benchmark, not a test: CI does not run it."""
+
+import json
+import platform
+import re
+import subprocess
+from datetime import date
+from pathlib import Path
+
+import click
+from ape.cli import ConnectedProviderCommand
+from eth_account import Account
+
+from scf import bench as b
+from scf.chain.devnet import revert, snapshot
+from scf.cli import connect
+
+RESULTS = Path(__file__).resolve().parents[1] / "bench" / "results.json"
+
+
+@click.command(cls=ConnectedProviderCommand, short_help="Run the benchmarks")
+@click.option("--quick", is_flag=True, help="Small sizes (a smoke run of the benchmark itself).")
+@click.option("--repeat", default=3, show_default=True, help="Runs per timing; medians are reported.")
+@click.option("--out", type=click.Path(path_type=Path), default=RESULTS, show_default=True)
+def cli(provider, quick, repeat, out):
+    from ape import accounts, project
+
+    conn = connect(provider)
+    log = lambda message: click.echo(message, err=True)  # noqa: E731
+    ape_account = accounts.test_accounts[2]
+    bench = b.Bench.setup(conn, holder=Account.from_key(ape_account.private_key), log=log)
+    base = snapshot(conn.w3)
+
+    log("bench: gas per operation, ours and the reference")
+    ours = b.our_gas(bench)
+    revert(conn.w3, base)
+    base = snapshot(conn.w3)
+    reference = b.reference_gas(conn, bench.holder, bench.bank, bench.keeper)
+    revert(conn.w3, base)
+    base = snapshot(conn.w3)
+
+    scale = []
+    for fragments in ((10, 100) if quick else (10, 100, 1_000, 10_000)):
+        log(f"bench: redemption of {fragments} fragments")
+        scale.append(b.redemption_scale(bench, fragments, holders=min(fragments, 100), log=log))
+        revert(conn.w3, base)
+        base = snapshot(conn.w3)
+
+    n = 100 if quick else 1_000
+    voucher_ape = project.ReceivableVoucher.at(bench.suite.voucher.address)
+
+    def ape_runner(root: int, count: int, to: list[str]) -> None:
+        from ape.logging import LogLevel, logger
+
+        level = logger.level
+        logger.set_level(LogLevel.WARNING)  # ape logs every confirmation at INFO
+        try:
+            for i in range(count):
+                voucher_ape.transferFrom(root, to[i], 1, sender=ape_account)
+        finally:
+            logger.set_level(level)
+        assert bench.suite.voucher.value_of(root) == count * 3 * 100 - count, "ape chose the wrong overload"
+
+    runs = []
+    for i in range(repeat):
+        log(f"bench: throughput of {n} split-transfers, run {i + 1}/{repeat}")
+        runs.append(b.throughput(bench, n, ape_runner))
+        revert(conn.w3, base)
+        base = snapshot(conn.w3)
+    throughput = {k: round(sorted(r[k] for r in runs)[len(runs) // 2], 1) for k in runs[0]}
+
+    seeding = []
+    for members in ((200,) if quick else (200, 2_000, 20_000)):
+        times = 1 if members >= 20_000 else repeat
+        one = []
+        for i in range(times):
+            log(f"bench: seeding {members} members, run {i + 1}/{times}")
+            one.append(b.seeding(bench, members))
+            revert(conn.w3, base)
+            base = snapshot(conn.w3)
+        seeding.append(b.median_of(one, ("seconds",)))
+
+    anvil = re.search(r"\d+\.\d+\.\d+", subprocess.run(["anvil", "--version"], capture_output=True, text=True, check=False).stdout)
+    results = {
+        "date": date.today().isoformat(),
+        "machine": b.machine_description(),
+        "versions": {
+            "solc": conn.artifacts.compiler.split("+")[0],
+            "anvil": anvil.group(0) if anvil else "unknown",
+            "python": platform.python_version(),
+        },
+        "quick": quick,
+        "gas": {"ours": ours, "reference": reference},
+        "redemption_scale": scale,
+        "throughput_ops_per_s": throughput,
+        "throughput_runs": runs,
+        "throughput_operations": n,
+        "seeding": seeding,
+    }
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(results, indent=2) + "\n")
+    click.echo(render(results))
+    click.echo(f"\nwritten to {out}")
+
+
+def render(r: dict) -> str:
+    ours, ref = r["gas"]["ours"], r["gas"]["reference"]
+    lines = [f"{r['date']} on {r['machine']}, solc {r['versions']['solc']}, anvil {r['versions']['anvil']}", ""]
+    lines.append(f"{'operation':<30} {'ours':>10} {'reference':>10} {'ratio':>7}")
+    pairs = [("issue + accept", ours["issue"] + ours["accept"], ref["mint"]), ("split_transfer", ours["split_transfer"], ref["split_transfer"]),
+             ("merge", ours["merge"], ref["merge"]), ("transfer_whole", ours["transfer_whole"], ref["transfer_whole"]),
+             ("redeem_single (burn)", ours["redeem_single"], ref["burn"])]
+    for name, mine, theirs in pairs:
+        lines.append(f"{name:<30} {mine:>10,} {theirs:>10,} {mine / theirs:>7.2f}")
+    for name in ("discount", "fund", "redeem_per_voucher_in_batch"):
+        lines.append(f"{name:<30} {ours[name]:>10,}")
+    lines += ["", f"{'fragments':>10} {'gas/voucher':>12} {'max batch/30M':>14} {'seconds':>9}"]
+    for s in r["redemption_scale"]:
+        lines.append(f"{s['fragments']:>10,} {s['gas_per_voucher']:>12,} {s['max_batch_in_30m_gas_block']:>14,} {s['seconds']:>9.2f}")
+    t = r["throughput_ops_per_s"]
+    lines += ["", f"throughput ({r['throughput_operations']} split-transfers, ops/s, median): "
+              + ", ".join(f"{k} {v}" for k, v in t.items())
+              + f"  (scf/web3 = {t['scf'] / t['web3']:.2f})"]
+    lines += ["", f"{'members':>8} {'seconds':>9} {'gas':>15} {'gas/member':>11}"]
+    for s in r["seeding"]:
+        lines.append(f"{s['members']:>8,} {s['seconds']:>9.2f} {s['gas']:>15,} {s['gas_per_member']:>11,}")
+    return "\n".join(lines)
