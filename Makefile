@@ -14,7 +14,7 @@ export PATH := $(CURDIR)/node_modules/.bin:$(BIN):$(PATH)
 NODE_STAMP := node_modules/.setup-stamp
 PY_STAMP := $(VENV)/.setup-stamp
 
-.PHONY: help setup compile test scenario deploy devnet devnet-stop clean bench bench-quick
+.PHONY: help setup chromium compile test scenario deploy devnet devnet-stop clean bench bench-quick page
 
 help:
 	@echo "make test       install what is missing, compile, run the whole test suite on anvil"
@@ -24,7 +24,16 @@ help:
 	@echo "make devnet     start a long-running anvil on 127.0.0.1:8545 (network ethereum:devnet:node)"
 	@echo "make devnet-stop  stop it"
 
-setup: $(NODE_STAMP) $(PY_STAMP)
+setup: $(NODE_STAMP) $(PY_STAMP) chromium
+
+# Headless Chromium for the member page's browser test: Debian's package (browsers cannot be
+# downloaded here). Installed when missing and we are root; otherwise the test says why it skips.
+chromium:
+	@if command -v chromium >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then \
+		echo "setup: installing Debian's chromium for the browser test (about a minute)"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	else echo "setup: chromium is missing and cannot be installed here (not root): the browser test will be skipped"; fi
 
 $(NODE_STAMP): package.json package-lock.json
 	@echo "setup: npm packages (anvil, solcjs, OpenZeppelin) into node_modules/"
@@ -71,6 +80,9 @@ clean:
 
 bench: setup
 	ape run bench
+
+page: setup
+	vite build --config frontend_bridge/vite.config.mjs
 
 bench-quick: setup
 	ape run bench --quick --repeat 1 --out bench/results-quick.json

@@ -65,7 +65,18 @@ def save(deployment: Deployment, directory: Path = DEPLOYMENTS_DIR) -> Path:
     tmp = path.with_suffix(".json.tmp")
     tmp.write_text(json.dumps(deployment.to_json(), indent=2) + "\n")
     os.replace(tmp, path)
+    _write_index(directory)
     return path
+
+
+def _write_index(directory: Path) -> None:
+    """``deployments/index.json``: the chain ids that have a manifest (the member page uses it
+    to tell a member on the wrong network where to switch)."""
+    chains = sorted(int(p.stem) for p in directory.glob("*.json") if p.stem.isdigit())
+    index = directory / "index.json"
+    tmp = index.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps({"chains": chains}) + "\n")
+    os.replace(tmp, index)
 
 
 def export_abis(abis: dict[str, list[dict[str, Any]]], directory: Path = ABI_DIR) -> list[Path]:

@@ -1,0 +1,97 @@
+// Drives the member page in headless Chromium, as members would, in phases the pytest test
+// calls between its own checks of the chain:
+//   node member-flow.mjs <phase> '<json settings>'
+// Prints one JSON line with what the page showed.
+import { chromium } from "playwright-core";
+import { memberPage } from "./test-wallet.mjs";
+
+const [phase, raw] = process.argv.slice(2);
+const s = JSON.parse(raw);
+const browser = await chromium.launch({
+  executablePath: s.chromium ?? "/usr/bin/chromium",
+  args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync"],
+});
+const out = {};
+const open = (key, extra = {}) => memberPage(browser, { url: s.url, rpcUrl: s.rpc, privateKey: s.keys[key], ...extra });
+// After a click the page is busy until its action and the refresh that follows are done.
+const settled = (page) => page.waitForFunction(() => document.body.dataset.busy === "0", null, { timeout: 30000 });
+const started = Date.now();
+const timings = [];
+const waitTx = async (page) => {
+  await settled(page);
+  timings.push(Date.now() - started);
+  return page.textContent('[data-testid="tx"]');
+};
+const openSettled = async (key, extra) => {
+  const page = await open(key, extra);
+  await settled(page);
+  return page;
+};
+
+try {
+  if (phase === "wrong-chain") {
+    const page = await openSettled("tier1", { chainIdOverride: 1 });
+    await page.waitForFunction(() => document.querySelector('[data-testid="banner"]').textContent.length > 0);
+    out.banner = await page.textContent('[data-testid="banner"]');
+  } else if (phase === "trade") {
+    const tier1 = await openSettled("tier1");
+    await tier1.waitForSelector(`[data-testid="accept-${s.slot}"]`);
+    out.member = await tier1.textContent('[data-testid="member"]');
+    await tier1.click(`[data-testid="accept-${s.slot}"]`);
+    out.accept = await waitTx(tier1);
+    const root = `${s.slot}.1`;
+    await tier1.waitForSelector(`[data-testid="voucher-${root}"]`);
+    out.rootValue = await tier1.textContent(`[data-testid="value-${root}"]`);
+
+    await tier1.fill(`[data-testid="to-${root}"]`, s.tier2);
+    await tier1.fill(`[data-testid="amount-${root}"]`, "0.001");
+    await tier1.click(`[data-testid="send-${root}"]`);
+    out.badAmount = await waitTx(tier1);
+    await tier1.fill(`[data-testid="to-${root}"]`, "0x12");
+    await tier1.fill(`[data-testid="amount-${root}"]`, "10.00");
+    await tier1.click(`[data-testid="send-${root}"]`);
+    out.badAddress = await waitTx(tier1);
+    await tier1.fill(`[data-testid="to-${root}"]`, s.tier2);
+    await tier1.fill(`[data-testid="amount-${root}"]`, "9999999.00");
+    await tier1.click(`[data-testid="send-${root}"]`);
+    out.tooMuch = await waitTx(tier1);
+    await tier1.fill(`[data-testid="to-${root}"]`, s.tier2);
+    await tier1.fill(`[data-testid="amount-${root}"]`, "400,000.00");
+    await tier1.click(`[data-testid="send-${root}"]`);
+    out.split = await waitTx(tier1);
+    out.rootAfterSplit = await tier1.textContent(`[data-testid="value-${root}"]`);
+
+    const bank = await openSettled("bank");
+    await bank.fill('[data-testid="offer-token"]', root);
+    await bank.fill('[data-testid="offer-value"]', "100000.00");
+    await bank.fill('[data-testid="offer-rate"]', "450");
+    await bank.click('[data-testid="sign-offer"]');
+    out.signed = await waitTx(bank);
+    const offer = await bank.inputValue('[data-testid="offer-json"]');
+
+    await tier1.fill('[data-testid="offer-json"]', offer);
+    await tier1.click('[data-testid="submit-offer"]');
+    out.discount = await waitTx(tier1);
+    out.quote = await tier1.textContent('[data-testid="quote"]');
+    await tier1.click('[data-testid="submit-offer"]');
+    out.replay = await waitTx(tier1);
+    out.tier1Member = await tier1.textContent('[data-testid="member"]');
+    if (s.screenshot) await tier1.screenshot({ path: s.screenshot, fullPage: true });
+  } else if (phase === "redeem") {
+    const tier2 = await openSettled("tier2");
+    const voucher = s.voucher;
+    await tier2.waitForSelector(`[data-testid="redeem-${voucher}"]`);
+    await tier2.click(`[data-testid="redeem-${voucher}"]`);
+    out.redeem = await waitTx(tier2);
+    out.member = await tier2.textContent('[data-testid="member"]');
+    out.vouchers = await tier2.textContent('[data-testid="vouchers"]');
+  } else {
+    throw new Error(`unknown phase ${phase}`);
+  }
+} finally {
+  await browser.close();
+}
+out.timingsMs = timings;
+out.totalMs = Date.now() - started;
+console.log(JSON.stringify(out));
