@@ -1,0 +1,29 @@
+"""The bridge's versioned artefacts agree with the contracts: a stale ABI or an EIP-712
+definition that differs from the contract's type hash fails here, not in a member's wallet."""
+
+import json
+from pathlib import Path
+
+from scf.deploy import ORDER
+from scf.typed_data import offer_digest, type_hash, type_string
+from scf.typed_data import DiscountOffer
+
+BRIDGE = Path(__file__).resolve().parents[1] / "frontend_bridge"
+
+
+def test_the_committed_abis_are_those_of_the_compiled_contracts(conn):
+    for name in ORDER:
+        committed = json.loads((BRIDGE / "abi" / f"{name}.json").read_text())
+        assert committed == conn.artifacts[name].abi, f"frontend_bridge/abi/{name}.json is stale: run 'make deploy'"
+
+
+def test_the_offer_type_definition_hashes_to_the_desks_type_hash(suite):
+    assert type_string("DiscountOffer") == (
+        "DiscountOffer(uint256 tokenId,uint256 value,uint256 rateBps,uint256 deadline,uint256 nonce,address financier)"
+    )
+    assert suite.desk.call("OFFER_TYPEHASH") == type_hash("DiscountOffer")
+
+
+def test_an_offer_digest_built_in_python_is_the_one_the_desk_verifies(suite, cast, conn):
+    offer = DiscountOffer(4294967297, 12_345, 450, 1_900_000_000, 7, cast.bank.address)
+    assert suite.desk.call("hashOffer", offer.as_tuple()) == offer_digest(offer, conn.chain_id, suite.desk.address)
