@@ -14,13 +14,13 @@ export PATH := $(CURDIR)/node_modules/.bin:$(BIN):$(PATH)
 NODE_STAMP := node_modules/.setup-stamp
 PY_STAMP := $(VENV)/.setup-stamp
 
-.PHONY: help setup chromium compile test scenario deploy devnet devnet-stop clean bench bench-quick page
+.PHONY: help setup chromium compile test scenario deploy devnet devnet-stop clean bench bench-quick page abi
 
 help:
 	@echo "make test       install what is missing, compile, run the whole test suite on anvil"
 	@echo "make scenario   install what is missing, run the end-to-end financing story (ape run scenario)"
 	@echo "make setup      install npm (anvil, solc, OpenZeppelin) and Python dependencies into the project"
-	@echo "make compile    compile the contracts with the offline solc bridge"
+	@echo "make compile    compile the contracts with the offline solc bridge; export ABIs to frontend_bridge/abi"
 	@echo "make devnet     start a long-running anvil on 127.0.0.1:8545 (network ethereum:devnet:node)"
 	@echo "make devnet-stop  stop it"
 
@@ -44,15 +44,18 @@ $(NODE_STAMP): package.json package-lock.json
 	@test -x node_modules/.bin/anvil || { echo "setup: anvil binary missing after npm ci" >&2; exit 1; }
 	@touch $@
 
-$(PY_STAMP): pyproject.toml
+$(PY_STAMP): pyproject.toml tools/ape-scf-toolchain/pyproject.toml
 	@echo "setup: Python virtual environment in $(VENV)/"
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m pip install --quiet -e '.[test]' -e tools/ape-scf-toolchain
 	@touch $@
 
 compile: setup
 	ape compile
+	python -m scf.manifest
+
+abi: compile
 
 test: setup
 	ape test tests

@@ -90,3 +90,17 @@ def export_abis(abis: dict[str, list[dict[str, Any]]], directory: Path = ABI_DIR
             path.write_text(text)
         written.append(path)
     return written
+
+
+def main() -> None:
+    """``python -m scf.manifest``: exports the suite's ABIs from the last compile."""
+    from scf.chain.artifacts import Artifacts
+    from scf.deploy import ORDER
+
+    artifacts = Artifacts.load()
+    for path in export_abis({name: artifacts[name].abi for name in ORDER}):
+        print(f"wrote {path.relative_to(BRIDGE_DIR.parent)}")
+
+
+if __name__ == "__main__":
+    main()

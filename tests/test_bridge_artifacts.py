@@ -14,7 +14,7 @@ BRIDGE = Path(__file__).resolve().parents[1] / "frontend_bridge"
 def test_the_committed_abis_are_those_of_the_compiled_contracts(conn):
     for name in ORDER:
         committed = json.loads((BRIDGE / "abi" / f"{name}.json").read_text())
-        assert committed == conn.artifacts[name].abi, f"frontend_bridge/abi/{name}.json is stale: run 'make deploy'"
+        assert committed == conn.artifacts[name].abi, f"frontend_bridge/abi/{name}.json is stale: run 'make compile'"
 
 
 def test_the_offer_type_definition_hashes_to_the_desks_type_hash(suite):

@@ -4,36 +4,25 @@ pragma solidity 0.8.30;
 import {ERC20} from "@openzeppelin/contracts/token/ERC20/ERC20.sol";
 import {ERC20Permit} from "@openzeppelin/contracts/token/ERC20/extensions/ERC20Permit.sol";
 import {IConsortiumRegistry} from "../interfaces/IConsortiumRegistry.sol";
+import {ConsortiumGuarded} from "../common/ConsortiumGuarded.sol";
 
 /// @title SettlementToken
 /// @notice The cash leg of the consortium: a permissioned ERC-20 in minor units (2 decimals:
 ///         cents / fen). The settlement bank (an operator) mints deposits and burns withdrawals;
 ///         only active members and the suite's system contracts may hold or receive it.
 /// @dev Every balance change goes through `_update`, where the permission and pause checks live.
-contract SettlementToken is ERC20, ERC20Permit {
-    IConsortiumRegistry public immutable registry;
+contract SettlementToken is ERC20, ERC20Permit, ConsortiumGuarded {
     bool private _paused;
 
-    event Paused(address indexed operator);
-    event Unpaused(address indexed operator);
-
-    error NotOperator(address account);
     error NotPermittedHolder(address account);
     error TokenPaused();
     error ZeroAmount();
-    error AlreadyInState(bool paused);
 
     constructor(IConsortiumRegistry registry_, string memory name_, string memory symbol_)
         ERC20(name_, symbol_)
         ERC20Permit(name_)
-    {
-        registry = registry_;
-    }
-
-    modifier onlyOperator() {
-        if (!registry.isOperator(msg.sender)) revert NotOperator(msg.sender);
-        _;
-    }
+        ConsortiumGuarded(registry_)
+    {}
 
     /// @notice Two decimals: amounts are in cents / fen.
     function decimals() public pure override returns (uint8) {
@@ -55,23 +44,13 @@ contract SettlementToken is ERC20, ERC20Permit {
         _burn(from, amount);
     }
 
-    /// @notice Stops every transfer, mint and burn until unpaused.
-    function pause() external onlyOperator {
-        if (_paused) revert AlreadyInState(true);
-        _paused = true;
-        emit Paused(msg.sender);
-    }
-
-    /// @notice Resumes transfers.
-    function unpause() external onlyOperator {
-        if (!_paused) revert AlreadyInState(false);
-        _paused = false;
-        emit Unpaused(msg.sender);
-    }
-
-    /// @notice Whether transfers are stopped.
-    function paused() external view returns (bool) {
+    /// @dev Paused: every transfer, mint and burn stops.
+    function _pausedFlag() internal view override returns (bool) {
         return _paused;
+    }
+
+    function _setPausedFlag(bool value) internal override {
+        _paused = value;
     }
 
     /// @dev The single choke point: pause, then holder permissions for both sides.

@@ -3,6 +3,7 @@ pragma solidity 0.8.30;
 
 import {IConsortiumRegistry} from "../interfaces/IConsortiumRegistry.sol";
 import {ITradeRegistry} from "../interfaces/ITradeRegistry.sol";
+import {ConsortiumGuarded} from "../common/ConsortiumGuarded.sol";
 
 /// @title TradeRegistry
 /// @notice Anchors the information flow of a trade: contracts, orders, delivery notes,
@@ -10,7 +11,7 @@ import {ITradeRegistry} from "../interfaces/ITradeRegistry.sol";
 ///         Records link to a parent, so a trail (order -> delivery -> receipt -> invoice) can be
 ///         walked. The voucher ledger reserves an invoice's amount when a voucher is issued
 ///         against it, so no invoice backs more than its amount (no double financing).
-contract TradeRegistry is ITradeRegistry {
+contract TradeRegistry is ITradeRegistry, ConsortiumGuarded {
     enum DocType {
         Contract,
         Order,
@@ -40,12 +41,11 @@ contract TradeRegistry is ITradeRegistry {
         bytes32 docHash;
     }
 
-    IConsortiumRegistry public immutable registry;
-
     mapping(uint256 recordId => Record) private _records;
     mapping(bytes32 docHash => uint256 recordId) private _recordByHash;
     mapping(address ledger => bool) private _ledgers;
     uint64 private _lastRecordId;
+    bool private _paused;
 
     event DocumentRegistered(
         uint256 indexed recordId,
@@ -62,8 +62,8 @@ contract TradeRegistry is ITradeRegistry {
     event AmountReleased(uint256 indexed recordId, address indexed ledger, uint256 amount, uint256 reservedTotal);
     event LedgerAuthorised(address indexed ledger, bool authorised, address indexed operator);
 
-    error NotOperator(address account);
     error NotActiveMember(address account);
+    error RegistryPaused();
     error ZeroAddress();
     error ZeroAmount();
     error AmountTooLarge(uint256 amount);
@@ -81,8 +81,11 @@ contract TradeRegistry is ITradeRegistry {
     error InsufficientInvoiceAmount(uint256 recordId, uint256 available, uint256 needed);
     error ReleaseExceedsReserved(uint256 recordId, uint256 reserved, uint256 released);
 
-    constructor(IConsortiumRegistry registry_) {
-        registry = registry_;
+    constructor(IConsortiumRegistry registry_) ConsortiumGuarded(registry_) {}
+
+    modifier whenNotPaused() {
+        if (_paused) revert RegistryPaused();
+        _;
     }
 
     /// @notice Anchors a trade document. The caller and the counterparty must both be active
@@ -91,6 +94,7 @@ contract TradeRegistry is ITradeRegistry {
     /// @return recordId the new record's id (sequential from 1).
     function register(DocType docType, bytes32 docHash, address counterparty, uint256 amount, uint256 parentRecordId)
         external
+        whenNotPaused
         returns (uint256 recordId)
     {
         if (counterparty == address(0)) revert ZeroAddress();
@@ -127,7 +131,7 @@ contract TradeRegistry is ITradeRegistry {
     }
 
     /// @notice The counterparty confirms a registered document (cross-confirmation).
-    function confirm(uint256 recordId) external {
+    function confirm(uint256 recordId) external whenNotPaused {
         Record storage r = _pendingForCounterparty(recordId);
         r.status = RecordStatus.Confirmed;
         r.decidedAt = uint40(block.timestamp);
@@ -135,7 +139,7 @@ contract TradeRegistry is ITradeRegistry {
     }
 
     /// @notice The counterparty rejects a registered document; it can never back a voucher.
-    function reject(uint256 recordId) external {
+    function reject(uint256 recordId) external whenNotPaused {
         Record storage r = _pendingForCounterparty(recordId);
         r.status = RecordStatus.Rejected;
         r.decidedAt = uint40(block.timestamp);
@@ -174,8 +178,7 @@ contract TradeRegistry is ITradeRegistry {
     }
 
     /// @notice An operator authorises (or de-authorises) a voucher ledger to reserve invoices.
-    function setLedger(address ledger, bool authorised) external {
-        if (!registry.isOperator(msg.sender)) revert NotOperator(msg.sender);
+    function setLedger(address ledger, bool authorised) external onlyOperator {
         if (ledger == address(0)) revert ZeroAddress();
         _ledgers[ledger] = authorised;
         emit LedgerAuthorised(ledger, authorised, msg.sender);
@@ -205,6 +208,14 @@ contract TradeRegistry is ITradeRegistry {
     /// @notice Number of records registered so far (the last id).
     function recordCount() external view returns (uint256) {
         return _lastRecordId;
+    }
+
+    function _pausedFlag() internal view override returns (bool) {
+        return _paused;
+    }
+
+    function _setPausedFlag(bool value) internal override {
+        _paused = value;
     }
 
     function _pendingForCounterparty(uint256 recordId) private view returns (Record storage r) {

@@ -14,6 +14,7 @@ import {IERC3525, IERC3525Metadata, IERC3525Receiver} from "../interfaces/IERC35
 import {IConsortiumRegistry} from "../interfaces/IConsortiumRegistry.sol";
 import {ITradeRegistry} from "../interfaces/ITradeRegistry.sol";
 import {IVoucherDescriptor} from "../interfaces/IVoucherDescriptor.sol";
+import {ConsortiumGuarded} from "../common/ConsortiumGuarded.sol";
 
 /// @title ReceivableVoucher
 /// @notice The ledger of digital claim vouchers: an ERC-3525 semi-fungible token whose slot is
@@ -26,7 +27,15 @@ import {IVoucherDescriptor} from "../interfaces/IVoucherDescriptor.sol";
 ///      frozen flag), so a split-transfer writes one new word. Every movement of value passes
 ///      `_checkMovable`, where pause, freeze, maturity and membership rules live once.
 ///      Invariant per slot: sum of live voucher values + redeemed == face value (once accepted).
-contract ReceivableVoucher is IERC165, IERC721, IERC721Metadata, IERC3525, IERC3525Metadata, ReentrancyGuardTransient {
+contract ReceivableVoucher is
+    IERC165,
+    IERC721,
+    IERC721Metadata,
+    IERC3525,
+    IERC3525Metadata,
+    ReentrancyGuardTransient,
+    ConsortiumGuarded
+{
     using SafeERC20 for IERC20;
 
     uint8 public constant ROLE_CORE_ENTERPRISE = 1;
@@ -68,7 +77,6 @@ contract ReceivableVoucher is IERC165, IERC721, IERC721Metadata, IERC3525, IERC3
         bool frozen;
     }
 
-    IConsortiumRegistry public immutable registry;
     IERC20 public immutable settlementToken;
     ITradeRegistry public immutable tradeRegistry;
     uint8 private immutable _valueDecimals;
@@ -108,18 +116,14 @@ contract ReceivableVoucher is IERC165, IERC721, IERC721Metadata, IERC3525, IERC3
     event VoucherRedeemed(uint256 indexed tokenId, uint256 indexed slot, address indexed holder, uint256 value);
     event FreezeApplied(uint256 indexed tokenId, bytes32 reasonHash, address indexed operator);
     event FreezeLifted(uint256 indexed tokenId, address indexed operator);
-    event Paused(address indexed operator);
-    event Unpaused(address indexed operator);
     event MaxTenorSet(uint256 from, uint256 to);
     event GracePeriodSet(uint256 from, uint256 to);
     event DiscountDeskSet(address indexed from, address indexed to);
     event DescriptorSet(address indexed from, address indexed to);
 
-    error NotOperator(address account);
     error NotGovernance(address account);
     error NotDiscountDesk(address account);
     error SystemPaused();
-    error AlreadyInState(bool paused);
     error ZeroAddress();
     error ZeroAmount();
     error ValueTooLarge(uint256 value, uint256 max);
@@ -158,12 +162,13 @@ contract ReceivableVoucher is IERC165, IERC721, IERC721Metadata, IERC3525, IERC3
     /// @param registry_ the consortium registry (members, roles, operators, governance).
     /// @param settlementToken_ the cash leg; its decimals become `valueDecimals()`.
     /// @param tradeRegistry_ where invoices are anchored and reserved.
-    constructor(IConsortiumRegistry registry_, IERC20 settlementToken_, ITradeRegistry tradeRegistry_, uint8 decimals_) {
+    constructor(IConsortiumRegistry registry_, IERC20 settlementToken_, ITradeRegistry tradeRegistry_, uint8 decimals_)
+        ConsortiumGuarded(registry_)
+    {
         if (
             address(registry_) == address(0) || address(settlementToken_) == address(0)
                 || address(tradeRegistry_) == address(0)
         ) revert ZeroAddress();
-        registry = registry_;
         settlementToken = settlementToken_;
         tradeRegistry = tradeRegistry_;
         _valueDecimals = decimals_;
@@ -171,11 +176,6 @@ contract ReceivableVoucher is IERC165, IERC721, IERC721Metadata, IERC3525, IERC3
         _gracePeriod = uint32(3 days);
         emit MaxTenorSet(0, 180 days);
         emit GracePeriodSet(0, 3 days);
-    }
-
-    modifier onlyOperator() {
-        if (!registry.isOperator(msg.sender)) revert NotOperator(msg.sender);
-        _;
     }
 
     modifier onlyGovernance() {
@@ -464,18 +464,14 @@ contract ReceivableVoucher is IERC165, IERC721, IERC721Metadata, IERC3525, IERC3
         emit FreezeLifted(tokenId, msg.sender);
     }
 
-    /// @notice An operator stops every issuance, movement, funding and redemption.
-    function pause() external onlyOperator {
-        if (_paused) revert AlreadyInState(true);
-        _paused = true;
-        emit Paused(msg.sender);
+    /// @dev Paused: every issuance, movement, funding and redemption stops (freezes and
+    ///      governance still work). The flag shares the configuration word.
+    function _pausedFlag() internal view override returns (bool) {
+        return _paused;
     }
 
-    /// @notice An operator resumes the ledger.
-    function unpause() external onlyOperator {
-        if (!_paused) revert AlreadyInState(false);
-        _paused = false;
-        emit Unpaused(msg.sender);
+    function _setPausedFlag(bool value) internal override {
+        _paused = value;
     }
 
     /// @notice Governance sets the longest tenor of new issuances (at most 365 days).
@@ -559,11 +555,6 @@ contract ReceivableVoucher is IERC165, IERC721, IERC721Metadata, IERC3525, IERC3
         returns (uint256 maxTenor, uint256 gracePeriod, address discountDesk, bool paused_, address descriptor)
     {
         return (_maxTenor, _gracePeriod, _discountDesk, _paused, address(_descriptor));
-    }
-
-    /// @notice Whether the ledger is paused.
-    function paused() external view returns (bool) {
-        return _paused;
     }
 
     /// @inheritdoc IERC3525
