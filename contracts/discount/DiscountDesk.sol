@@ -66,6 +66,7 @@ contract DiscountDesk is EIP712, ReentrancyGuardTransient {
     error InvalidOfferSignature(address financier);
     error NotFinancier(address account);
     error VoucherMatured(uint256 tokenId, uint256 maturity);
+    error DiscountExceedsValue(uint256 value, uint256 discount);
 
     constructor(IConsortiumRegistry registry_, ReceivableVoucher voucher_)
         EIP712("ReceivableVoucher DiscountDesk", "1")
@@ -78,6 +79,7 @@ contract DiscountDesk is EIP712, ReentrancyGuardTransient {
     /// @notice Price a holder would receive now for `value` of `tokenId` at `rateBps` a year:
     ///         value - ceil(value * rateBps * secondsToMaturity / (360 days * 10 000)).
     /// @dev Rounds the discount up, so the price is in the holder's disfavour by at most one unit.
+    ///      Reverts DiscountExceedsValue when nothing would be left to pay.
     function quote(uint256 tokenId, uint256 value, uint256 rateBps)
         public
         view
@@ -88,6 +90,8 @@ contract DiscountDesk is EIP712, ReentrancyGuardTransient {
         if (block.timestamp >= maturity) revert VoucherMatured(tokenId, maturity);
         secondsToMaturity = maturity - block.timestamp;
         uint256 discountAmount = Math.mulDiv(value, rateBps * secondsToMaturity, YEAR_BASIS, Math.Rounding.Ceil);
+        // Only a rate near 100 % with more than 360 days to go can take the whole value.
+        if (discountAmount >= value) revert DiscountExceedsValue(value, discountAmount);
         price = value - discountAmount;
     }
 

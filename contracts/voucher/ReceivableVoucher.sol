@@ -69,13 +69,17 @@ contract ReceivableVoucher is
         uint32 overdueAt;
     }
 
-    /// @dev One storage word per voucher.
+    /// @dev One storage word per voucher. `flags`: FROZEN, VALUE_APPROVED (some value
+    ///      allowance was granted under the current approval epoch).
     struct Token {
         address owner;
         uint56 value;
         uint32 parentSerial;
-        bool frozen;
+        uint8 flags;
     }
+
+    uint8 private constant FROZEN = 1;
+    uint8 private constant VALUE_APPROVED = 2;
 
     IERC20 public immutable settlementToken;
     ITradeRegistry public immutable tradeRegistry;
@@ -95,8 +99,11 @@ contract ReceivableVoucher is
     mapping(address owner => uint256) private _balances;
     mapping(uint256 tokenId => address) private _tokenApprovals;
     mapping(address owner => mapping(address operator => bool)) private _operatorApprovals;
-    /// @dev Keyed by the owner too, so a whole transfer voids the previous owner's value approvals.
-    mapping(uint256 tokenId => mapping(address owner => mapping(address operator => uint256))) private _valueAllowances;
+    /// @dev Value allowances live under an approval epoch per voucher; a whole transfer of a
+    ///      voucher that has any moves it to a new epoch, so none survives a change of holder
+    ///      (not even when the voucher later comes back).
+    mapping(uint256 tokenId => mapping(uint256 epoch => mapping(address operator => uint256))) private _valueAllowances;
+    mapping(uint256 tokenId => uint256) private _approvalEpoch;
     mapping(address debtor => uint256) private _outstanding;
     mapping(uint256 tokenId => bytes32) private _freezeReasons;
 
@@ -148,8 +155,8 @@ contract ReceivableVoucher is
     error VoucherFrozen(uint256 tokenId);
     error VoucherNotFrozen(uint256 tokenId);
     error SlotMatured(uint256 slot, uint256 maturity);
-    error SlotNotMatured(uint256 slot, uint256 maturity);
-    error SlotNotFullyFunded(uint256 slot, uint256 funded, uint256 faceValue);
+    error SlotNotMatured(uint256 tokenId, uint256 slot, uint256 maturity);
+    error SlotNotFullyFunded(uint256 tokenId, uint256 slot, uint256 funded, uint256 faceValue);
     error OverFunding(uint256 slot, uint256 unfunded, uint256 amount);
     error GracePeriodNotOver(uint256 slot, uint256 overdueFrom);
     error SlotFullyFunded(uint256 slot);
@@ -251,7 +258,7 @@ contract ReceivableVoucher is
         s.lastSerial = 1;
         tokenId = (slotId << SERIAL_BITS) | 1;
         uint256 value = s.faceValue;
-        _tokens[tokenId] = Token({owner: msg.sender, value: uint56(value), parentSerial: 0, frozen: false});
+        _tokens[tokenId] = Token({owner: msg.sender, value: uint56(value), parentSerial: 0, flags: 0});
         unchecked {
             // Cannot overflow: a balance counts tokens, each minted by a transaction.
             _balances[msg.sender] += 1;
@@ -319,13 +326,16 @@ contract ReceivableVoucher is
         if (msg.sender != owner && !_operatorApprovals[owner][msg.sender] && _tokenApprovals[tokenId] != msg.sender) {
             revert NotAuthorized(tokenId, msg.sender);
         }
-        _valueAllowances[tokenId][owner][operator] = value;
+        Token storage t = _tokens[tokenId];
+        if (t.flags & VALUE_APPROVED == 0) t.flags |= VALUE_APPROVED;
+        _valueAllowances[tokenId][_approvalEpoch[tokenId]][operator] = value;
         emit ApprovalValue(tokenId, operator, value);
     }
 
     /// @notice Value `operator` may move out of `tokenId` for its current holder.
     function allowance(uint256 tokenId, address operator) external view override returns (uint256) {
-        return _valueAllowances[tokenId][_ownerOf(tokenId)][operator];
+        _ownerOf(tokenId);
+        return _valueAllowances[tokenId][_approvalEpoch[tokenId]][operator];
     }
 
     // ================================================================ ERC-721 moves
@@ -448,8 +458,8 @@ contract ReceivableVoucher is
     function freeze(uint256 tokenId, bytes32 reasonHash) external onlyOperator {
         Token storage t = _tokens[tokenId];
         if (t.owner == address(0)) revert UnknownVoucher(tokenId);
-        if (t.frozen) revert VoucherFrozen(tokenId);
-        t.frozen = true;
+        if (t.flags & FROZEN != 0) revert VoucherFrozen(tokenId);
+        t.flags |= FROZEN;
         _freezeReasons[tokenId] = reasonHash;
         emit FreezeApplied(tokenId, reasonHash, msg.sender);
     }
@@ -458,8 +468,8 @@ contract ReceivableVoucher is
     function unfreeze(uint256 tokenId) external onlyOperator {
         Token storage t = _tokens[tokenId];
         if (t.owner == address(0)) revert UnknownVoucher(tokenId);
-        if (!t.frozen) revert VoucherNotFrozen(tokenId);
-        t.frozen = false;
+        if (t.flags & FROZEN == 0) revert VoucherNotFrozen(tokenId);
+        t.flags &= ~FROZEN;
         delete _freezeReasons[tokenId];
         emit FreezeLifted(tokenId, msg.sender);
     }
@@ -518,7 +528,7 @@ contract ReceivableVoucher is
         slot = tokenId >> SERIAL_BITS;
         value = t.value;
         parent = _parentOf(tokenId, t);
-        frozen = t.frozen;
+        frozen = t.flags & FROZEN != 0;
     }
 
     /// @notice The voucher `tokenId`'s value came from when it was created; 0 for a root.
@@ -639,7 +649,7 @@ contract ReceivableVoucher is
         address from = t.owner;
         if (from == address(0)) revert UnknownVoucher(tokenId);
         if (to == address(0)) revert ZeroAddress();
-        if (t.frozen) revert VoucherFrozen(tokenId);
+        if (t.flags & FROZEN != 0) revert VoucherFrozen(tokenId);
         slotId = tokenId >> SERIAL_BITS;
         uint256 maturity = _slots[slotId].maturity;
         if (block.timestamp >= maturity) revert SlotMatured(slotId, maturity);
@@ -670,7 +680,7 @@ contract ReceivableVoucher is
         s.lastSerial = serial;
         newTokenId = (slotId << SERIAL_BITS) | serial;
         _tokens[newTokenId] =
-            Token({owner: to, value: uint56(value), parentSerial: uint32(fromTokenId & SERIAL_MASK), frozen: false});
+            Token({owner: to, value: uint56(value), parentSerial: uint32(fromTokenId & SERIAL_MASK), flags: 0});
         emit Transfer(address(0), to, newTokenId);
         emit SlotChanged(newTokenId, 0, slotId);
         emit TransferValue(fromTokenId, newTokenId, value);
@@ -685,7 +695,7 @@ contract ReceivableVoucher is
         Token storage u = _tokens[toTokenId];
         to = u.owner;
         if (to == address(0)) revert UnknownVoucher(toTokenId);
-        if (u.frozen) revert VoucherFrozen(toTokenId);
+        if (u.flags & FROZEN != 0) revert VoucherFrozen(toTokenId);
         _checkMovable(fromTokenId, t, to);
         if (value == 0) revert ZeroAmount();
         uint256 balance = t.value;
@@ -710,6 +720,12 @@ contract ReceivableVoucher is
         ) revert NotAuthorized(tokenId, msg.sender);
         _checkMovable(tokenId, t, to);
         if (_tokenApprovals[tokenId] != address(0)) delete _tokenApprovals[tokenId];
+        uint8 flags = t.flags;
+        if (flags & VALUE_APPROVED != 0) {
+            // The new holder starts with no value allowances: open a new approval epoch.
+            _approvalEpoch[tokenId] += 1;
+            t.flags = flags & ~VALUE_APPROVED;
+        }
         unchecked {
             // Cannot underflow: `from` owns this token. Cannot overflow: counts tokens.
             _balances[from] -= 1;
@@ -724,12 +740,13 @@ contract ReceivableVoucher is
     function _spendValue(uint256 tokenId, address owner, address spender, uint256 value) private {
         if (owner == address(0)) revert UnknownVoucher(tokenId);
         if (spender == owner || _operatorApprovals[owner][spender] || _tokenApprovals[tokenId] == spender) return;
-        uint256 allowed = _valueAllowances[tokenId][owner][spender];
+        uint256 epoch = _approvalEpoch[tokenId];
+        uint256 allowed = _valueAllowances[tokenId][epoch][spender];
         if (allowed < value) revert InsufficientAllowance(tokenId, spender, allowed, value);
         if (allowed != type(uint256).max) {
             unchecked {
                 // Cannot underflow: allowed >= value.
-                _valueAllowances[tokenId][owner][spender] = allowed - value;
+                _valueAllowances[tokenId][epoch][spender] = allowed - value;
             }
         }
     }
@@ -738,12 +755,12 @@ contract ReceivableVoucher is
         Token storage t = _tokens[tokenId];
         address holder = t.owner;
         if (holder == address(0)) revert UnknownVoucher(tokenId);
-        if (t.frozen) revert VoucherFrozen(tokenId);
+        if (t.flags & FROZEN != 0) revert VoucherFrozen(tokenId);
         uint256 slotId = tokenId >> SERIAL_BITS;
         Slot storage s = _slots[slotId];
-        if (block.timestamp < s.maturity) revert SlotNotMatured(slotId, s.maturity);
+        if (block.timestamp < s.maturity) revert SlotNotMatured(tokenId, slotId, s.maturity);
         uint256 face = s.faceValue;
-        if (s.funded < face) revert SlotNotFullyFunded(slotId, s.funded, face);
+        if (s.funded < face) revert SlotNotFullyFunded(tokenId, slotId, s.funded, face);
         uint256 value = t.value;
 
         delete _tokens[tokenId];

@@ -15,8 +15,6 @@ contract VoucherDescriptor is IVoucherDescriptor {
     using Strings for uint256;
     using Strings for address;
 
-    string private constant STATUS_NAMES = "None    Issued  AcceptedCancelledSettled ";
-
     /// @inheritdoc IVoucherDescriptor
     function contractURI(address voucher) external view returns (string memory) {
         ReceivableVoucher v = ReceivableVoucher(voucher);
@@ -108,16 +106,12 @@ contract VoucherDescriptor is IVoucherDescriptor {
         return string.concat('{"name":"', key, '","value":', value, ',"is_intrinsic":true}');
     }
 
-    function _statusName(ReceivableVoucher.SlotStatus status) private pure returns (string memory name) {
-        bytes memory all = bytes(STATUS_NAMES);
-        uint256 start = uint256(status) * 9;
-        uint256 end = start + 9;
-        while (end > start && all[end - 1] == " ") --end;
-        bytes memory out = new bytes(end - start);
-        for (uint256 i = start; i < end; ++i) {
-            out[i - start] = all[i];
-        }
-        name = string(out);
+    function _statusName(ReceivableVoucher.SlotStatus status) private pure returns (string memory) {
+        if (status == ReceivableVoucher.SlotStatus.Issued) return "Issued";
+        if (status == ReceivableVoucher.SlotStatus.Accepted) return "Accepted";
+        if (status == ReceivableVoucher.SlotStatus.Cancelled) return "Cancelled";
+        if (status == ReceivableVoucher.SlotStatus.Settled) return "Settled";
+        return "None";
     }
 
     function _encode(string memory json) private pure returns (string memory) {

@@ -94,14 +94,15 @@ class Connection:
             self._chain_id = int(self.read(lambda: self.w3.eth.chain_id))
         return self._chain_id
 
-    def read(self, fn: Callable[[], Any]) -> Any:
-        """Runs a read-only request, retrying transient transport failures (never writes)."""
+    def read(self, fn: Callable[[], Any], *, origin: str | None = None) -> Any:
+        """Runs a read-only request, retrying transient transport failures (never writes).
+        ``origin`` names the contract called, for attributing a revert."""
         delay = 0.2
         for attempt in range(self.read_retries + 1):
             try:
                 return fn()
             except (ContractLogicError, ContractPanicError) as exc:
-                raise self._decode(exc) from None
+                raise self._decode(exc, origin) from None
             except (ConnectionError, TimeoutError, OSError) as exc:
                 if attempt == self.read_retries:
                     raise RpcError(f"the node did not answer after {attempt + 1} tries: {exc}") from exc
@@ -143,13 +144,16 @@ class Connection:
         tip = self.priority_fee_wei
         return {"maxFeePerGas": 2 * int(base) + tip, "maxPriorityFeePerGas": tip}
 
-    def transact(self, signer: Signer, call: ContractFunction, *, gas: int | None = None) -> TxResult:
+    def transact(
+        self, signer: Signer, call: ContractFunction, *, gas: int | None = None, origin: str | None = None
+    ) -> TxResult:
         """Signs ``call`` with ``signer``'s own key, sends it and waits for it to be mined.
-        Raises ``ContractRevert`` (before sending, from the gas estimate) if it would revert."""
-        tx = self._build(signer, call, nonce=None, gas=gas)
+        Raises ``ContractRevert`` (before sending, from the gas estimate) if it would revert;
+        ``origin`` names the contract called, for attributing the error."""
+        tx = self._build(signer, call, nonce=None, gas=gas, origin=origin)
         tx_hash = self._send_signed(signer, tx)
         receipt = self.wait(tx_hash)
-        self._raise_if_failed(receipt, tx, signer)
+        self._raise_if_failed(receipt, tx, signer, origin)
         return TxResult(tx_hash=tx_hash, receipt=receipt)
 
     def deploy(self, signer: Signer, name: str, *args: Any) -> TxResult:
@@ -227,6 +231,7 @@ class Connection:
         nonce: int | None,
         gas: int | None,
         fees: dict[str, int] | None = None,
+        origin: str | None = None,
     ) -> dict[str, Any]:
         params: dict[str, Any] = {"from": signer.address, "chainId": self.chain_id}
         params.update(fees or self.fees())
@@ -246,7 +251,7 @@ class Connection:
         try:
             tx = call.build_transaction(params)
         except (ContractLogicError, ContractPanicError) as exc:
-            raise self._decode(exc) from None
+            raise self._decode(exc, origin) from None
         if "maxFeePerGas" in tx:
             # A gas price strategy on the caller's web3 (ape sets one) may add a legacy price.
             tx.pop("gasPrice", None)
@@ -256,7 +261,9 @@ class Connection:
         signed = signer.sign_transaction(tx)
         return HexBytes(self.w3.eth.send_raw_transaction(signed.raw_transaction))
 
-    def _raise_if_failed(self, receipt: TxReceipt, tx: dict[str, Any], signer: Signer) -> None:
+    def _raise_if_failed(
+        self, receipt: TxReceipt, tx: dict[str, Any], signer: Signer, origin: str | None = None
+    ) -> None:
         if receipt["status"] == 1:
             return
         # Replay the call at the block it was mined in, to recover the revert data.
@@ -264,15 +271,15 @@ class Connection:
         try:
             self.w3.eth.call(replay, receipt["blockNumber"] - 1)
         except (ContractLogicError, ContractPanicError) as exc:
-            raise self._decode(exc) from None
+            raise self._decode(exc, origin) from None
         raise ContractRevert("RevertWithoutReason", {"tx": receipt["transactionHash"].hex()}, None, b"")
 
-    def _decode(self, exc: Exception) -> ContractRevert:
+    def _decode(self, exc: Exception, origin: str | None = None) -> ContractRevert:
         data = getattr(exc, "data", None)
         if isinstance(data, dict):
             data = data.get("data")
         if isinstance(data, str) and data.startswith("0x"):
-            return self.errors.decode(data)
+            return self.errors.decode(data, prefer=origin)
         message = getattr(exc, "message", None) or str(exc)
         return ContractRevert("Error", {"message": message}, None, b"")
 

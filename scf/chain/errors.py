@@ -64,18 +64,20 @@ class ErrorDecoder:
     """Maps 4-byte selectors of every custom error in the given ABIs to a decoder."""
 
     def __init__(self, abis: dict[str, list[dict[str, Any]]]) -> None:
-        self._by_selector: dict[bytes, tuple[str, dict[str, Any]]] = {}
-        # Concrete contracts first so an error is attributed to the contract that raises it,
-        # not to an interface that merely re-declares it.
+        # Several contracts may declare the same error (ZeroAmount, NotOperator...): keep them
+        # all, concrete contracts before interfaces, and prefer the contract that was called.
+        self._by_selector: dict[bytes, list[tuple[str, dict[str, Any]]]] = {}
         for contract, abi in sorted(abis.items(), key=lambda kv: kv[0].startswith("I")):
             for item in abi:
                 if item.get("type") != "error":
                     continue
                 signature = f"{item['name']}({','.join(_type_of(i) for i in item['inputs'])})"
                 selector = function_signature_to_4byte_selector(signature)
-                self._by_selector.setdefault(selector, (contract, item))
+                self._by_selector.setdefault(selector, []).append((contract, item))
 
-    def decode(self, data: bytes | str | None) -> ContractRevert:
+    def decode(self, data: bytes | str | None, prefer: str | None = None) -> ContractRevert:
+        """Decodes revert data; ``prefer`` names the contract that was called, which is taken
+        as the error's origin when it declares that error."""
         raw = bytes(HexBytes(data)) if data else b""
         if len(raw) < 4:
             return ContractRevert("RevertWithoutReason", {}, None, raw)
@@ -86,10 +88,10 @@ class ErrorDecoder:
         if selector == bytes.fromhex("4e487b71"):  # Panic(uint256)
             (code,) = abi_decode(["uint256"], body)
             return ContractRevert("Panic", {"code": code, "meaning": _PANIC_CODES.get(code, "unknown")}, None, raw)
-        known = self._by_selector.get(selector)
-        if known is None:
+        declared = self._by_selector.get(selector)
+        if not declared:
             return ContractRevert("UnknownError", {"data": raw}, None, raw)
-        contract, item = known
+        contract, item = next(((c, i) for c, i in declared if c == prefer), declared[0])
         types = [_type_of(i) for i in item["inputs"]]
         values = abi_decode(types, body) if types else ()
         args = {}

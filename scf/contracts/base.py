@@ -25,10 +25,10 @@ class ContractClient:
     def send(self, signer: Signer, function: str, *args: Any, gas: int | None = None) -> TxResult:
         """Sends ``function(*args)`` signed by ``signer``. Overloaded names take the full
         signature, e.g. ``"transferFrom(uint256,address,uint256)"``."""
-        return self.conn.transact(signer, self.fn(function, *args), gas=gas)
+        return self.conn.transact(signer, self.fn(function, *args), gas=gas, origin=self.NAME)
 
     def call(self, function: str, *args: Any, block: int | str = "latest") -> Any:
-        return self.conn.read(lambda: self.fn(function, *args).call(block_identifier=block))
+        return self.conn.read(lambda: self.fn(function, *args).call(block_identifier=block), origin=self.NAME)
 
     def fn(self, function: str, *args: Any) -> Any:
         if "(" in function:
