@@ -14,13 +14,15 @@ export PATH := $(CURDIR)/node_modules/.bin:$(BIN):$(PATH)
 NODE_STAMP := node_modules/.setup-stamp
 PY_STAMP := $(VENV)/.setup-stamp
 
-.PHONY: help setup chromium compile test scenario deploy devnet devnet-stop clean bench bench-quick page abi
+.PHONY: help setup chromium compile test scenario deploy devnet devnet-stop clean bench bench-quick page abi audit
 
 help:
 	@echo "make test       install what is missing, compile, run the whole test suite on anvil"
 	@echo "make scenario   install what is missing, run the end-to-end financing story (ape run scenario)"
 	@echo "make setup      install npm (anvil, solc, OpenZeppelin) and Python dependencies into the project"
 	@echo "make compile    compile the contracts with the offline solc bridge; export ABIs to frontend_bridge/abi"
+	@echo "make audit      slither on the contracts; fails on an unexplained High or Medium finding"
+	@echo "make bench      the benchmarks (bench/results.json)"
 	@echo "make devnet     start a long-running anvil on 127.0.0.1:8545 (network ethereum:devnet:node)"
 	@echo "make devnet-stop  stop it"
 
@@ -80,6 +82,16 @@ devnet-stop:
 
 clean:
 	rm -rf .build .cache
+
+# Static analysis (slither, in its own virtual environment: its pins differ from ape's).
+AUDIT_VENV := .venv-audit
+$(AUDIT_VENV)/.setup-stamp: tools/audit/requirements.txt
+	@test -x $(AUDIT_VENV)/bin/python || $(PYTHON) -m venv $(AUDIT_VENV)
+	$(AUDIT_VENV)/bin/python -m pip install --quiet -r tools/audit/requirements.txt
+	@touch $@
+
+audit: setup $(AUDIT_VENV)/.setup-stamp
+	$(AUDIT_VENV)/bin/python tools/audit/run_slither.py
 
 bench: setup
 	ape run bench

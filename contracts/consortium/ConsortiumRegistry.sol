@@ -247,6 +247,9 @@ contract ConsortiumRegistry is AccessControlEnumerable, IConsortiumRegistry {
 
     /// @inheritdoc IConsortiumRegistry
     function mayHoldSettlement(address account) external view returns (bool) {
+        // Accepted slither finding (incorrect-equality): an enum status compared for equality,
+        // not a balance or timestamp; strict equality is the intent.
+        // slither-disable-next-line incorrect-equality
         return _members[account].status == MemberStatus.Active || _systemAccounts[account];
     }
 
@@ -283,6 +286,8 @@ contract ConsortiumRegistry is AccessControlEnumerable, IConsortiumRegistry {
         view
         returns (bool)
     {
+        // Accepted slither finding (incorrect-equality): an enum status, as above.
+        // slither-disable-next-line incorrect-equality
         return _members[sender].status == MemberStatus.Active || hasRole(OPERATOR_ROLE, sender)
             || hasRole(DEFAULT_ADMIN_ROLE, sender) || _systemAccounts[sender];
     }

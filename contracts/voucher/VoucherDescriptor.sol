@@ -64,7 +64,8 @@ contract VoucherDescriptor is IVoucherDescriptor {
 
     /// @inheritdoc IVoucherDescriptor
     function tokenURI(address voucher, uint256 tokenId) external view returns (string memory) {
-        (address owner, uint256 slot, uint256 value, uint256 parent,) = ReceivableVoucher(voucher).tokenInfo(tokenId);
+        (address owner, uint256 slot, uint256 value, uint256 parent, bool frozen) =
+            ReceivableVoucher(voucher).tokenInfo(tokenId);
         return _encode(
             string.concat(
                 '{"name":"Receivable voucher ',
@@ -81,7 +82,9 @@ contract VoucherDescriptor is IVoucherDescriptor {
                 owner.toHexString(),
                 '","parent":"',
                 parent.toString(),
-                '"}}'
+                '","frozen":',
+                frozen ? "true" : "false",
+                "}}"
             )
         );
     }
