@@ -96,6 +96,11 @@ contract ConsortiumRegistry is AccessControlEnumerable, IConsortiumRegistry {
         }
         MemberStatus previous = m.status;
         uint32 round = m.round + 1;
+        // A firm coming back after removal starts with no credit line: operators set it anew.
+        if (m.creditLimit != 0) {
+            emit CreditLimitSet(msg.sender, m.creditLimit, 0, msg.sender);
+            m.creditLimit = 0;
+        }
         m.status = MemberStatus.Pending;
         m.roles = roles;
         m.approvals = 0;
@@ -114,7 +119,7 @@ contract ConsortiumRegistry is AccessControlEnumerable, IConsortiumRegistry {
         if (m.status != MemberStatus.Pending) revert UnexpectedStatus(applicant, m.status);
         if (_approvedBy[applicant][m.round][msg.sender]) revert AlreadyApproved(applicant, msg.sender);
         _approvedBy[applicant][m.round][msg.sender] = true;
-        uint16 approvals = m.approvals + 1;
+        uint16 approvals = _currentApprovals(applicant, m.round);
         m.approvals = approvals;
         uint16 threshold = _approvalThreshold;
         emit ApplicationApproved(applicant, msg.sender, approvals, threshold);
@@ -187,6 +192,11 @@ contract ConsortiumRegistry is AccessControlEnumerable, IConsortiumRegistry {
         emit MemberRolesChanged(account, m.roles, roles, msg.sender);
         m.roles = roles;
         m.updatedAt = uint40(block.timestamp);
+        // A member that is no longer a core enterprise keeps no credit line.
+        if ((roles & ROLE_CORE_ENTERPRISE) == 0 && m.creditLimit != 0) {
+            emit CreditLimitSet(account, m.creditLimit, 0, msg.sender);
+            m.creditLimit = 0;
+        }
     }
 
     /// @notice Sets the credit limit (settlement minor units) of a core enterprise: the most
@@ -279,13 +289,17 @@ contract ConsortiumRegistry is AccessControlEnumerable, IConsortiumRegistry {
     }
 
     /// @notice Hyperledger Besu account permissioning hook: active members, operators and
-    ///         system contracts may send transactions; nobody else.
+    ///         system contracts may send transactions; anyone else only its membership
+    ///         application to this registry.
     /// @dev Besu calls this for every transaction when on-chain account permissioning is on.
-    function transactionAllowed(address sender, address, uint256, uint256, uint256, bytes calldata)
+    function transactionAllowed(address sender, address target, uint256, uint256, uint256, bytes calldata payload)
         external
         view
         returns (bool)
     {
+        if (target == address(this) && payload.length >= 4 && bytes4(payload[:4]) == this.applyForMembership.selector) {
+            return true;
+        }
         // Accepted slither finding (incorrect-equality): an enum status, as above.
         // slither-disable-next-line incorrect-equality
         return _members[sender].status == MemberStatus.Active || hasRole(OPERATOR_ROLE, sender)
@@ -293,6 +307,16 @@ contract ConsortiumRegistry is AccessControlEnumerable, IConsortiumRegistry {
     }
 
     // ------------------------------------------------------------------ internals
+
+    /// @dev Approvals of this round by operators who are operators now: an approval by an
+    ///      operator revoked since does not count. Loops over the operator set, which only
+    ///      governance grows (a handful of consortium operators), never over member data.
+    function _currentApprovals(address applicant, uint32 round) private view returns (uint16 count) {
+        uint256 operators = getRoleMemberCount(OPERATOR_ROLE);
+        for (uint256 i = 0; i < operators; ++i) {
+            if (_approvedBy[applicant][round][getRoleMember(OPERATOR_ROLE, i)]) ++count;
+        }
+    }
 
     function _validateProfile(string calldata name, uint8 roles, bytes32 kycHash) private pure {
         if (roles == 0 || roles > ALL_ROLES) revert InvalidRoles(roles);

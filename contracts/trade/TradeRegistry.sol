@@ -41,6 +41,9 @@ contract TradeRegistry is ITradeRegistry, ConsortiumGuarded {
         bytes32 docHash;
     }
 
+    /// @notice Core enterprises and suppliers trade; financiers and auditors do not anchor documents.
+    uint8 public constant TRADING_ROLES = 1 | 2;
+
     mapping(uint256 recordId => Record) private _records;
     mapping(bytes32 docHash => uint256 recordId) private _recordByHash;
     mapping(address ledger => bool) private _ledgers;
@@ -63,6 +66,8 @@ contract TradeRegistry is ITradeRegistry, ConsortiumGuarded {
     event LedgerAuthorised(address indexed ledger, bool authorised, address indexed operator);
 
     error NotActiveMember(address account);
+    error NotTradingParty(address account);
+    error ParentRejected(uint256 parentId);
     error RegistryPaused();
     error ZeroAddress();
     error ZeroAmount();
@@ -105,11 +110,14 @@ contract TradeRegistry is ITradeRegistry, ConsortiumGuarded {
         (uint8 rolesSender, uint8 rolesCounterparty) = registry.rolesIfActivePair(msg.sender, counterparty);
         if (rolesSender == 0) revert NotActiveMember(msg.sender);
         if (rolesCounterparty == 0) revert NotActiveMember(counterparty);
+        if (rolesSender & TRADING_ROLES == 0) revert NotTradingParty(msg.sender);
+        if (rolesCounterparty & TRADING_ROLES == 0) revert NotTradingParty(counterparty);
         uint256 existing = _recordByHash[docHash];
         if (existing != 0) revert DuplicateDocument(docHash, existing);
         if (parentRecordId != 0) {
             Record storage parent = _records[parentRecordId];
             if (parent.status == RecordStatus.None) revert UnknownRecord(parentRecordId);
+            if (parent.status == RecordStatus.Rejected) revert ParentRejected(parentRecordId);
             if (!_sameParties(parent, msg.sender, counterparty)) revert ParentPartiesMismatch(parentRecordId);
         }
 
@@ -223,7 +231,9 @@ contract TradeRegistry is ITradeRegistry, ConsortiumGuarded {
         if (r.status == RecordStatus.None) revert UnknownRecord(recordId);
         if (r.counterparty != msg.sender) revert NotCounterparty(recordId, msg.sender);
         if (r.status != RecordStatus.Registered) revert RecordNotPending(recordId, r.status);
-        if (registry.rolesIfActive(msg.sender) == 0) revert NotActiveMember(msg.sender);
+        uint8 roles = registry.rolesIfActive(msg.sender);
+        if (roles == 0) revert NotActiveMember(msg.sender);
+        if (roles & TRADING_ROLES == 0) revert NotTradingParty(msg.sender);
     }
 
     function _sameParties(Record storage r, address a, address b) private view returns (bool) {

@@ -25,6 +25,10 @@ from scf.chain.artifacts import Artifacts
 from scf.chain.errors import ContractRevert, ErrorDecoder
 
 
+GAS_MARGIN = 1.2
+GAS_HEADROOM = 10_000
+
+
 class Signer(Protocol):
     """What a member's key must do: eth-account's ``LocalAccount`` satisfies it."""
 
@@ -240,14 +244,19 @@ class Connection:
             if nonce is not None
             else int(self.read(lambda: self.w3.eth.get_transaction_count(signer.address, "pending")))
         )
-        if gas is not None:
-            params["gas"] = gas
-            if hasattr(call, "_encode_transaction_data") and getattr(call, "address", None):
-                # Gas given, nothing to estimate: encode directly (what web3's
-                # build_transaction would do, minus its per-call default filling).
-                params.update({"to": call.address, "data": call._encode_transaction_data(), "value": 0})
-                params.pop("from")
-                return params
+        if gas is None:
+            # The estimate is made against the latest block; the transaction is mined in the next
+            # one (later timestamp, other writes before it), so leave headroom.
+            try:
+                estimate = call.estimate_gas({k: v for k, v in params.items() if k in ("from", "nonce")})
+            except (ContractLogicError, ContractPanicError) as exc:
+                raise self._decode(exc, origin) from None
+            gas = int(estimate * GAS_MARGIN) + GAS_HEADROOM
+        params["gas"] = gas
+        if hasattr(call, "_encode_transaction_data") and getattr(call, "address", None):
+            # Encode directly: what web3's build_transaction does, minus its per-call defaults.
+            params.update({"to": call.address, "data": call._encode_transaction_data(), "value": 0})
+            return params
         try:
             tx = call.build_transaction(params)
         except (ContractLogicError, ContractPanicError) as exc:
@@ -266,8 +275,11 @@ class Connection:
     ) -> None:
         if receipt["status"] == 1:
             return
-        # Replay the call at the block it was mined in, to recover the revert data.
-        replay = {k: v for k, v in tx.items() if k in ("from", "to", "data", "value", "gas")}
+        if int(receipt["gasUsed"]) >= int(tx.get("gas", 0)):
+            raise ContractRevert("OutOfGas", {"gas_limit": int(tx["gas"]), "tx": receipt["transactionHash"].hex()}, None, b"")
+        # Replay the call, as its sender, on the state it met, to recover the revert data.
+        replay = {k: v for k, v in tx.items() if k in ("to", "data", "value", "gas")}
+        replay["from"] = signer.address
         try:
             self.w3.eth.call(replay, receipt["blockNumber"] - 1)
         except (ContractLogicError, ContractPanicError) as exc:

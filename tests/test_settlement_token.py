@@ -1,0 +1,460 @@
+"""SettlementToken: the permissioned cash leg, in fen (2 decimals).
+
+Only active members and the suite's system contracts hold or receive it; only an operator
+(the settlement bank) mints deposits and burns withdrawals, and only with the member's
+consent; a pause stops every movement. A refused call names the rule it broke and moves
+nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pytest
+from eth_account import Account
+from eth_account.messages import encode_typed_data
+from eth_account.signers.local import LocalAccount
+from eth_utils import keccak
+
+from scf.chain.devnet import set_balance
+from scf.chain.errors import ContractRevert
+from scf.contracts import Role
+
+ETHER = 10**18
+CNY = 100  # minor units per yuan (2 decimals), as in conftest
+BANK_OPENING_CASH = 2_000_000 * CNY  # as conftest mints them
+HOSPITAL_OPENING_CASH = 3_000_000 * CNY
+
+ZERO_ADDRESS = "0x0000000000000000000000000000000000000000"
+KYC = keccak(text="kyc evidence")
+REASON = keccak(text="reason: court order")
+TIER1_CASH = 40_000 * CNY
+TIER2_CASH = 25_000 * CNY
+TIER3_CASH = 10_000 * CNY
+
+
+def member_key(name: str) -> LocalAccount:
+    """A deterministic key per member name, derived as conftest derives the cast's."""
+    return Account.from_key(keccak(text=f"scf test member {name}"))
+
+
+def event_args(result, client, name: str) -> list[dict]:
+    return [dict(e["args"]) for e in result.events(client.contract, name)]
+
+
+class ViewFingerprint:
+    """The raw answers of a fixed list of views, to prove a refused call changed nothing.
+    Plain ``eth_call`` with pre-encoded data: a few dozen reads per check stay cheap."""
+
+    def __init__(self, client, calls) -> None:
+        self.w3 = client.conn.w3
+        self.requests = [{"to": client.address, "data": client.contract.encode_abi(f, list(a))} for f, *a in calls]
+
+    def take(self) -> list[str]:
+        return [self.w3.provider.make_request("eth_call", [r, "latest"])["result"] for r in self.requests]
+
+
+@dataclass
+class Scene:
+    applicant: LocalAccount  # applied, pending: not a holder yet
+    suspended: LocalAccount  # tier2, holds TIER2_CASH, suspended
+    removed: LocalAccount  # tier3, holds TIER3_CASH, removed
+
+
+@pytest.fixture(scope="module")
+def scene(suite, cast, w3) -> Scene:
+    """Built once per module; ape reverts the chain to this state after every test."""
+    op, token, reg = cast.operator, suite.token, suite.registry
+    applicant = member_key("token applicant")
+    set_balance(w3, applicant.address, 10 * ETHER)
+    reg.apply(applicant, "Pending Paints Ltd", Role.SUPPLIER, KYC)
+    token.mint(op, cast.tier1.address, TIER1_CASH)
+    token.mint(op, cast.tier2.address, TIER2_CASH)
+    token.mint(op, cast.tier3.address, TIER3_CASH)
+    reg.suspend(op, cast.tier2.address, REASON)
+    reg.remove(op, cast.tier3.address, REASON)
+    return Scene(applicant, cast.tier2, cast.tier3)
+
+
+@pytest.fixture
+def token(suite):
+    return suite.token
+
+
+@pytest.fixture(scope="module")
+def token_views(suite, cast, scene) -> ViewFingerprint:
+    people = [cast.hospital, cast.tier1, cast.tier2, cast.tier3, cast.bank, cast.auditor, cast.outsider]
+    holders = [p.address for p in people] + [scene.applicant.address, suite.voucher.address]
+    return ViewFingerprint(
+        suite.token,
+        [("balanceOf", a) for a in holders]
+        + [("allowance", cast.tier1.address, s) for s in (cast.operator.address, cast.bank.address)]
+        + [("allowance", cast.tier2.address, cast.operator.address), ("nonces", cast.tier1.address)]
+        + [("totalSupply",), ("paused",)],
+    )
+
+
+@pytest.fixture
+def refused(token, token_views):
+    """``refused(signer, fn, *args)``: the call reverts, moves nothing, and the revert is returned."""
+
+    def check(signer, function: str, *args) -> ContractRevert:
+        before = token_views.take()
+        with pytest.raises(ContractRevert) as e:
+            token.send(signer, function, *args)
+        assert token_views.take() == before
+        return e.value
+
+    return check
+
+
+def sign_permit(
+    key: LocalAccount, token, spender: str, value: int, nonce: int, deadline: int, chain_id: int, owner: str = ""
+):
+    """EIP-2612: ``key`` signs an allowance of ``owner`` (by default its own) off chain;
+    returns (v, r, s) for ``permit``."""
+    owner = owner or key.address
+    typed = {
+        "types": {
+            "EIP712Domain": [
+                {"name": "name", "type": "string"},
+                {"name": "version", "type": "string"},
+                {"name": "chainId", "type": "uint256"},
+                {"name": "verifyingContract", "type": "address"},
+            ],
+            "Permit": [
+                {"name": "owner", "type": "address"},
+                {"name": "spender", "type": "address"},
+                {"name": "value", "type": "uint256"},
+                {"name": "nonce", "type": "uint256"},
+                {"name": "deadline", "type": "uint256"},
+            ],
+        },
+        "primaryType": "Permit",
+        "domain": {"name": "Settlement CNY", "version": "1", "chainId": chain_id, "verifyingContract": token.address},
+        "message": {"owner": owner, "spender": spender, "value": value, "nonce": nonce, "deadline": deadline},
+    }
+    signed = Account.sign_message(encode_typed_data(full_message=typed), key.key)
+    return signed.v, signed.r.to_bytes(32, "big"), signed.s.to_bytes(32, "big")
+
+
+# ------------------------------------------------------------------------ basics
+
+
+def test_the_settlement_token_counts_in_fen_with_two_decimals(token, suite):
+    assert token.call("decimals") == 2
+    assert token.call("name") == "Settlement CNY"
+    assert token.call("symbol") == "sCNY"
+    assert token.call("registry") == suite.registry.address
+    assert token.total_supply() == BANK_OPENING_CASH + HOSPITAL_OPENING_CASH
+
+
+def test_the_settlement_bank_mints_a_deposit_to_an_active_member(token, scene, cast):
+    supply = token.total_supply()
+    result = token.mint(cast.operator, cast.tier1.address, 1_234_56)  # 1,234.56 CNY
+
+    assert token.balance_of(cast.tier1.address) == TIER1_CASH + 1_234_56
+    assert token.total_supply() == supply + 1_234_56
+    assert event_args(result, token, "Transfer") == [
+        {"from": ZERO_ADDRESS, "to": cast.tier1.address, "value": 1_234_56}
+    ]
+
+
+def test_the_settlement_bank_burns_a_withdrawal_the_member_consented_to(token, scene, cast):
+    token.approve(cast.tier1, cast.operator.address, 15_000 * CNY)
+    supply = token.total_supply()
+
+    result = token.burn(cast.operator, cast.tier1.address, 10_000 * CNY)
+
+    assert token.balance_of(cast.tier1.address) == TIER1_CASH - 10_000 * CNY
+    assert token.allowance(cast.tier1.address, cast.operator.address) == 5_000 * CNY
+    assert token.total_supply() == supply - 10_000 * CNY
+    assert event_args(result, token, "Transfer") == [
+        {"from": cast.tier1.address, "to": ZERO_ADDRESS, "value": 10_000 * CNY}
+    ]
+
+
+def test_a_withdrawal_without_the_member_s_consent_is_refused(scene, cast, refused):
+    e = refused(cast.operator, "burn", cast.tier1.address, 1 * CNY)
+
+    assert e.error == "ERC20InsufficientAllowance"
+    assert e.args_by_name == {"spender": cast.operator.address, "allowance": 0, "needed": 1 * CNY}
+
+
+def test_a_withdrawal_beyond_the_balance_is_refused(token, scene, cast, refused):
+    token.approve(cast.tier1, cast.operator.address, TIER1_CASH + 1)
+
+    e = refused(cast.operator, "burn", cast.tier1.address, TIER1_CASH + 1)
+
+    assert e.error == "ERC20InsufficientBalance"
+    assert e.args_by_name == {"sender": cast.tier1.address, "balance": TIER1_CASH, "needed": TIER1_CASH + 1}
+
+
+@pytest.mark.parametrize("function", ["mint", "burn"])
+def test_minting_or_burning_nothing_is_refused(scene, cast, refused, function):
+    e = refused(cast.operator, function, cast.tier1.address, 0)
+
+    assert (e.error, e.args_by_name) == ("ZeroAmount", {})
+
+
+def test_minting_to_the_zero_address_is_refused(cast, scene, refused):
+    e = refused(cast.operator, "mint", ZERO_ADDRESS, 1 * CNY)
+
+    assert (e.error, e.args_by_name) == ("ERC20InvalidReceiver", {"receiver": ZERO_ADDRESS})
+
+
+# ------------------------------------------------------------------- permissions
+
+CALLERS = {
+    "a core enterprise": lambda s, c: c.hospital,
+    "a supplier": lambda s, c: c.tier1,
+    "a financier": lambda s, c: c.bank,
+    "an auditor": lambda s, c: c.auditor,
+    "a non-member": lambda s, c: c.outsider,
+    "a suspended member": lambda s, c: s.suspended,
+    "a removed member": lambda s, c: s.removed,
+    "governance": lambda s, c: c.governance,
+}
+
+OPERATOR_FUNCTIONS = {
+    "mint": lambda s, c: ("mint", c.tier1.address, 100 * CNY),
+    "burn": lambda s, c: ("burn", c.tier1.address, 100 * CNY),
+    "pause": lambda s, c: ("pause",),
+    "unpause": lambda s, c: ("unpause",),
+}
+
+
+@pytest.mark.parametrize("caller", list(CALLERS))
+@pytest.mark.parametrize("function", list(OPERATOR_FUNCTIONS))
+def test_only_an_operator_may_mint_burn_or_pause(token, scene, cast, refused, function, caller):
+    signer = CALLERS[caller](scene, cast)
+    call = OPERATOR_FUNCTIONS[function](scene, cast)
+    if function == "burn":  # the member consents to whoever asks: only the role decides
+        token.approve(cast.tier1, signer.address, 100 * CNY)
+        token.approve(cast.tier1, cast.operator.address, 100 * CNY)
+    if function == "unpause":
+        token.send(cast.operator, "pause")
+
+    e = refused(signer, *call)
+
+    assert (e.error, e.args_by_name) == ("NotOperator", {"account": signer.address})
+    token.send(cast.operator, *call)  # the very same call is fine from an operator
+
+
+def test_a_refused_mint_names_the_settlement_token_as_the_contract_that_refused(token, scene, cast):
+    """Several contracts of the suite declare ``NotOperator(address)``; the decoded revert of
+    a token call must name the token, not the first ABI that happens to declare the error."""
+    with pytest.raises(ContractRevert) as e:
+        token.mint(cast.tier1, cast.tier1.address, 1 * CNY)
+
+    assert e.value.error == "NotOperator"
+    assert e.value.contract == "SettlementToken"
+
+
+# ---------------------------------------------------------------------- transfers
+
+
+def test_an_active_member_pays_another_active_member(token, scene, cast):
+    result = token.transfer(cast.tier1, cast.bank.address, 12_500 * CNY)
+
+    assert token.balance_of(cast.tier1.address) == TIER1_CASH - 12_500 * CNY
+    assert token.balance_of(cast.bank.address) == BANK_OPENING_CASH + 12_500 * CNY
+    assert event_args(result, token, "Transfer") == [
+        {"from": cast.tier1.address, "to": cast.bank.address, "value": 12_500 * CNY}
+    ]
+
+
+def test_an_approved_spender_moves_cash_between_active_members(token, scene, cast):
+    token.approve(cast.tier1, cast.bank.address, 5_000 * CNY)
+
+    token.send(cast.bank, "transferFrom", cast.tier1.address, cast.hospital.address, 3_000 * CNY)
+
+    assert token.balance_of(cast.hospital.address) == HOSPITAL_OPENING_CASH + 3_000 * CNY
+    assert token.allowance(cast.tier1.address, cast.bank.address) == 2_000 * CNY
+
+
+def _holder(scene, cast, who: str) -> LocalAccount:
+    return {
+        "a non-member": cast.outsider,
+        "a pending applicant": scene.applicant,
+        "a suspended member": scene.suspended,
+        "a removed member": scene.removed,
+    }[who]
+
+
+NOT_HOLDERS = ["a non-member", "a pending applicant", "a suspended member", "a removed member"]
+
+
+@pytest.mark.parametrize("who", NOT_HOLDERS)
+def test_settlement_tokens_cannot_be_paid_to(scene, cast, refused, who):
+    receiver = _holder(scene, cast, who).address
+
+    e = refused(cast.tier1, "transfer", receiver, 1 * CNY)
+
+    assert (e.error, e.args_by_name) == ("NotPermittedHolder", {"account": receiver})
+
+
+@pytest.mark.parametrize("who", NOT_HOLDERS)
+def test_settlement_tokens_cannot_be_minted_to(scene, cast, refused, who):
+    receiver = _holder(scene, cast, who).address
+
+    e = refused(cast.operator, "mint", receiver, 1 * CNY)
+
+    assert (e.error, e.args_by_name) == ("NotPermittedHolder", {"account": receiver})
+
+
+@pytest.mark.parametrize("who", NOT_HOLDERS)
+def test_settlement_tokens_cannot_be_paid_by(scene, cast, refused, who):
+    sender = _holder(scene, cast, who)
+
+    e = refused(sender, "transfer", cast.tier1.address, 1 * CNY)
+
+    assert (e.error, e.args_by_name) == ("NotPermittedHolder", {"account": sender.address})
+
+
+@pytest.mark.parametrize("who", ["a suspended member", "a removed member"])
+def test_an_approved_spender_cannot_move_the_cash_of(token, scene, cast, refused, who):
+    holder = _holder(scene, cast, who)
+    token.approve(holder, cast.bank.address, 1_000 * CNY)  # approving moves nothing: allowed
+
+    e = refused(cast.bank, "transferFrom", holder.address, cast.bank.address, 1_000 * CNY)
+
+    assert (e.error, e.args_by_name) == ("NotPermittedHolder", {"account": holder.address})
+
+
+def test_a_suspended_member_can_neither_pay_nor_withdraw_until_reinstated(token, suite, scene, cast, refused):
+    token.approve(scene.suspended, cast.operator.address, TIER2_CASH)
+
+    e = refused(cast.operator, "burn", scene.suspended.address, TIER2_CASH)
+    assert (e.error, e.args_by_name) == ("NotPermittedHolder", {"account": scene.suspended.address})
+
+    suite.registry.reinstate(cast.operator, scene.suspended.address)
+    token.transfer(scene.suspended, cast.tier1.address, 5_000 * CNY)
+    token.burn(cast.operator, scene.suspended.address, 20_000 * CNY)
+
+    assert token.balance_of(scene.suspended.address) == 0
+    assert token.balance_of(cast.tier1.address) == TIER1_CASH + 5_000 * CNY
+
+
+# ------------------------------------------------------------------------- pause
+
+
+def test_the_operator_pauses_and_every_movement_stops(token, scene, cast, refused):
+    result = token.send(cast.operator, "pause")
+    assert token.call("paused") is True
+    assert event_args(result, token, "Paused") == [{"operator": cast.operator.address}]
+    token.approve(cast.tier1, cast.operator.address, 100 * CNY)  # approvals are not movements
+
+    for signer, call in [
+        (cast.tier1, ("transfer", cast.bank.address, 1 * CNY)),
+        (cast.operator, ("mint", cast.tier1.address, 1 * CNY)),
+        (cast.operator, ("burn", cast.tier1.address, 1 * CNY)),
+    ]:
+        e = refused(signer, *call)
+        assert (e.error, e.args_by_name, e.contract) == ("TokenPaused", {}, "SettlementToken")
+
+    e = refused(cast.operator, "pause")
+    assert (e.error, e.args_by_name) == ("AlreadyInState", {"paused": True})
+
+
+def test_the_operator_unpauses_and_payments_resume(token, scene, cast, refused):
+    token.send(cast.operator, "pause")
+
+    result = token.send(cast.operator, "unpause")
+
+    assert token.call("paused") is False
+    assert event_args(result, token, "Unpaused") == [{"operator": cast.operator.address}]
+    token.transfer(cast.tier1, cast.bank.address, 1 * CNY)
+    assert token.balance_of(cast.tier1.address) == TIER1_CASH - 1 * CNY
+
+    e = refused(cast.operator, "unpause")
+    assert (e.error, e.args_by_name) == ("AlreadyInState", {"paused": False})
+
+
+# ------------------------------------------------------------------------ permit
+
+
+def test_a_member_grants_an_allowance_by_signature_and_the_spender_uses_it(token, scene, cast, conn, now):
+    owner, spender = cast.tier1, cast.bank
+    nonce = token.call("nonces", owner.address)
+    deadline = now + 3_600
+    v, r, s = sign_permit(owner, token, spender.address, 7_500 * CNY, nonce, deadline, conn.chain_id)
+
+    result = token.send(spender, "permit", owner.address, spender.address, 7_500 * CNY, deadline, v, r, s)
+
+    assert token.allowance(owner.address, spender.address) == 7_500 * CNY
+    assert token.call("nonces", owner.address) == nonce + 1
+    assert event_args(result, token, "Approval") == [
+        {"owner": owner.address, "spender": spender.address, "value": 7_500 * CNY}
+    ]
+    token.send(spender, "transferFrom", owner.address, spender.address, 7_500 * CNY)
+    assert token.balance_of(owner.address) == TIER1_CASH - 7_500 * CNY
+
+
+def test_a_permit_cannot_be_replayed(token, scene, cast, conn, now, refused):
+    owner, spender = cast.tier1, cast.bank
+    deadline = now + 3_600
+    v, r, s = sign_permit(owner, token, spender.address, 7_500 * CNY, 0, deadline, conn.chain_id)
+    token.send(spender, "permit", owner.address, spender.address, 7_500 * CNY, deadline, v, r, s)
+    token.send(spender, "transferFrom", owner.address, spender.address, 7_500 * CNY)
+
+    e = refused(spender, "permit", owner.address, spender.address, 7_500 * CNY, deadline, v, r, s)
+
+    assert e.error == "ERC2612InvalidSigner"
+    assert e.args_by_name["owner"] == owner.address
+    assert e.args_by_name["signer"] != owner.address
+    assert token.allowance(owner.address, spender.address) == 0
+
+
+def test_an_expired_permit_is_refused(scene, token, cast, conn, now, refused):
+    deadline = now - 1
+    v, r, s = sign_permit(cast.tier1, token, cast.bank.address, 1 * CNY, 0, deadline, conn.chain_id)
+
+    e = refused(cast.bank, "permit", cast.tier1.address, cast.bank.address, 1 * CNY, deadline, v, r, s)
+
+    assert (e.error, e.args_by_name) == ("ERC2612ExpiredSignature", {"deadline": deadline})
+
+
+@pytest.mark.parametrize("forgery", ["signed by someone else", "signed for another chain", "value raised"])
+def test_a_forged_permit_is_refused(scene, token, cast, conn, now, refused, forgery):
+    deadline = now + 3_600
+    signer, chain_id, value = cast.tier1, conn.chain_id, 1_000 * CNY
+    if forgery == "signed by someone else":
+        signer = cast.bank
+    if forgery == "signed for another chain":
+        chain_id = 1
+    v, r, s = sign_permit(signer, token, cast.bank.address, value, 0, deadline, chain_id, owner=cast.tier1.address)
+    if forgery == "value raised":
+        value = 1_000_000 * CNY
+
+    e = refused(cast.bank, "permit", cast.tier1.address, cast.bank.address, value, deadline, v, r, s)
+
+    assert e.error == "ERC2612InvalidSigner"
+    assert e.args_by_name["owner"] == cast.tier1.address
+    if forgery == "signed by someone else":
+        assert e.args_by_name["signer"] == cast.bank.address
+
+
+# --------------------------------------------------------------- system accounts
+
+
+def test_the_voucher_ledger_is_a_system_account_that_holds_settlement_tokens(token, suite, scene, cast):
+    ledger = suite.voucher.address
+    assert suite.registry.call("isSystemAccount", ledger)
+
+    token.mint(cast.operator, ledger, 50 * CNY)
+    token.transfer(cast.hospital, ledger, 100 * CNY)
+
+    assert token.balance_of(ledger) == 150 * CNY
+
+
+def test_a_system_account_that_is_switched_off_can_no_longer_receive(token, suite, scene, cast, refused):
+    account = member_key("retired system contract").address
+    suite.registry.send(cast.governance, "setSystemAccount", account, True)
+    token.mint(cast.operator, account, 1 * CNY)
+    assert token.balance_of(account) == 1 * CNY
+    suite.registry.send(cast.governance, "setSystemAccount", account, False)
+
+    e = refused(cast.operator, "mint", account, 1 * CNY)
+
+    assert (e.error, e.args_by_name) == ("NotPermittedHolder", {"account": account})
