@@ -27,7 +27,7 @@ from scf.chain.artifacts import ContractArtifact
 from scf.chain.connection import Connection
 from scf.chain.devnet import increase_time, revert, set_balance, snapshot
 from scf.contracts import DocType, Role
-from scf.contracts.voucher import MERGE, SPLIT_TRANSFER, WHOLE_TRANSFER
+from scf.contracts.voucher import SPLIT_TRANSFER, WHOLE_TRANSFER
 from scf.deploy import Suite, deploy_suite
 from scf.toolchain import BRIDGE_DIR, PROJECT_ROOT
 from scf.typed_data import DiscountOffer

@@ -18,7 +18,7 @@ from scf.chain.devnet import set_balance
 from scf.contracts import MemberStatus, Role
 from scf.member import InputError, MemberSession
 from scf.money import AmountError
-from scf.seed import SpecError, load_consortium, seed_members
+from scf.seed import load_consortium, seed_members
 from scf.wallet import WalletError, load_ape_account
 from tests.conftest import CNY, DAY
 
