@@ -31,24 +31,49 @@ def cli(provider, quick, repeat, out):
 
     conn = connect(provider)
     log = lambda message: click.echo(message, err=True)  # noqa: E731
+    anvil = re.search(r"\d+\.\d+\.\d+", subprocess.run(["anvil", "--version"], capture_output=True, text=True, check=False).stdout)
+    results = {
+        "date": date.today().isoformat(),
+        "machine": b.machine_description(),
+        "versions": {
+            "solc": conn.artifacts.compiler.split("+")[0],
+            "anvil": anvil.group(0) if anvil else "unknown",
+            "python": platform.python_version(),
+        },
+        "quick": quick,
+        "errors": {},
+    }
+
+    def save() -> None:
+        """Written after every section, so an interrupted run keeps what it measured."""
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(results, indent=2) + "\n")
+
     ape_account = accounts.test_accounts[2]
     bench = b.Bench.setup(conn, holder=Account.from_key(ape_account.private_key), log=log)
     base = snapshot(conn.w3)
 
-    log("bench: gas per operation, ours and the reference")
-    ours = b.our_gas(bench)
-    revert(conn.w3, base)
-    base = snapshot(conn.w3)
-    reference = b.reference_gas(conn, bench.holder, bench.bank, bench.keeper)
-    revert(conn.w3, base)
-    base = snapshot(conn.w3)
-
-    scale = []
-    for fragments in ((10, 100) if quick else (10, 100, 1_000, 10_000)):
-        log(f"bench: redemption of {fragments} fragments")
-        scale.append(b.redemption_scale(bench, fragments, holders=min(fragments, 100), log=log))
+    def fresh() -> None:
+        nonlocal base
         revert(conn.w3, base)
         base = snapshot(conn.w3)
+
+    log("bench: gas per operation, ours and the reference")
+    results["gas"] = {"ours": b.our_gas(bench)}
+    fresh()
+    results["gas"]["reference"] = b.reference_gas(conn, bench.holder, bench.bank, bench.keeper)
+    fresh()
+    save()
+
+    results["redemption_scale"] = []
+    for fragments in ((10, 100) if quick else (10, 100, 1_000, 10_000)):
+        log(f"bench: redemption of {fragments} fragments")
+        try:
+            results["redemption_scale"].append(b.redemption_scale(bench, fragments, holders=min(fragments, 100), log=log))
+        except Exception as exc:  # noqa: BLE001 - a benchmark records what failed and goes on
+            results["errors"][f"redemption_{fragments}"] = str(exc)
+        fresh()
+        save()
 
     n = 100 if quick else 1_000
     voucher_ape = project.ReceivableVoucher.at(bench.suite.voucher.address)
@@ -69,40 +94,27 @@ def cli(provider, quick, repeat, out):
     for i in range(repeat):
         log(f"bench: throughput of {n} split-transfers, run {i + 1}/{repeat}")
         runs.append(b.throughput(bench, n, ape_runner))
-        revert(conn.w3, base)
-        base = snapshot(conn.w3)
-    throughput = {k: round(sorted(r[k] for r in runs)[len(runs) // 2], 1) for k in runs[0]}
+        fresh()
+    results["throughput_ops_per_s"] = {k: round(sorted(r[k] for r in runs)[len(runs) // 2], 1) for k in runs[0]}
+    results["throughput_runs"] = runs
+    results["throughput_operations"] = n
+    save()
 
-    seeding = []
+    results["seeding"] = []
     for members in ((200,) if quick else (200, 2_000, 20_000)):
         times = 1 if members >= 20_000 else repeat
         one = []
         for i in range(times):
             log(f"bench: seeding {members} members, run {i + 1}/{times}")
-            one.append(b.seeding(bench, members))
-            revert(conn.w3, base)
-            base = snapshot(conn.w3)
-        seeding.append(b.median_of(one, ("seconds",)))
+            try:
+                one.append(b.seeding(bench, members))
+            except Exception as exc:  # noqa: BLE001
+                results["errors"][f"seeding_{members}"] = str(exc)
+            fresh()
+        if one:
+            results["seeding"].append(b.median_of(one, ("seconds",)))
+        save()
 
-    anvil = re.search(r"\d+\.\d+\.\d+", subprocess.run(["anvil", "--version"], capture_output=True, text=True, check=False).stdout)
-    results = {
-        "date": date.today().isoformat(),
-        "machine": b.machine_description(),
-        "versions": {
-            "solc": conn.artifacts.compiler.split("+")[0],
-            "anvil": anvil.group(0) if anvil else "unknown",
-            "python": platform.python_version(),
-        },
-        "quick": quick,
-        "gas": {"ours": ours, "reference": reference},
-        "redemption_scale": scale,
-        "throughput_ops_per_s": throughput,
-        "throughput_runs": runs,
-        "throughput_operations": n,
-        "seeding": seeding,
-    }
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(results, indent=2) + "\n")
     click.echo(render(results))
     click.echo(f"\nwritten to {out}")
 
@@ -122,6 +134,8 @@ def render(r: dict) -> str:
     for s in r["redemption_scale"]:
         lines.append(f"{s['fragments']:>10,} {s['gas_per_voucher']:>12,} {s['max_batch_in_30m_gas_block']:>14,} {s['seconds']:>9.2f}")
     t = r["throughput_ops_per_s"]
+    if r.get("errors"):
+        lines += ["", "errors: " + "; ".join(f"{k}: {v}" for k, v in r["errors"].items())]
     lines += ["", f"throughput ({r['throughput_operations']} split-transfers, ops/s, median): "
               + ", ".join(f"{k} {v}" for k, v in t.items())
               + f"  (scf/web3 = {t['scf'] / t['web3']:.2f})"]
