@@ -17,6 +17,7 @@ from eth_utils import keccak
 
 from scf.chain import Artifacts, Connection
 from scf.toolchain import ensure_compiler
+from tests.support import member_key
 from scf.chain.devnet import increase_time, set_balance
 from scf.contracts import DocType, Role
 from scf.deploy import Suite, deploy_suite
@@ -26,11 +27,6 @@ ensure_compiler()  # the offline solc bridge, before ape compiles anything
 ETHER = 10**18
 CNY = 100  # minor units per currency unit
 DAY = 86_400
-
-
-def member_key(name: str) -> LocalAccount:
-    """A deterministic key per test member name."""
-    return Account.from_key(keccak(text=f"scf test member {name}"))
 
 
 @dataclass

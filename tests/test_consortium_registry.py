@@ -10,13 +10,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pytest
-from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from eth_utils import keccak
 
-from scf.chain.devnet import set_balance
 from scf.chain.errors import ContractRevert
 from scf.contracts import MemberStatus, Role
+from tests.support import ViewFingerprint, event_args, funded
 
 ETHER = 10**18
 CNY = 100  # minor units per yuan (2 decimals), as in conftest
@@ -35,21 +34,6 @@ UINT128_MAX = 2**128 - 1
 # --------------------------------------------------------------------------- helpers
 
 
-def member_key(name: str) -> LocalAccount:
-    """A deterministic key per member name, derived as conftest derives the cast's."""
-    return Account.from_key(keccak(text=f"scf test member {name}"))
-
-
-def funded(w3, name: str) -> LocalAccount:
-    key = member_key(name)
-    set_balance(w3, key.address, 10 * ETHER)
-    return key
-
-
-def event_args(result, client, name: str) -> list[dict]:
-    return [dict(e["args"]) for e in result.events(client.contract, name)]
-
-
 @dataclass
 class Scene:
     """The admitted story members plus one of each awkward status."""
@@ -59,18 +43,6 @@ class Scene:
     operator2: LocalAccount  # a second operator
     suspended: LocalAccount  # tier2, suspended
     removed: LocalAccount  # tier3, removed
-
-
-class ViewFingerprint:
-    """The raw answers of a fixed list of views, to prove a refused call changed nothing.
-    Plain ``eth_call`` with pre-encoded data: a few dozen reads per check stay cheap."""
-
-    def __init__(self, client, calls) -> None:
-        self.w3 = client.conn.w3
-        self.requests = [{"to": client.address, "data": client.contract.encode_abi(f, list(a))} for f, *a in calls]
-
-    def take(self) -> list[str]:
-        return [self.w3.provider.make_request("eth_call", [r, "latest"])["result"] for r in self.requests]
 
 
 @pytest.fixture(scope="module")

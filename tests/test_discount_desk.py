@@ -15,12 +15,12 @@ from typing import Any
 import pytest
 from eth_abi import encode as abi_encode
 from eth_keys import keys
-from eth_utils import function_signature_to_4byte_selector, keccak
-from hexbytes import HexBytes
+from eth_utils import keccak
 
 from scf.chain import ContractRevert
 from scf.contracts import token_id
 from scf.typed_data import DiscountOffer, offer_digest, sign_offer, type_hash
+from tests.support import read_many
 
 CNY = 100  # minor units per yuan (2 decimals), as in conftest
 DAY = 86_400
@@ -39,22 +39,6 @@ def act360_price(value: int, rate_bps: int, seconds_to_maturity: int) -> int:
 
 
 # --------------------------------------------------------------------------- helpers
-
-
-def read_many(w3, calls: dict[str, tuple[str, str, tuple[Any, ...]]]) -> dict[str, bytes]:
-    """Raw ``eth_call``s in one JSON-RPC batch: ``{key: (address, signature, args)}``."""
-    requests = []
-    for address, signature, args in calls.values():
-        types = signature[signature.index("(") + 1 : -1]
-        data = function_signature_to_4byte_selector(signature) + abi_encode(types.split(",") if types else [], args)
-        requests.append(("eth_call", [{"to": address, "data": "0x" + data.hex()}, "latest"]))
-    responses = w3.provider.make_batch_request(requests)
-    assert isinstance(responses, list), responses
-    out = {}
-    for key, response in zip(calls, responses, strict=True):
-        assert "error" not in response, (key, response["error"])
-        out[key] = bytes(HexBytes(response["result"]))
-    return out
 
 
 @pytest.fixture

@@ -3,13 +3,11 @@ registry, each performed once on a realistic state, printed as a table."""
 
 from __future__ import annotations
 
-from eth_account import Account
-from eth_account.messages import encode_typed_data
-from eth_account.signers.local import LocalAccount
 from eth_utils import keccak
 
 from scf.chain.devnet import set_balance
 from scf.contracts import DocType, Role
+from tests.support import member_key, sign_permit
 
 ETHER = 10**18
 CNY = 100  # minor units per yuan (2 decimals), as in conftest
@@ -20,40 +18,6 @@ REASON = keccak(text="reason")
 # Generous: far above any of these functions, low enough to catch an accidental loop or a
 # storage layout that went wrong.
 GAS_BOUND = 300_000
-
-
-def member_key(name: str) -> LocalAccount:
-    """A deterministic key per member name, derived as conftest derives the cast's."""
-    return Account.from_key(keccak(text=f"scf test member {name}"))
-
-
-def permit_signature(owner, token, spender: str, value: int, deadline: int, chain_id: int):
-    typed = {
-        "types": {
-            "EIP712Domain": [
-                {"name": "name", "type": "string"},
-                {"name": "version", "type": "string"},
-                {"name": "chainId", "type": "uint256"},
-                {"name": "verifyingContract", "type": "address"},
-            ],
-            "Permit": [
-                {"name": n, "type": t}
-                for n, t in [("owner", "address"), ("spender", "address"), ("value", "uint256")]
-                + [("nonce", "uint256"), ("deadline", "uint256")]
-            ],
-        },
-        "primaryType": "Permit",
-        "domain": {"name": "Settlement CNY", "version": "1", "chainId": chain_id, "verifyingContract": token.address},
-        "message": {
-            "owner": owner.address,
-            "spender": spender,
-            "value": value,
-            "nonce": token.call("nonces", owner.address),
-            "deadline": deadline,
-        },
-    }
-    signed = Account.sign_message(encode_typed_data(full_message=typed), owner.key)
-    return signed.v, signed.r.to_bytes(32, "big"), signed.s.to_bytes(32, "big")
 
 
 def test_every_consortium_function_stays_within_a_sane_gas_budget(suite, cast, conn, w3, now, capsys):
@@ -96,7 +60,7 @@ def test_every_consortium_function_stays_within_a_sane_gas_budget(suite, cast, c
     measure(token, tier1, "transfer", bank.address, 1_000 * CNY)
     measure(token, tier1, "approve", bank.address, 2_000 * CNY)
     measure(token, bank, "transferFrom", tier1.address, bank.address, 1_000 * CNY)
-    v, r, s = permit_signature(tier1, token, hospital.address, 3_000 * CNY, now + 3_600, conn.chain_id)
+    v, r, s = sign_permit(tier1, token, hospital.address, 3_000 * CNY, 0, now + 3_600, conn.chain_id)
     measure(token, hospital, "permit", tier1.address, hospital.address, 3_000 * CNY, now + 3_600, v, r, s)
     token.approve(tier1, op.address, 5_000 * CNY)
     measure(token, op, "burn", tier1.address, 5_000 * CNY)

@@ -12,8 +12,6 @@ from dataclasses import dataclass, field
 
 import pytest
 from eth_abi import decode as abi_decode
-from eth_account import Account
-from eth_account.signers.local import LocalAccount
 from eth_utils import keccak
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
@@ -22,6 +20,7 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, ru
 from scf.chain.devnet import revert, set_balance, snapshot
 from scf.chain.errors import ContractRevert
 from scf.contracts import MemberStatus
+from tests.support import member_key
 
 ETHER = 10**18
 CNY = 100  # minor units per yuan (2 decimals), as in conftest
@@ -53,11 +52,6 @@ actions = st.sampled_from(
 # Mostly aim an action at an actor whose status allows it (when there is one), else anyone.
 aims = st.sampled_from([True, True, True, False])
 START = ["new", "pending", "active", "suspended", "removed"]
-
-
-def member_key(name: str) -> LocalAccount:
-    """A deterministic key per member name, derived as conftest derives the cast's."""
-    return Account.from_key(keccak(text=f"scf test member {name}"))
 
 
 @dataclass

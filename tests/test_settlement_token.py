@@ -11,14 +11,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pytest
-from eth_account import Account
-from eth_account.messages import encode_typed_data
 from eth_account.signers.local import LocalAccount
 from eth_utils import keccak
 
 from scf.chain.devnet import set_balance
 from scf.chain.errors import ContractRevert
 from scf.contracts import Role
+from tests.support import ViewFingerprint, event_args, member_key, sign_permit
 
 ETHER = 10**18
 CNY = 100  # minor units per yuan (2 decimals), as in conftest
@@ -31,27 +30,6 @@ REASON = keccak(text="reason: court order")
 TIER1_CASH = 40_000 * CNY
 TIER2_CASH = 25_000 * CNY
 TIER3_CASH = 10_000 * CNY
-
-
-def member_key(name: str) -> LocalAccount:
-    """A deterministic key per member name, derived as conftest derives the cast's."""
-    return Account.from_key(keccak(text=f"scf test member {name}"))
-
-
-def event_args(result, client, name: str) -> list[dict]:
-    return [dict(e["args"]) for e in result.events(client.contract, name)]
-
-
-class ViewFingerprint:
-    """The raw answers of a fixed list of views, to prove a refused call changed nothing.
-    Plain ``eth_call`` with pre-encoded data: a few dozen reads per check stay cheap."""
-
-    def __init__(self, client, calls) -> None:
-        self.w3 = client.conn.w3
-        self.requests = [{"to": client.address, "data": client.contract.encode_abi(f, list(a))} for f, *a in calls]
-
-    def take(self) -> list[str]:
-        return [self.w3.provider.make_request("eth_call", [r, "latest"])["result"] for r in self.requests]
 
 
 @dataclass
@@ -106,36 +84,6 @@ def refused(token, token_views):
         return e.value
 
     return check
-
-
-def sign_permit(
-    key: LocalAccount, token, spender: str, value: int, nonce: int, deadline: int, chain_id: int, owner: str = ""
-):
-    """EIP-2612: ``key`` signs an allowance of ``owner`` (by default its own) off chain;
-    returns (v, r, s) for ``permit``."""
-    owner = owner or key.address
-    typed = {
-        "types": {
-            "EIP712Domain": [
-                {"name": "name", "type": "string"},
-                {"name": "version", "type": "string"},
-                {"name": "chainId", "type": "uint256"},
-                {"name": "verifyingContract", "type": "address"},
-            ],
-            "Permit": [
-                {"name": "owner", "type": "address"},
-                {"name": "spender", "type": "address"},
-                {"name": "value", "type": "uint256"},
-                {"name": "nonce", "type": "uint256"},
-                {"name": "deadline", "type": "uint256"},
-            ],
-        },
-        "primaryType": "Permit",
-        "domain": {"name": "Settlement CNY", "version": "1", "chainId": chain_id, "verifyingContract": token.address},
-        "message": {"owner": owner, "spender": spender, "value": value, "nonce": nonce, "deadline": deadline},
-    }
-    signed = Account.sign_message(encode_typed_data(full_message=typed), key.key)
-    return signed.v, signed.r.to_bytes(32, "big"), signed.s.to_bytes(32, "big")
 
 
 # ------------------------------------------------------------------------ basics

@@ -10,13 +10,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pytest
-from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from eth_utils import keccak
 
 from scf.chain.devnet import set_balance
 from scf.chain.errors import ContractRevert
 from scf.contracts import DocType, RecordStatus, Role
+from tests.support import ViewFingerprint, event_args, member_key
 
 ETHER = 10**18
 CNY = 100  # minor units per yuan (2 decimals), as in conftest
@@ -30,29 +30,8 @@ INVOICE_AMOUNT = 1_000_000 * CNY
 UINT128_MAX = 2**128 - 1
 
 
-def member_key(name: str) -> LocalAccount:
-    """A deterministic key per member name, derived as conftest derives the cast's."""
-    return Account.from_key(keccak(text=f"scf test member {name}"))
-
-
 def doc(text: str) -> bytes:
     return keccak(text=f"trade document: {text}")
-
-
-def event_args(result, client, name: str) -> list[dict]:
-    return [dict(e["args"]) for e in result.events(client.contract, name)]
-
-
-class ViewFingerprint:
-    """The raw answers of a fixed list of views, to prove a refused call changed nothing.
-    Plain ``eth_call`` with pre-encoded data: a few dozen reads per check stay cheap."""
-
-    def __init__(self, client, calls) -> None:
-        self.w3 = client.conn.w3
-        self.requests = [{"to": client.address, "data": client.contract.encode_abi(f, list(a))} for f, *a in calls]
-
-    def take(self) -> list[str]:
-        return [self.w3.provider.make_request("eth_call", [r, "latest"])["result"] for r in self.requests]
 
 
 @dataclass

@@ -749,6 +749,10 @@ class VoucherLedgerMachine(RuleBasedStateMachine):
             expected = Revert("UnknownVoucher", {"tokenId": token})
         elif self._reached(self.m.slots[slot_of(token)].maturity, now):
             expected = Revert("VoucherMatured", {"tokenId": token, "maturity": self.m.slots[slot_of(token)].maturity})
+        elif ceil_div(value * offer.rate_bps * (self.m.slots[slot_of(token)].maturity - now), YEAR_BASIS) >= value:
+            # The desk refuses a sale at a price of nothing (a tiny value with the discount
+            # rounded up in the holder's disfavour takes all of it).
+            expected = Revert("DiscountExceedsValue", {"value": value})
         elif self.m.status_of(submitter) != MemberStatus.ACTIVE:
             expected = Revert("NotPermittedHolder", {"account": submitter})  # the price is paid to it
         elif submitter != v.owner:

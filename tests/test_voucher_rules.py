@@ -15,12 +15,11 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from eth_abi import encode as abi_encode
-from eth_utils import function_signature_to_4byte_selector, keccak
-from hexbytes import HexBytes
+from eth_utils import keccak
 
 from scf.chain import ContractRevert
 from scf.contracts import DocType, SlotStatus, VoucherInfo, label, token_id
+from tests.support import read_many, word
 
 CNY = 100  # minor units per yuan (2 decimals), as in conftest
 DAY = 86_400
@@ -35,30 +34,6 @@ WHOLE_TRANSFER = "transferFrom(address,address,uint256)"
 
 
 # --------------------------------------------------------------------------- helpers
-
-
-def read_many(w3, calls: dict[str, tuple[str, str, tuple[Any, ...]]]) -> dict[str, bytes]:
-    """Raw ``eth_call``s in one JSON-RPC batch: ``{key: (address, signature, args)}`` ->
-    ``{key: return data}``. Encoded by hand: building web3 contract calls one by one costs
-    more CPU than the node spends answering them."""
-    if not calls:
-        return {}
-    requests = []
-    for address, signature, args in calls.values():
-        types = signature[signature.index("(") + 1 : -1]
-        data = function_signature_to_4byte_selector(signature) + abi_encode(types.split(",") if types else [], args)
-        requests.append(("eth_call", [{"to": address, "data": "0x" + data.hex()}, "latest"]))
-    responses = w3.provider.make_batch_request(requests)
-    assert isinstance(responses, list), responses
-    out = {}
-    for key, response in zip(calls, responses, strict=True):
-        assert "error" not in response, (key, response["error"])
-        out[key] = bytes(HexBytes(response["result"]))
-    return out
-
-
-def word(data: bytes, index: int = 0) -> int:
-    return int.from_bytes(data[32 * index : 32 * index + 32], "big")
 
 
 @pytest.fixture
