@@ -16,11 +16,11 @@ from eth_account.signers.local import LocalAccount
 from eth_utils import keccak
 
 from scf.chain import Artifacts, Connection
-from scf.toolchain import ensure_compiler
-from tests.support import member_key
 from scf.chain.devnet import increase_time, set_balance
 from scf.contracts import DocType, Role
 from scf.deploy import Suite, deploy_suite
+from scf.toolchain import ensure_compiler
+from tests.support import member_key
 
 ensure_compiler()  # the offline solc bridge, before ape compiles anything
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from eth_abi import encode as abi_encode
 from eth_account import Account
 from eth_account.messages import encode_typed_data
@@ -14,6 +15,7 @@ from eth_utils import function_signature_to_4byte_selector, keccak
 from hexbytes import HexBytes
 
 from scf.chain.devnet import set_balance
+from scf.chain.errors import ContractRevert
 
 ETHER = 10**18
 
@@ -97,3 +99,17 @@ def sign_permit(
     }
     signed = Account.sign_message(encode_typed_data(full_message=typed), key.key)
     return signed.v, signed.r.to_bytes(32, "big"), signed.s.to_bytes(32, "big")
+
+
+def refusal(client, views: ViewFingerprint):
+    """``check(signer, fn, *args)``: the call reverts, the views read the same before and
+    after, and the revert is returned."""
+
+    def check(signer, function: str, *args) -> ContractRevert:
+        before = views.take()
+        with pytest.raises(ContractRevert) as e:
+            client.send(signer, function, *args)
+        assert views.take() == before
+        return e.value
+
+    return check

@@ -5,8 +5,7 @@ import json
 from pathlib import Path
 
 from scf.deploy import ORDER
-from scf.typed_data import offer_digest, type_hash, type_string
-from scf.typed_data import DiscountOffer
+from scf.typed_data import DiscountOffer, offer_digest, type_hash, type_string
 
 BRIDGE = Path(__file__).resolve().parents[1] / "frontend_bridge"
 

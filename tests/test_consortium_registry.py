@@ -15,7 +15,7 @@ from eth_utils import keccak
 
 from scf.chain.errors import ContractRevert
 from scf.contracts import MemberStatus, Role
-from tests.support import ViewFingerprint, event_args, funded
+from tests.support import ViewFingerprint, event_args, funded, refusal
 
 ETHER = 10**18
 CNY = 100  # minor units per yuan (2 decimals), as in conftest
@@ -90,15 +90,7 @@ def registry_views(suite, cast, scene, everyone) -> ViewFingerprint:
 @pytest.fixture
 def refused(reg, registry_views):
     """``refused(signer, fn, *args)``: the call reverts, changes nothing, and the revert is returned."""
-
-    def check(signer, function: str, *args) -> ContractRevert:
-        before = registry_views.take()
-        with pytest.raises(ContractRevert) as e:
-            reg.send(signer, function, *args)
-        assert registry_views.take() == before
-        return e.value
-
-    return check
+    return refusal(reg, registry_views)
 
 
 # ------------------------------------------------------------------- application

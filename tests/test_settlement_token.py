@@ -17,7 +17,7 @@ from eth_utils import keccak
 from scf.chain.devnet import set_balance
 from scf.chain.errors import ContractRevert
 from scf.contracts import Role
-from tests.support import ViewFingerprint, event_args, member_key, sign_permit
+from tests.support import ViewFingerprint, event_args, member_key, refusal, sign_permit
 
 ETHER = 10**18
 CNY = 100  # minor units per yuan (2 decimals), as in conftest
@@ -75,15 +75,7 @@ def token_views(suite, cast, scene) -> ViewFingerprint:
 @pytest.fixture
 def refused(token, token_views):
     """``refused(signer, fn, *args)``: the call reverts, moves nothing, and the revert is returned."""
-
-    def check(signer, function: str, *args) -> ContractRevert:
-        before = token_views.take()
-        with pytest.raises(ContractRevert) as e:
-            token.send(signer, function, *args)
-        assert token_views.take() == before
-        return e.value
-
-    return check
+    return refusal(token, token_views)
 
 
 # ------------------------------------------------------------------------ basics

@@ -16,7 +16,7 @@ from eth_utils import keccak
 from scf.chain.devnet import set_balance
 from scf.chain.errors import ContractRevert
 from scf.contracts import DocType, RecordStatus, Role
-from tests.support import ViewFingerprint, event_args, member_key
+from tests.support import ViewFingerprint, event_args, member_key, refusal
 
 ETHER = 10**18
 CNY = 100  # minor units per yuan (2 decimals), as in conftest
@@ -91,11 +91,7 @@ def refused(trade, suite, scene):
             + [("recordCount",), ("isLedger", scene.ledger.address), ("isLedger", suite.voucher.address)]
             + [("isLedger", signer.address)],
         )
-        before = views.take()
-        with pytest.raises(ContractRevert) as e:
-            client.send(signer, function, *args)
-        assert views.take() == before
-        return e.value
+        return refusal(client, views)(signer, function, *args)
 
     return check
 
