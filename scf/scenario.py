@@ -21,7 +21,7 @@ from scf.chain.devnet import increase_time, set_balance
 from scf.contracts import DocType, label
 from scf.member import MemberSession
 from scf.deploy import Suite, deploy_suite
-from scf.indexer import index_vouchers
+from scf.indexer import LedgerView, index_vouchers
 from scf.manifest import ABI_DIR, DEPLOYMENTS_DIR
 from scf.money import fmt, from_minor, from_timestamp, to_minor
 from scf.seed import MemberSpec, SpecError, parse_members, seed_members
@@ -361,8 +361,8 @@ class _Player:
         now = self.suite.conn.block_timestamp()
         if now < info.maturity:
             increase_time(self.suite.conn.w3, info.maturity - now)
-        self.report.lineage = self.lineage_rows()
         ledger = index_vouchers(self.suite.conn, self.suite.deployment)
+        self.report.lineage = self.lineage_rows(ledger)
         live = [x.token_id for x in ledger.of_slot(slot, live_only=True)]
         tx = self.session_of(info.debtor).redeem(live)  # anyone may redeem; the debtor triggers it here
         mined_at = self.suite.conn.block_timestamp(tx.block_number)
@@ -376,8 +376,8 @@ class _Player:
     def name(self, address: str) -> str:
         return self.report.members.get(address, address)
 
-    def lineage_rows(self) -> list[dict[str, Any]]:
-        ledger = index_vouchers(self.suite.conn, self.suite.deployment)
+    def lineage_rows(self, ledger: LedgerView | None = None) -> list[dict[str, Any]]:
+        ledger = ledger or index_vouchers(self.suite.conn, self.suite.deployment)
         ours = set(self.slots.values())
         rows: list[dict[str, Any]] = []
 
