@@ -3,12 +3,16 @@ with one clear line."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import NoReturn
 
 import click
 
-from scf.chain import Artifacts, Connection, MissingBuildError
+from scf.chain import Artifacts, Connection, ContractRevert, MissingBuildError
+from scf.chain.connection import BatchError, RpcError
+from scf.chain.journal import JournalConflict
 from scf.toolchain import ToolchainError, ensure_compiler
 
 
@@ -35,3 +39,17 @@ def connect(provider) -> Connection:
 def fail(message: str) -> NoReturn:
     click.echo(f"error: {message}", err=True)
     raise SystemExit(2)
+
+
+@contextmanager
+def finishing(work: str) -> Iterator[None]:
+    """Ends ``work`` killed by the node, or refused by a contract, with one clear line; a node
+    failure also says that re-running finishes the work without repeating any of it."""
+    try:
+        yield
+    except (RpcError, BatchError) as exc:
+        fail(f"{work} stopped: {exc}\nRe-run the same command to finish: nothing already on chain is sent again.")
+    except JournalConflict as exc:
+        fail(f"{work} cannot be resumed: {exc}")
+    except ContractRevert as exc:
+        fail(f"{work} was refused by the chain: {exc}")

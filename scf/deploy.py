@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from scf.chain.connection import Connection, Signer
+from scf.chain.journal import Journal
 from scf.contracts import ConsortiumRegistry, DiscountDesk, ReceivableVoucher, SettlementToken, TradeRegistry
 from scf.manifest import ABI_DIR, DEPLOYMENTS_DIR, Deployment, ManifestError, export_abis, load, load_if_present, save
 
@@ -77,6 +78,17 @@ def attach_live(conn: Connection, manifest_dir: Path = DEPLOYMENTS_DIR) -> Suite
     return Suite.attach(conn, deployment)
 
 
+def _deploy_journal(conn: Connection, manifest_dir: Path, fresh: bool) -> Journal:
+    """The deployment's write-ahead journal: one left by a run that died on this chain is
+    resumed; any other is set aside."""
+    path = Path(manifest_dir) / "journal" / f"{conn.chain_id}-deploy.json"
+    journal = Journal.open(path)
+    if journal is not None and (fresh or not journal.on_same_chain(conn.block_hash)):
+        journal.retire("stale")
+        journal = None
+    return journal or Journal.create(path, {"work": "deploy"}, conn.head())
+
+
 def deploy_suite(
     conn: Connection,
     deployer: Signer,
@@ -112,22 +124,31 @@ def deploy_suite(
         "VoucherDescriptor": lambda: (),
     }
     reuse = previous is not None
-    for name in ORDER:
-        entry = previous.contracts.get(name) if previous else None
-        if reuse and entry and conn.code_at(entry["address"]):
-            deployment.contracts[name] = entry
-            continue
-        reuse = False  # everything after a missing contract depends on it: deploy afresh
-        log(f"deploying {name}")
-        result = conn.deploy(deployer, name, *constructor_args[name]())
-        deployment.contracts[name] = {
-            "address": result.result,
-            "block": result.block_number,
-            "abi": f"abi/{name}.json",
-        }
-        report.deployed.append(name)
-        report.gas[f"deploy_{name}"] = result.gas_used
-        save(deployment, manifest_dir)
+    journal = _deploy_journal(conn, manifest_dir, fresh)
+    conn.journal = journal
+    try:
+        for name in ORDER:
+            entry = previous.contracts.get(name) if previous else None
+            if reuse and entry and conn.code_at(entry["address"]):
+                deployment.contracts[name] = entry
+                continue
+            reuse = False  # everything after a missing contract depends on it: deploy afresh
+            log(f"deploying {name}")
+            # A deployment whose answer was lost is found again through the journal, not repeated.
+            journal.begin(f"deploy {name}")
+            result = conn.deploy(deployer, name, *constructor_args[name]())
+            deployment.contracts[name] = {
+                "address": result.result,
+                "block": result.block_number,
+                "abi": f"abi/{name}.json",
+            }
+            report.deployed.append(name)
+            report.gas[f"deploy_{name}"] = result.gas_used
+            save(deployment, manifest_dir)
+            journal.finish({})
+    finally:
+        conn.journal = None
+    journal.path.unlink()
 
     suite = Suite.attach(conn, deployment)
     voucher_address = suite.voucher.address

@@ -31,6 +31,11 @@ class Deployment:
         except KeyError:
             raise ManifestError(f"the manifest for chain {self.chain_id} has no {name}: run 'ape run deploy'") from None
 
+    def block_of(self, name: str) -> int:
+        """The block ``name`` was deployed in (where its event history starts)."""
+        self.address(name)
+        return int(self.contracts[name]["block"])
+
     def to_json(self) -> dict[str, Any]:
         return {"chainId": self.chain_id, "compiler": self.compiler, "contracts": self.contracts, **self.extra}
 

@@ -1,10 +1,20 @@
 """Financing stories as data: a YAML file names the members and the steps; the runner plays
 them on a chain and reports who was paid what, the lineage of every voucher, each supplier's
-effective financing cost and the gas of every operation."""
+effective financing cost and the gas of every operation.
+
+A story is resumable. Its progress lives in a journal next to the deployment manifest
+(``<manifest dir>/journal/<chain>-<story>.json``): after every step, the runner's state; during
+a step, each transaction as signed, written before it is broadcast (``scf.chain.journal``). If
+the run dies (the node or this process killed), running the same story again on the same
+chain finishes it: deploy and seeding check the chain, finished steps are not played again,
+and the step that was cut short settles what it had sent before sending anything new.
+"""
 
 from __future__ import annotations
 
+import hashlib
 import json
+import re
 import statistics
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -15,9 +25,11 @@ from typing import Any
 
 import yaml
 from eth_account.signers.local import LocalAccount
+from eth_utils import keccak
 
 from scf.chain.connection import Connection
 from scf.chain.devnet import increase_time, set_balance
+from scf.chain.journal import Journal
 from scf.contracts import DocType, label
 from scf.member import MemberSession
 from scf.deploy import Suite, deploy_suite
@@ -48,6 +60,13 @@ class Scenario:
     currency: str
     members: list[MemberSpec]
     steps: list[dict[str, Any]]
+
+    @property
+    def digest(self) -> str:
+        """Identifies the story's content: a journal is only resumed by the same story."""
+        canonical = json.dumps({"members": [vars(m) | {"kyc_hash": m.kyc_hash.hex(), "roles": int(m.roles)} for m in self.members],
+                                "steps": self.steps, "currency": self.currency}, sort_keys=True, default=str)
+        return hashlib.sha256(canonical.encode()).hexdigest()
 
 
 def load_scenario(path: Path) -> Scenario:
@@ -159,6 +178,19 @@ class ScenarioReport:
     def record_gas(self, operation: str, used: int) -> None:
         self.gas.setdefault(operation, []).append(used)
 
+    def progress_state(self) -> dict[str, Any]:
+        """What a resumed run needs to carry on this report (see ``restore``)."""
+        return {"lineage": self.lineage, "payments": [vars(p) for p in self.payments],
+                "financings": [vars(f) for f in self.financings], "gas": self.gas,
+                "cash_before": self.cash_before}
+
+    def restore(self, state: dict[str, Any]) -> None:
+        self.lineage = state["lineage"]
+        self.payments = [Payment(**p) for p in state["payments"]]
+        self.financings = [Financing(**f) for f in state["financings"]]
+        self.gas = state["gas"]
+        self.cash_before = state["cash_before"]
+
     def to_json(self) -> dict[str, Any]:
         return {
             "name": self.name,
@@ -220,6 +252,11 @@ class ScenarioReport:
 Progress = Callable[[int, int, str], None]
 
 
+def journal_path(manifest_dir: Path, chain_id: int, scenario: Scenario) -> Path:
+    slug = re.sub(r"[^a-z0-9]+", "-", scenario.name.lower()).strip("-") or "story"
+    return Path(manifest_dir) / "journal" / f"{chain_id}-{slug}.json"
+
+
 def run_scenario(
     conn: Connection,
     scenario: Scenario,
@@ -232,7 +269,8 @@ def run_scenario(
     manifest_dir: Path = DEPLOYMENTS_DIR,
     abi_dir: Path = ABI_DIR,
 ) -> ScenarioReport:
-    """Deploys (or reuses) the suite, seeds the scenario's members and plays its steps.
+    """Deploys (or reuses) the suite, seeds the scenario's members and plays its steps, or
+    finishes an interrupted run of the same story on the same chain (see the module's doc).
     Time travel needs a development chain (anvil)."""
     started = datetime.now(tz=UTC)
     governance = governance or dev_key("governance")
@@ -250,24 +288,71 @@ def run_scenario(
     for spec in scenario.members:
         report.members[keys[spec.key].address] = spec.name
 
+    journal = _open_journal(conn, scenario, journal_path(manifest_dir, conn.chain_id, scenario),
+                            lambda what: progress(1, total, what))
     progress(2, total, f"seeding {len(scenario.members)} members")
     seed_gas = seed_members(suite, operator, [(m, keys[m.key].address) for m in scenario.members])
-    for op, used in seed_gas.items():
-        for one in used:
-            report.record_gas(op, one)
-    report.cash_before = {a: suite.token.balance_of(a) for a in report.members}
+    if journal is None:
+        for op, used in seed_gas.items():
+            for one in used:
+                report.record_gas(op, one)
+        report.cash_before = {a: suite.token.balance_of(a) for a in report.members}
+        journal = _start_journal(conn, scenario, journal_path(manifest_dir, conn.chain_id, scenario))
+        player = _Player(suite, scenario, keys, report, run=journal.meta["run"])
+        journal.finish(player.progress_state(next_step=0))
+    else:
+        player = _Player(suite, scenario, keys, report, run=journal.meta["run"])
+        player.restore(journal.state)
 
-    player = _Player(suite, scenario, keys, report)
-    for index, step in enumerate(scenario.steps, start=3):
-        progress(index, total, _describe(step))
-        player.play(step)
-        player.collect_gas()
+    conn.journal = journal
+    try:
+        for index in range(journal.state["next_step"], len(scenario.steps)):
+            step = scenario.steps[index]
+            progress(index + 3, total, _describe(step))
+            player.prepare(step)  # idempotent preparation (allowances), outside the journal
+            journal.begin(f"step {index + 1}")
+            player.play(step)
+            player.collect_gas()
+            journal.finish(player.progress_state(next_step=index + 1))
+    finally:
+        conn.journal = None
 
     report.cash_after = {a: suite.token.balance_of(a) for a in report.members}
     report.seconds = (datetime.now(tz=UTC) - started).total_seconds()
     if not report.lineage:
         report.lineage = player.lineage_rows()
+    journal.meta["finished"] = True
+    journal.save()
     return report
+
+
+def _open_journal(conn: Connection, scenario: Scenario, path: Path, note: Callable[[str], None]) -> Journal | None:
+    """The journal of an unfinished run of this story on this chain, if there is one."""
+    journal = Journal.open(path)
+    if journal is None or journal.meta.get("finished"):
+        return None
+    if not journal.on_same_chain(conn.block_hash):
+        moved = journal.retire("stale")
+        note(f"the unfinished run in {moved.name} was on a chain that is gone: starting afresh")
+        return None
+    if journal.meta["digest"] != scenario.digest:
+        raise SpecError(str(path), [
+            f"an unfinished run of story {scenario.name!r} (stopped before step {journal.state['next_step'] + 1}) "
+            "was started from a different file: finish it with that file, or move the journal aside"
+        ])
+    note(f"resuming run {journal.meta['run']} of {scenario.name!r} at step {journal.state['next_step'] + 1}")
+    return journal
+
+
+def _start_journal(conn: Connection, scenario: Scenario, path: Path) -> Journal:
+    previous = Journal.open(path)
+    return Journal.create(path, {
+        "story": scenario.name,
+        "digest": scenario.digest,
+        "chain_id": conn.chain_id,
+        "run": (previous.meta.get("run", 0) + 1) if previous else 1,
+        "finished": False,
+    }, conn.head())
 
 
 def _describe(step: dict[str, Any]) -> str:
@@ -279,15 +364,26 @@ class _Player:
     """Plays steps through each member's own session (``scf.member``): the same code a
     member's tooling uses."""
 
-    def __init__(self, suite: Suite, scenario: Scenario, keys: dict[str, LocalAccount], report: ScenarioReport):
+    def __init__(self, suite: Suite, scenario: Scenario, keys: dict[str, LocalAccount], report: ScenarioReport, run: int = 1):
         self.suite = suite
         self.report = report
+        self.run = run  # documents and offer nonces differ between runs of a story on one chain
         self.sessions = {key: MemberSession(suite, account) for key, account in keys.items()}
         self.by_address = {session.address: session for session in self.sessions.values()}
         self.records: dict[str, int] = {}
         self.slots: dict[str, int] = {}
         self.tokens: dict[str, int] = {}
-        self.nonce = 0
+
+    def progress_state(self, next_step: int) -> dict[str, Any]:
+        return {"next_step": next_step, "records": self.records, "slots": self.slots, "tokens": self.tokens,
+                "report": self.report.progress_state()}
+
+    def restore(self, state: dict[str, Any]) -> None:
+        self.records, self.slots, self.tokens = dict(state["records"]), dict(state["slots"]), dict(state["tokens"])
+        self.report.restore(state["report"])
+
+    def unique(self, step: dict[str, Any], what: str) -> bytes:
+        return keccak(text=f"{self.report.name} run {self.run} {step['id']} {what}")
 
     def holder_of(self, token: int) -> MemberSession:
         return self.session_of(self.suite.voucher.owner_of(token))
@@ -299,6 +395,11 @@ class _Player:
 
     def slot_of(self, ref: str) -> int:
         return self.tokens[ref] >> 32 if ref in self.tokens else self.slots[ref]
+
+    def prepare(self, step: dict[str, Any]) -> None:
+        """What a step needs in place first, checked on chain and so safe to repeat."""
+        if step["do"] == "discount":
+            self.sessions[step["financier"]].ensure_discount_line(step["amount"])
 
     def play(self, step: dict[str, Any]) -> None:
         getattr(self, f"_{step['do']}")(step)
@@ -312,7 +413,7 @@ class _Player:
 
     def _anchor(self, step: dict[str, Any]) -> None:
         by, other = self.sessions[step["by"]], self.sessions[step["counterparty"]]
-        document = f"{self.report.name} {step['id']} document"
+        document = self.unique(step, "document")
         record = by.anchor(step["type"], document, other.address, step["amount"], self.records.get(step.get("parent", ""), 0))
         other.confirm(record)
         self.records[step["id"]] = record
@@ -334,9 +435,8 @@ class _Player:
     def _discount(self, step: dict[str, Any]) -> None:
         source = self.tokens[step["voucher"]]
         holder, bank = self.holder_of(source), self.sessions[step["financier"]]
-        bank.ensure_discount_line(step["amount"])
-        self.nonce += 1
-        offer, signature = bank.offer_discount(source, step["amount"], int(step["rate_bps"]), timedelta(days=1), self.nonce)
+        nonce = int.from_bytes(self.unique(step, "offer nonce")[:16], "big")
+        offer, signature = bank.offer_discount(source, step["amount"], int(step["rate_bps"]), timedelta(days=1), nonce)
         new_token, price, tx = holder.take_discount(offer, signature)
         mined_at = self.suite.conn.block_timestamp(tx.block_number)
         maturity = self.suite.voucher.slot(source >> 32).maturity
@@ -348,7 +448,12 @@ class _Player:
         self.tokens[step["id"]] = new_token
 
     def _travel(self, step: dict[str, Any]) -> None:
-        increase_time(self.suite.conn.w3, int(step["days"]) * DAY)
+        conn = self.suite.conn
+        journal = conn.journal
+        start = conn.block_timestamp()
+        until = journal.value("until", lambda: start + int(step["days"]) * DAY) if journal else start + int(step["days"]) * DAY
+        if start < until:  # a re-run after the clock already moved does not move it again
+            increase_time(conn.w3, until - start)
 
     def _fund(self, step: dict[str, Any]) -> None:
         slot = self.slot_of(step["slot_of"])

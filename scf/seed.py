@@ -97,11 +97,15 @@ def seed_members(
     members: list[tuple[MemberSpec, str]],
     *,
     log: Callable[[str], None] = lambda _msg: None,
+    done: Callable[[], None] = lambda: None,
 ) -> dict[str, list[int]]:
-    """Admits each (spec, address) not yet active, sets credit limits and tops up opening cash
-    to the spec's amount. Re-running sends nothing for what is already in place. Returns the
-    gas of every transaction sent, by kind of operation."""
+    """Admits each (spec, address) not yet active, sets credit limits and deposits opening
+    cash. Re-running sends nothing for what is already in place: opening cash counts what was
+    ever minted to the member (not today's balance, which spending lowers), so it is never paid
+    twice. ``done`` is called after each member. Returns the gas of every transaction sent, by
+    kind of operation."""
     gas: dict[str, list[int]] = {}
+    minted = suite.token.minted_to(suite.deployment.block_of("SettlementToken")) if any(s.cash for s, _ in members) else {}
 
     def count(kind: str, used: int) -> None:
         gas.setdefault(kind, []).append(used)
@@ -116,10 +120,11 @@ def seed_members(
             raise SpecError("seed", [f"{spec.key}: {address} is {member.status.name.lower()}; an operator must act"])
         elif member.credit_limit != spec.credit_limit and Role.CORE_ENTERPRISE in member.roles:
             count("set_credit_limit", suite.registry.set_credit_limit(operator, address, spec.credit_limit).gas_used)
-        balance = suite.token.balance_of(address)
-        if spec.cash > balance:
+        deposited = minted.get(address, 0)
+        if spec.cash > deposited:
             log(f"depositing opening cash for {spec.name}")
-            count("mint", suite.token.mint(operator, address, spec.cash - balance).gas_used)
+            count("mint", suite.token.mint(operator, address, spec.cash - deposited).gas_used)
+        done()
     return gas
 
 

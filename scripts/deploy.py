@@ -9,7 +9,7 @@ import click
 from ape.cli import ConnectedProviderCommand
 
 from scf.chain.devnet import set_balance
-from scf.cli import connect, fail
+from scf.cli import connect, fail, finishing
 from scf.deploy import deploy_suite
 from scf.manifest import manifest_path
 from scf.wallet import LOCAL_CHAIN_IDS, WalletError, dev_key, load_ape_account
@@ -32,7 +32,8 @@ def cli(provider, deployer, operator, fresh):
     if local:
         for account in (governance, first_operator):
             set_balance(conn.w3, account.address, 10**21)
-    report = deploy_suite(conn, governance, first_operator, fresh=fresh, log=lambda m: click.echo(m, err=True))
+    with finishing("deployment"):
+        report = deploy_suite(conn, governance, first_operator, fresh=fresh, log=lambda m: click.echo(m, err=True))
     path = manifest_path(conn.chain_id)
     if not report.changed:
         click.echo(f"the suite is already deployed on chain {conn.chain_id}: nothing to do ({path})")

@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 from ape.cli import ConnectedProviderCommand
 
-from scf.cli import connect, fail
+from scf.cli import connect, fail, finishing
 from scf.scenario import load_scenario, run_scenario, write_json
 from scf.seed import SpecError
 
@@ -33,7 +33,8 @@ def cli(provider, file_, out):
         filled = width * i // n
         click.echo(f"[{'#' * filled}{'.' * (width - filled)}] {i:>2}/{n} {what}", err=True)
 
-    report = run_scenario(conn, scenario, progress=progress)
+    with finishing(f"the story {scenario.name!r}"):
+        report = run_scenario(conn, scenario, progress=progress)
     click.echo(report.render())
     if out:
         write_json(report, out)

@@ -10,7 +10,7 @@ import click
 from ape.cli import ConnectedProviderCommand
 
 from scf.chain.devnet import set_balance
-from scf.cli import connect, fail
+from scf.cli import connect, fail, finishing
 from scf.deploy import attach_live
 from scf.manifest import ManifestError
 from scf.money import fmt
@@ -46,11 +46,8 @@ def cli(provider, file_, operator):
         set_balance(conn.w3, signer.address, 10**21)
 
     with click.progressbar(length=len(members), label="seeding", file=click.get_text_stream("stderr")) as bar:
-        gas = {}
-        for spec, address in members:
-            for kind, used in seed_members(suite, signer, [(spec, address)]).items():
-                gas.setdefault(kind, []).extend(used)
-            bar.update(1)
+        with finishing("seeding"):
+            gas = seed_members(suite, signer, members, done=lambda: bar.update(1))
     sent = sum(len(v) for v in gas.values())
     if not sent:
         click.echo(f"all {len(members)} members are already in place: nothing to do")

@@ -16,17 +16,22 @@ from hexbytes import HexBytes
 from web3 import Web3
 from web3.contract import Contract
 from web3.contract.contract import ContractFunction
-from web3.exceptions import ContractLogicError, ContractPanicError, TimeExhausted
+from web3.exceptions import BlockNotFound, ContractLogicError, ContractPanicError, TransactionNotFound
 from web3.logs import DISCARD
 from web3.middleware import ExtraDataToPOAMiddleware
+from web3.providers.rpc.utils import ExceptionRetryConfiguration
 from web3.types import TxReceipt
 
 from scf.chain.artifacts import Artifacts
 from scf.chain.errors import ContractRevert, ErrorDecoder
+from scf.chain.journal import Journal, JournalConflict, Sent
 
 
 GAS_MARGIN = 1.2
 GAS_HEADROOM = 10_000
+# What a dropped connection, a timeout or an HTTP error from the node raises (requests'
+# exceptions are OSErrors too). JSON-RPC errors are answers, not transport failures.
+TRANSPORT_ERRORS = (ConnectionError, TimeoutError, OSError)
 
 
 class Signer(Protocol):
@@ -82,6 +87,7 @@ class Connection:
         read_retries: int = 3,
     ) -> None:
         self.w3 = web3
+        _no_blind_resends(web3)
         self.artifacts = artifacts or Artifacts.load()
         self.errors = ErrorDecoder(self.artifacts.all_abis())
         self.receipt_timeout = receipt_timeout
@@ -89,6 +95,9 @@ class Connection:
         self.read_retries = read_retries
         self._chain_id: int | None = None
         self._poa_checked = False
+        # While a journal task is open, every send is recorded before it is broadcast and a
+        # re-run settles what was recorded instead of sending anew (scf.chain.journal).
+        self.journal: Journal | None = None
 
     # ------------------------------------------------------------------ basics
 
@@ -107,12 +116,23 @@ class Connection:
                 return fn()
             except (ContractLogicError, ContractPanicError) as exc:
                 raise self._decode(exc, origin) from None
-            except (ConnectionError, TimeoutError, OSError) as exc:
+            except TRANSPORT_ERRORS as exc:
                 if attempt == self.read_retries:
-                    raise RpcError(f"the node did not answer after {attempt + 1} tries: {exc}") from exc
+                    raise RpcError(f"the node at {self.endpoint} did not answer after {attempt + 1} tries: {exc}") from exc
                 time.sleep(delay)
                 delay *= 2
         raise AssertionError("unreachable")
+
+    @property
+    def endpoint(self) -> str:
+        return str(getattr(self.w3.provider, "endpoint_uri", None) or type(self.w3.provider).__name__)
+
+    @property
+    def replaying(self) -> bool:
+        """True when the next send stands for a transaction a journal recorded earlier: the
+        caller re-runs only to recover its results, and checks against today's chain state
+        (which already includes that transaction) do not apply."""
+        return self.journal is not None and self.journal.is_open and self.journal.next_recorded() is not None
 
     def ensure_poa_compatible(self) -> None:
         """Proof-of-authority chains (Clique, QBFT, IBFT) put more than 32 bytes in a block's
@@ -153,21 +173,29 @@ class Connection:
     ) -> TxResult:
         """Signs ``call`` with ``signer``'s own key, sends it and waits for it to be mined.
         Raises ``ContractRevert`` (before sending, from the gas estimate) if it would revert;
-        ``origin`` names the contract called, for attributing the error."""
+        ``origin`` names the contract called, for attributing the error. Inside a journal
+        task, a send the journal already recorded is settled, not repeated."""
+        if self.replaying:
+            to = str(getattr(call, "address", "") or "")
+            return self._settle(to, call._encode_transaction_data(), origin)
         tx = self._build(signer, call, nonce=None, gas=gas, origin=origin)
         tx_hash = self._send_signed(signer, tx)
         receipt = self.wait(tx_hash)
-        self._raise_if_failed(receipt, tx, signer, origin)
+        self._raise_if_failed(receipt, tx, signer.address, origin)
         return TxResult(tx_hash=tx_hash, receipt=receipt)
 
     def deploy(self, signer: Signer, name: str, *args: Any) -> TxResult:
         """Deploys contract ``name`` with constructor ``args``; ``result`` is its address."""
         artifact = self.artifacts[name]
         factory = self.w3.eth.contract(abi=artifact.abi, bytecode=artifact.bytecode)
+        if self.replaying:
+            result = self._settle("", factory.constructor(*args).data_in_transaction, None)
+            result.result = result.receipt["contractAddress"]
+            return result
         tx = self._build(signer, factory.constructor(*args), nonce=None, gas=None)
         tx_hash = self._send_signed(signer, tx)
         receipt = self.wait(tx_hash)
-        self._raise_if_failed(receipt, tx, signer)
+        self._raise_if_failed(receipt, tx, signer.address)
         return TxResult(tx_hash=tx_hash, receipt=receipt, result=receipt["contractAddress"])
 
     def transact_many(
@@ -180,7 +208,9 @@ class Connection:
         """Sends many transactions without waiting between them: nonces are kept locally per
         signer, fees read once, receipts awaited in bulk. With ``gas`` given, nothing is
         estimated (items may depend on earlier ones). Raises ``BatchError`` naming the first
-        failed item; the items before it are mined and correct."""
+        failed item; the items before it are mined and correct. Not for journal tasks."""
+        if self.journal is not None and self.journal.is_open:
+            raise RuntimeError("transact_many does not replay a journal: send one by one inside a journal task")
         fees = self.fees()
         nonces: dict[str, int] = {}
         sent: list[tuple[HexBytes, dict[str, Any], Signer]] = []
@@ -194,18 +224,37 @@ class Connection:
             except ContractRevert as exc:
                 self._await_all(sent, on_progress, len(items))
                 raise BatchError(index, exc) from exc
+            except RpcError as exc:  # the node is gone: what was sent cannot be awaited either
+                raise BatchError(index, exc) from exc
             nonces[address] += 1
             sent.append((tx_hash, tx, signer))
         return self._await_all(sent, on_progress, len(items))
 
     def wait(self, tx_hash: HexBytes) -> TxReceipt:
-        try:
-            return self.w3.eth.wait_for_transaction_receipt(tx_hash, timeout=self.receipt_timeout, poll_latency=0.05)
-        except TimeExhausted as exc:
-            raise RpcError(
-                f"transaction {tx_hash.hex()} was not mined within {self.receipt_timeout:.0f} s; "
-                "it may still be mined: check it before sending again"
-            ) from exc
+        """Polls for the receipt. Polling is a read: a dropped connection is retried (up to
+        ``read_retries`` times in a row), never the transaction."""
+        deadline = time.monotonic() + self.receipt_timeout
+        failures = 0
+        while True:
+            try:
+                return self.w3.eth.get_transaction_receipt(tx_hash)
+            except TransactionNotFound:
+                failures = 0
+            except TRANSPORT_ERRORS as exc:
+                failures += 1
+                if failures > self.read_retries:
+                    raise RpcError(
+                        f"the node at {self.endpoint} stopped answering while transaction 0x{bytes(tx_hash).hex()} "
+                        f"was awaited ({exc}); it may have been mined. Nothing was sent again: re-running "
+                        "deploy, seed or scenario checks the chain (and its journal) before sending"
+                    ) from exc
+                time.sleep(0.2 * 2 ** (failures - 1))
+            if time.monotonic() > deadline:
+                raise RpcError(
+                    f"transaction 0x{bytes(tx_hash).hex()} was not mined within {self.receipt_timeout:.0f} s; "
+                    "it may still be mined: check it before sending again"
+                )
+            time.sleep(0.05)
 
     # --------------------------------------------------------------- internals
 
@@ -219,7 +268,7 @@ class Connection:
         for index, (tx_hash, tx, signer) in enumerate(sent):
             receipt = self.wait(tx_hash)
             try:
-                self._raise_if_failed(receipt, tx, signer)
+                self._raise_if_failed(receipt, tx, signer.address)
             except ContractRevert as exc:
                 raise BatchError(index, exc) from exc
             results.append(TxResult(tx_hash=tx_hash, receipt=receipt))
@@ -247,10 +296,9 @@ class Connection:
         if gas is None:
             # The estimate is made against the latest block; the transaction is mined in the next
             # one (later timestamp, other writes before it), so leave headroom.
-            try:
-                estimate = call.estimate_gas({k: v for k, v in params.items() if k in ("from", "nonce")})
-            except (ContractLogicError, ContractPanicError) as exc:
-                raise self._decode(exc, origin) from None
+            estimate = self.read(
+                lambda: call.estimate_gas({k: v for k, v in params.items() if k in ("from", "nonce")}), origin=origin
+            )
             gas = int(estimate * GAS_MARGIN) + GAS_HEADROOM
         params["gas"] = gas
         if hasattr(call, "_encode_transaction_data") and getattr(call, "address", None):
@@ -267,11 +315,88 @@ class Connection:
         return tx
 
     def _send_signed(self, signer: Signer, tx: dict[str, Any]) -> HexBytes:
+        """Broadcasts once. A transport failure is reported with the hash, never retried: the
+        node may have received the transaction before the connection broke."""
         signed = signer.sign_transaction(tx)
-        return HexBytes(self.w3.eth.send_raw_transaction(signed.raw_transaction))
+        tx_hash = HexBytes(signed.hash)
+        if self.journal is not None and self.journal.is_open:
+            self.journal.record(Sent(
+                hash="0x" + bytes(tx_hash).hex(), raw="0x" + bytes(signed.raw_transaction).hex(),
+                sender=signer.address, nonce=int(tx["nonce"]), to=str(tx.get("to", "")),
+                data=HexBytes(tx.get("data", b"")).to_0x_hex(), gas=int(tx["gas"]),
+            ))
+        try:
+            self.w3.eth.send_raw_transaction(signed.raw_transaction)
+        except TRANSPORT_ERRORS as exc:
+            raise RpcError(
+                f"transaction 0x{bytes(tx_hash).hex()} was sent to {self.endpoint}, which did not confirm "
+                f"receiving it ({exc}). It may still be mined, so it was not sent again: re-running deploy, "
+                "seed or scenario checks the chain (and its journal) before sending"
+            ) from exc
+        return tx_hash
+
+    def _settle(self, to: str, data: str, origin: str | None) -> TxResult:
+        """Finishes the transaction a journal recorded at this point of an earlier run, which
+        this run was about to send again (see scf.chain.journal). A call must go to the same
+        contract and function (its arguments may differ: an offer's deadline, say); a
+        deployment must carry the same code and constructor arguments."""
+        assert self.journal is not None
+        recorded = self.journal.next_recorded()
+        assert recorded is not None
+        same = data == recorded.data if not to else (recorded.to.lower() == to.lower() and recorded.selector == data[:10])
+        if not same:
+            what = f"{data[:10]} to {to}" if to else "a different deployment"
+            raise JournalConflict(
+                f"this run would send {what}, but the journal recorded {recorded.hash} "
+                f"({recorded.selector} to {recorded.to or 'a new contract'}) at this point: the work changed since it was started"
+            )
+        tx_hash = HexBytes(recorded.hash)
+        if self._receipt_or_none(tx_hash) is None and self._transaction_or_none(tx_hash) is None:
+            nonce = int(self.read(lambda: self.w3.eth.get_transaction_count(recorded.sender, "latest")))
+            if nonce != recorded.nonce:
+                raise JournalConflict(
+                    f"transaction {recorded.hash} (nonce {recorded.nonce} of {recorded.sender}) is not on chain "
+                    f"and the account's next nonce is {nonce}: "
+                    + ("another transaction used that nonce" if nonce > recorded.nonce else "earlier transactions are missing")
+                    + ". Nothing was sent: look at the account's transactions before re-running"
+                )
+            try:
+                self.w3.eth.send_raw_transaction(HexBytes(recorded.raw))  # the identical signed bytes
+            except TRANSPORT_ERRORS as exc:
+                raise RpcError(f"could not send recorded transaction {recorded.hash} again to {self.endpoint}: {exc}") from exc
+        receipt = self.wait(tx_hash)
+        self.journal.consume()
+        tx = {"to": recorded.to, "data": recorded.data, "value": 0, "gas": recorded.gas}
+        self._raise_if_failed(receipt, tx, recorded.sender, origin)
+        return TxResult(tx_hash=tx_hash, receipt=receipt)
+
+    def head(self) -> tuple[int, str]:
+        """The latest block: (number, hash)."""
+        block = self.read(lambda: self.w3.eth.get_block("latest"))
+        return int(block["number"]), HexBytes(block["hash"]).to_0x_hex()
+
+    def block_hash(self, number: int) -> str | None:
+        """The hash of block ``number`` on this chain; None if the chain has no such block."""
+        try:
+            block = self.read(lambda: self.w3.eth.get_block(number))
+        except BlockNotFound:
+            return None
+        return HexBytes(block["hash"]).to_0x_hex()
+
+    def _receipt_or_none(self, tx_hash: HexBytes) -> TxReceipt | None:
+        try:
+            return self.read(lambda: self.w3.eth.get_transaction_receipt(tx_hash))
+        except TransactionNotFound:
+            return None
+
+    def _transaction_or_none(self, tx_hash: HexBytes) -> Any:
+        try:
+            return self.read(lambda: self.w3.eth.get_transaction(tx_hash))
+        except TransactionNotFound:
+            return None
 
     def _raise_if_failed(
-        self, receipt: TxReceipt, tx: dict[str, Any], signer: Signer, origin: str | None = None
+        self, receipt: TxReceipt, tx: dict[str, Any], sender: str, origin: str | None = None
     ) -> None:
         if receipt["status"] == 1:
             return
@@ -279,7 +404,7 @@ class Connection:
             raise ContractRevert("OutOfGas", {"gas_limit": int(tx["gas"]), "tx": receipt["transactionHash"].hex()}, None, b"")
         # Replay the call, as its sender, on the state it met, to recover the revert data.
         replay = {k: v for k, v in tx.items() if k in ("to", "data", "value", "gas")}
-        replay["from"] = signer.address
+        replay["from"] = sender
         try:
             self.w3.eth.call(replay, receipt["blockNumber"] - 1)
         except (ContractLogicError, ContractPanicError) as exc:
@@ -296,10 +421,26 @@ class Connection:
         return ContractRevert("Error", {"message": message}, None, b"")
 
 
+def _no_blind_resends(w3: Web3) -> None:
+    """web3.py's HTTP provider retries ``eth_sendRawTransaction`` when a connection drops or
+    times out. The node may have received the first attempt; the caller then sees a confusing
+    "nonce too low" instead of the truth. Sends are taken off its retry list: a lost answer
+    becomes an ``RpcError`` naming the transaction, and re-runs settle it (scf.chain.journal)."""
+    config = getattr(w3.provider, "exception_retry_configuration", None)
+    if config is None or not any(m.startswith("eth_send") for m in config.method_allowlist):
+        return
+    w3.provider.exception_retry_configuration = ExceptionRetryConfiguration(  # type: ignore[attr-defined]
+        errors=config.errors,
+        retries=config.retries,
+        backoff_factor=config.backoff_factor,
+        method_allowlist=[m for m in config.method_allowlist if not m.startswith("eth_send")],
+    )
+
+
 class BatchError(RuntimeError):
     """Item ``index`` of a batch failed; the items before it succeeded."""
 
-    def __init__(self, index: int, cause: ContractRevert) -> None:
+    def __init__(self, index: int, cause: ContractRevert | RpcError) -> None:
         self.index = index
         self.cause = cause
         super().__init__(f"batch item {index} failed: {cause}")

@@ -5,6 +5,8 @@ from __future__ import annotations
 from scf.chain.connection import Signer, TxResult
 from scf.contracts.base import ContractClient
 
+ZERO = "0x0000000000000000000000000000000000000000"
+
 
 class SettlementToken(ContractClient):
     NAME = "SettlementToken"
@@ -29,3 +31,16 @@ class SettlementToken(ContractClient):
 
     def allowance(self, owner: str, spender: str) -> int:
         return int(self.call("allowance", owner, spender))
+
+    def minted_to(self, from_block: int, chunk: int = 50_000) -> dict[str, int]:
+        """Everything ever minted, by receiver, from the Transfer(0x0 -> holder) events."""
+        head = int(self.conn.read(lambda: self.conn.w3.eth.block_number))
+        event = self.contract.events.Transfer()
+        minted: dict[str, int] = {}
+        for lo in range(from_block, head + 1, chunk):
+            logs = self.conn.read(lambda lo=lo: event.get_logs(
+                from_block=lo, to_block=min(lo + chunk - 1, head), argument_filters={"from": ZERO}
+            ))
+            for log in logs:
+                minted[log["args"]["to"]] = minted.get(log["args"]["to"], 0) + int(log["args"]["value"])
+        return minted

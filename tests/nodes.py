@@ -1,0 +1,190 @@
+"""Nodes the fault tests can break: a private anvil process that keeps its chain on disk
+across a kill, a provider that kills it at a chosen request, and an RPC proxy that drops,
+delays or refuses requests. Test infrastructure only."""
+
+from __future__ import annotations
+
+import json
+import signal
+import socket
+import subprocess
+import threading
+import time
+import urllib.request
+from collections import Counter
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import requests
+from web3 import HTTPProvider, Web3
+
+from scf.chain import Artifacts, Connection
+from scf.chain.devnet import set_next_timestamp
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class AnvilNode:
+    """An anvil that writes its chain to ``state_dir`` when it is stopped (SIGTERM), so a
+    restart continues the same chain: mined blocks survive, the unmined pool does not, as on
+    a permissioned node that persists every block."""
+
+    def __init__(self, state_dir: Path) -> None:
+        self.state = Path(state_dir) / "state.json"
+        self.state.parent.mkdir(parents=True, exist_ok=True)
+        self.port = free_port()
+        self.process: subprocess.Popen[bytes] | None = None
+        self.kills = 0
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> AnvilNode:
+        anvil = PROJECT_ROOT / "node_modules" / ".bin" / "anvil"
+        self.process = subprocess.Popen(
+            [str(anvil), "--port", str(self.port), "--hardfork", "cancun", "--state", str(self.state), "--silent"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        )
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            try:
+                Web3(HTTPProvider(self.url)).eth.block_number
+                break
+            except Exception:  # noqa: BLE001 - not up yet
+                if self.process.poll() is not None:
+                    raise RuntimeError(f"anvil exited: {self.process.stderr.read().decode() if self.process.stderr else ''}")
+                time.sleep(0.05)
+        else:
+            raise RuntimeError("anvil did not start within 20 s")
+        if self.kills:
+            # anvil reloads blocks and state but not its clock offset: without this, the next
+            # block would be stamped with the wall clock, before the time the story travelled to.
+            w3 = Web3(HTTPProvider(self.url))
+            set_next_timestamp(w3, int(w3.eth.get_block("latest")["timestamp"]) + 1)
+        return self
+
+    def kill(self) -> None:
+        """Kills the node (SIGTERM: it writes its chain to disk and exits)."""
+        assert self.process is not None
+        self.process.send_signal(signal.SIGTERM)
+        self.process.wait(timeout=30)
+        self.kills += 1
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(timeout=10)
+
+    def connect(self, provider: HTTPProvider | None = None, **options) -> Connection:
+        return Connection(Web3(provider or HTTPProvider(self.url)), Artifacts.load(), **options)
+
+
+class KillSwitch(HTTPProvider):
+    """A provider that kills ``node`` at the ``at``-th transaction broadcast: ``before`` the node
+    receives it (it is never mined) or ``after`` it was mined but before its answer arrives
+    (the client cannot know). Either way the client sees the connection drop."""
+
+    def __init__(self, node: AnvilNode, at: int, when: str) -> None:
+        super().__init__(node.url)
+        self.node, self.at, self.when = node, at, when
+        self.sent = 0
+        self.fired = False
+
+    def make_request(self, method, params):  # type: ignore[no-untyped-def]
+        if self.fired:
+            raise requests.ConnectionError(f"connection refused: the node at {self.node.url} was killed")
+        if method == "eth_sendRawTransaction":
+            self.sent += 1
+            if self.sent == self.at:
+                if self.when == "after":
+                    super().make_request(method, params)
+                self.fired = True
+                self.node.kill()
+                raise requests.ConnectionError("connection reset by peer")
+        return super().make_request(method, params)
+
+
+class CountingProvider(HTTPProvider):
+    """Notes, for every transaction broadcast through it, the ``phase`` its user was in."""
+
+    def __init__(self, url: str) -> None:
+        super().__init__(url)
+        self.phase = ""
+        self.phases: list[str] = []
+
+    def make_request(self, method, params):  # type: ignore[no-untyped-def]
+        if method == "eth_sendRawTransaction":
+            self.phases.append(self.phase)
+        return super().make_request(method, params)
+
+
+class FlakyProxy:
+    """An HTTP JSON-RPC proxy in front of a node. ``faults[method]`` is a list of what to do
+    with the next requests of that method, one entry each: ``"503"`` (answer HTTP 503 without
+    forwarding), ``"drop"`` (forward, then close the connection without answering) or
+    ``"stall"`` (forward, then answer only after ``stall_seconds``). ``seen`` counts requests."""
+
+    def __init__(self, upstream: str, stall_seconds: float = 3.0) -> None:
+        self.upstream = upstream
+        self.stall_seconds = stall_seconds
+        self.faults: dict[str, list[str]] = {}
+        self.seen: Counter[str] = Counter()
+        proxy = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *_args) -> None:  # quiet
+                pass
+
+            def do_POST(self) -> None:  # noqa: N802 - http.server's name
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                method = json.loads(body).get("method", "")
+                proxy.seen[method] += 1
+                queue = proxy.faults.get(method) or []
+                fault = queue.pop(0) if queue else None
+                if fault == "503":
+                    self.send_response(503)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
+                request = urllib.request.Request(proxy.upstream, body, {"Content-Type": "application/json"})
+                with urllib.request.urlopen(request, timeout=30) as upstream:  # noqa: S310 - local node
+                    answer = upstream.read()
+                if fault == "drop":
+                    self.close_connection = True
+                    self.connection.shutdown(socket.SHUT_RDWR)
+                    return
+                if fault == "stall":
+                    time.sleep(proxy.stall_seconds)
+                try:
+                    self.send_response(200)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(answer)))
+                    self.end_headers()
+                    self.wfile.write(answer)
+                except (BrokenPipeError, ConnectionResetError):  # the client gave up waiting
+                    pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self) -> FlakyProxy:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *_exc) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def with_timeout(url: str, seconds: float) -> HTTPProvider:
+    return HTTPProvider(url, request_kwargs={"timeout": seconds})
+

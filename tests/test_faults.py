@@ -1,0 +1,278 @@
+"""Faults: the node killed in the middle of a scenario and of seeding, an RPC endpoint that
+drops, stalls or refuses requests, and a batch with a failing item. Re-running finishes the
+work without a second member, issuance or payment; reads are retried, writes never re-sent.
+
+The scenario and seeding tests run on their own anvil (tests/nodes.py), killed with SIGTERM:
+it writes its chain to disk and a restart continues it, as a permissioned node that persists
+every block. Its unmined pool is lost."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+import pytest
+import yaml
+from eth_account import Account
+from eth_utils import keccak
+from web3 import Web3
+
+from scf.chain.connection import BatchError, RpcError
+from scf.chain.devnet import set_balance
+from scf.contracts import MemberStatus, Role
+from scf.deploy import Suite, deploy_suite
+from scf.manifest import load
+from scf.scenario import journal_path, load_scenario, run_scenario
+from scf.seed import load_consortium, seed_members
+from scf.wallet import dev_key
+from tests.nodes import AnvilNode, CountingProvider, FlakyProxy, KillSwitch, with_timeout
+
+STORY = Path(__file__).resolve().parents[1] / "scenarios" / "hospital.yaml"
+ZERO = "0x0000000000000000000000000000000000000000"
+
+
+def _logs(suite: Suite, client, event: str) -> list[dict]:
+    """Every ``event`` the contract ever emitted, decoded."""
+    return [dict(e["args"]) for e in getattr(client.contract.events, event)().get_logs(from_block=0)]
+
+
+def _on_chain_effects(suite: Suite) -> dict[str, Counter]:
+    """What the story did, as the chain records it: counted, so a duplicate shows."""
+    return {
+        "admitted": Counter(e["account"] for e in _logs(suite, suite.registry, "MemberAdmitted")),
+        "minted": Counter((e["to"], e["value"]) for e in _logs(suite, suite.token, "Transfer") if e["from"] == ZERO),
+        "documents": Counter(e["recordId"] for e in _logs(suite, suite.trade, "DocumentRegistered")),
+        "confirmed": Counter(e["recordId"] for e in _logs(suite, suite.trade, "DocumentConfirmed")),
+        "issued": Counter(e["slot"] for e in _logs(suite, suite.voucher, "VoucherIssued")),
+        "accepted": Counter(e["slot"] for e in _logs(suite, suite.voucher, "VoucherAccepted")),
+        "discounted": Counter((e["fromTokenId"], e["value"], e["rateBps"]) for e in _logs(suite, suite.desk, "OfferExecuted")),
+        "funded": Counter(e["amount"] for e in _logs(suite, suite.voucher, "SlotFunded")),
+        "redeemed": Counter(e["tokenId"] for e in _logs(suite, suite.voucher, "VoucherRedeemed")),
+    }
+
+
+def _story_outcome(report) -> dict:
+    """The report's account of who holds and who was paid what (times and gas aside)."""
+    data = report.to_json()
+    return {
+        "lineage": data["lineage"],
+        "payments": sorted((p["member"], p["kind"], p["amount"], p["detail"]) for p in data["payments"]),
+        "financing": sorted((f["supplier"], f["value"], f["price"]) for f in data["financing"]),
+        "cash": data["cash"],
+    }
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(tmp_path_factory):
+    """The story played once without faults on a private node: what every resumed run must
+    match, and how many transactions it sends."""
+    node = AnvilNode(tmp_path_factory.mktemp("reference-node")).start()
+    try:
+        provider = CountingProvider(node.url)
+        conn = node.connect(provider)
+        manifest_dir = tmp_path_factory.mktemp("reference") / "deployments"
+        report = run_scenario(conn, load_scenario(STORY), manifest_dir=manifest_dir,
+                              progress=lambda _i, _n, what: setattr(provider, "phase", what))
+        effects = _on_chain_effects(Suite.attach(conn, load(conn.chain_id, manifest_dir)))
+        yield {"outcome": _story_outcome(report), "effects": effects, "phases": provider.phases}
+    finally:
+        node.stop()
+
+
+KILL_POINTS = [
+    # (what the story is doing, which of that phase's transactions, before or after the node mined it)
+    pytest.param("deploying", 1, "after", id="deploying, a contract mined but its answer lost"),
+    pytest.param("seeding", "middle", "before", id="seeding, an admission never reaching the node"),
+    pytest.param("anchor", 0, "after", id="anchoring, the record mined and its confirmation not yet sent"),
+    pytest.param("discount", -1, "before", id="discounting, the sale signed but never received"),
+    pytest.param("redeem_all", -1, "after", id="redeeming, the batch mined but its answer lost"),
+]
+
+
+@pytest.mark.parametrize(("doing", "which", "when"), KILL_POINTS)
+def test_a_scenario_whose_node_is_killed_finishes_on_rerun_without_paying_anyone_twice(
+    uninterrupted, tmp_path, doing, which, when
+):
+    node = AnvilNode(tmp_path / "node").start()
+    manifest_dir = tmp_path / "deployments"
+    story = load_scenario(STORY)
+    during = [n for n, phase in enumerate(uninterrupted["phases"], start=1) if phase.startswith(doing)]
+    at = during[len(during) // 2] if which == "middle" else during[which]
+    try:
+        switch = KillSwitch(node, at=at, when=when)
+        phases: list[str] = []
+        with pytest.raises(RpcError):
+            run_scenario(node.connect(switch), story, manifest_dir=manifest_dir,
+                         progress=lambda _i, _n, what: phases.append(what))
+        assert switch.fired and phases[-1].startswith(doing)
+
+        node.start()  # the same chain, from disk
+        conn = node.connect()
+        resumed = run_scenario(conn, story, manifest_dir=manifest_dir)
+
+        suite = Suite.attach(conn, load(conn.chain_id, manifest_dir))
+        assert _on_chain_effects(suite) == uninterrupted["effects"]
+        assert _story_outcome(resumed) == uninterrupted["outcome"]
+        assert all(n == 1 for counter in _on_chain_effects(suite).values() for n in counter.values())
+    finally:
+        node.stop()
+
+
+def test_a_finished_story_run_again_on_the_same_chain_plays_a_new_story_not_a_replay(tmp_path):
+    node = AnvilNode(tmp_path / "node").start()
+    manifest_dir = tmp_path / "deployments"
+    story = load_scenario(STORY)
+    try:
+        conn = node.connect()
+        first = run_scenario(conn, story, manifest_dir=manifest_dir)
+        second = run_scenario(conn, story, manifest_dir=manifest_dir)
+        effects = _on_chain_effects(Suite.attach(conn, load(conn.chain_id, manifest_dir)))
+        assert sum(effects["issued"].values()) == 2  # one issuance per run
+        assert sum(effects["admitted"].values()) == len(story.members)  # members admitted once
+        assert [p.amount for p in first.payments if p.kind == "redemption"] == [
+            p.amount for p in second.payments if p.kind == "redemption"
+        ]
+    finally:
+        node.stop()
+
+
+def test_a_journal_from_a_chain_that_is_gone_is_set_aside_and_the_story_starts_afresh(tmp_path):
+    manifest_dir = tmp_path / "deployments"
+    story = load_scenario(STORY)
+    node = AnvilNode(tmp_path / "node").start()
+    try:
+        switch = KillSwitch(node, at=25, when="after")  # in the middle of the steps
+        with pytest.raises(RpcError):
+            run_scenario(node.connect(switch), story, manifest_dir=manifest_dir)
+        node.state.unlink()  # the chain itself is lost: a fresh devnet
+        node.start()
+        conn = node.connect()
+        notes: list[str] = []
+        report = run_scenario(conn, story, manifest_dir=manifest_dir, progress=lambda _i, _n, what: notes.append(what))
+        assert any("on a chain that is gone: starting afresh" in n for n in notes)
+        assert journal_path(manifest_dir, conn.chain_id, story).with_suffix(".stale.json").exists()
+        assert sum(p.amount for p in report.payments if p.kind == "redemption") == 1_000_000_00
+    finally:
+        node.stop()
+
+
+# ------------------------------------------------------------------- seeding
+
+
+def _consortium(tmp_path: Path, size: int) -> Path:
+    (tmp_path / "kyc.txt").write_text("kyc evidence")
+    members = [
+        {"name": f"Supplier {i:03d}", "dev_key": f"fault seed {i}", "roles": ["supplier"], "kyc_file": "kyc.txt",
+         "opening_balance": f"{1000 + i}.00"}
+        for i in range(size)
+    ]
+    path = tmp_path / "consortium.yaml"
+    path.write_text(yaml.safe_dump({"members": members}))
+    return path
+
+
+@pytest.mark.parametrize("when", ["before", "after"])
+def test_seeding_whose_node_is_killed_admits_and_pays_each_member_once_on_rerun(tmp_path, when):
+    node = AnvilNode(tmp_path / "node").start()
+    try:
+        conn = node.connect()
+        governance, operator = dev_key("fault governance"), dev_key("fault operator")
+        for key in (governance, operator):
+            set_balance(conn.w3, key.address, 10**21)
+        deployment = deploy_suite(conn, governance, operator, manifest_dir=tmp_path / "deployments").deployment
+        members = load_consortium(_consortium(tmp_path, 12), conn.chain_id)
+
+        switch = KillSwitch(node, at=15, when=when)  # 12 admissions and 12 deposits: midway
+        with pytest.raises(RpcError):
+            seed_members(Suite.attach(node.connect(switch), deployment), operator, members)
+
+        node.start()
+        suite = Suite.attach(node.connect(), deployment)
+        seed_members(suite, operator, members)
+        assert seed_members(suite, operator, members) == {}  # a third run has nothing to do
+
+        effects = _on_chain_effects(suite)
+        for spec, address in members:
+            assert suite.registry.member(address).status == MemberStatus.ACTIVE
+            assert effects["admitted"][address] == 1
+            assert effects["minted"][(address, spec.cash)] == 1
+            assert suite.token.balance_of(address) == spec.cash
+        assert suite.token.total_supply() == sum(spec.cash for spec, _ in members)
+    finally:
+        node.stop()
+
+
+def test_reseeding_after_members_spent_their_opening_cash_does_not_pay_it_again(suite, cast, tmp_path, conn):
+    spender = Account.from_key(keccak(text="fault spender"))
+    set_balance(conn.w3, spender.address, 10**20)
+    members = load_consortium(_spender_file(tmp_path, spender), conn.chain_id)
+    seed_members(suite, cast.operator, members)
+    suite.token.transfer(spender, cast.tier1.address, 250_00)  # spends a quarter of it
+
+    assert seed_members(suite, cast.operator, members) == {}
+    assert suite.token.balance_of(spender.address) == 750_00
+
+
+def _spender_file(tmp_path: Path, spender) -> Path:
+    (tmp_path / "kyc.txt").write_text("kyc evidence")
+    path = tmp_path / "spender.yaml"
+    path.write_text(yaml.safe_dump({"members": [{
+        "name": "Spender Ltd", "address": spender.address, "roles": ["supplier"], "kyc_file": "kyc.txt",
+        "opening_balance": "1000.00",
+    }]}))
+    return path
+
+
+# ----------------------------------------------------------------------- RPC
+
+
+def test_reads_are_retried_through_an_endpoint_that_fails_now_and_then(conn, suite, cast):
+    with FlakyProxy(conn.w3.provider.endpoint_uri) as proxy:
+        flaky = type(conn)(Web3(with_timeout(proxy.url, 5)), conn.artifacts)
+        proxy.faults["eth_call"] = ["503", "drop"]
+        balance = Suite.attach(flaky, suite.deployment).token.balance_of(cast.bank.address)
+    assert balance == suite.token.balance_of(cast.bank.address)
+    assert proxy.seen["eth_call"] == 3
+
+
+def test_an_endpoint_that_never_answers_is_named_in_a_clear_error(conn):
+    dead = type(conn)(Web3(with_timeout("http://127.0.0.1:9", 1)), conn.artifacts, read_retries=1)
+    with pytest.raises(RpcError, match=r"the node at http://127\.0\.0\.1:9 did not answer after 2 tries"):
+        dead.block_timestamp()
+
+
+@pytest.mark.parametrize("fault", ["drop", "stall"])
+def test_a_write_whose_answer_is_lost_is_reported_with_its_hash_and_never_sent_twice(conn, suite, cast, fault):
+    with FlakyProxy(conn.w3.provider.endpoint_uri, stall_seconds=3) as proxy:
+        flaky = type(conn)(Web3(with_timeout(proxy.url, 1)), conn.artifacts)
+        proxy.faults["eth_sendRawTransaction"] = [fault]
+        before = suite.token.balance_of(cast.tier1.address)
+        with pytest.raises(RpcError, match=r"transaction 0x[0-9a-f]{64} was sent to .* did not confirm receiving it") as lost:
+            Suite.attach(flaky, suite.deployment).token.transfer(cast.bank, cast.tier1.address, 1_00)
+    assert proxy.seen["eth_sendRawTransaction"] == 1
+    tx_hash = lost.value.args[0].split()[1]
+    assert conn.wait(bytes.fromhex(tx_hash[2:]))["status"] == 1  # it was mined: a re-send would have paid twice
+    assert suite.token.balance_of(cast.tier1.address) == before + 1_00
+
+
+# --------------------------------------------------------------------- batches
+
+
+def _admissions(suite, operator, addresses):
+    return [
+        (operator, suite.registry.fn("admit", a, f"Batch {i}", int(Role.SUPPLIER), keccak(text=a), 0))
+        for i, a in enumerate(addresses)
+    ]
+
+
+@pytest.mark.parametrize("estimated", [True, False], ids=["estimated", "fixed gas"])
+def test_a_batch_with_a_failing_item_names_it_and_keeps_the_work_before_it(conn, suite, cast, estimated):
+    fresh = [Account.from_key(keccak(text=f"batch member {estimated} {i}")).address for i in range(5)]
+    addresses = fresh[:2] + [cast.tier1.address] + fresh[3:]  # item 2 is already a member
+    with pytest.raises(BatchError, match="batch item 2 failed") as failure:
+        conn.transact_many(_admissions(suite, cast.operator, addresses), gas=None if estimated else 300_000)
+    assert failure.value.index == 2
+    assert failure.value.cause.error == "UnexpectedStatus"  # an active member cannot be admitted again
+    assert all(suite.registry.member(a).status == MemberStatus.ACTIVE for a in fresh[:2])
+    if estimated:  # refused at its estimate: nothing after it was sent
+        assert all(suite.registry.member(a).status == MemberStatus.NONE for a in fresh[3:])
