@@ -164,6 +164,11 @@ def deploy_suite(
             lambda: suite.registry.send(deployer, "setSystemAccount", voucher_address, True),
         ),
         (
+            "discount desk may move settlement tokens (it pays holders from financiers' cash)",
+            lambda: suite.registry.call("isSystemAccount", suite.desk.address),
+            lambda: suite.registry.send(deployer, "setSystemAccount", suite.desk.address, True),
+        ),
+        (
             "discount desk named in the ledger",
             lambda: suite.voucher.call("parameters")[2] == suite.desk.address,
             lambda: suite.voucher.send(deployer, "setDiscountDesk", suite.desk.address),

@@ -262,6 +262,19 @@ def test_an_approved_spender_cannot_move_the_cash_of(token, scene, cast, refused
     assert (e.error, e.args_by_name) == ("NotPermittedHolder", {"account": holder.address})
 
 
+@pytest.mark.parametrize("who", ["a non-member", "a suspended member", "a removed member"])
+def test_an_allowance_cannot_be_spent_by(token, scene, cast, refused, who):
+    """An allowance outlives the holder's trust in its spender: spending it needs the spender
+    to be an active member (or a system contract) at the time."""
+    spender = _holder(scene, cast, who)
+    token.approve(cast.tier1, spender.address, 1_000 * CNY)
+
+    e = refused(spender, "transferFrom", cast.tier1.address, cast.bank.address, 1_000 * CNY)
+
+    assert (e.error, e.args_by_name) == ("NotPermittedSpender", {"spender": spender.address})
+    assert token.allowance(cast.tier1.address, spender.address) == 1_000 * CNY
+
+
 def test_a_suspended_member_can_neither_pay_nor_withdraw_until_reinstated(token, suite, scene, cast, refused):
     token.approve(scene.suspended, cast.operator.address, TIER2_CASH)
 

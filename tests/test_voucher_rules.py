@@ -417,6 +417,24 @@ def test_a_value_allowance_is_spent_by_split_transfers_and_cannot_be_overspent(s
     assert_slot_conserved(suite, slot)
 
 
+@pytest.mark.parametrize("lapse", ["suspend", "remove"])
+def test_an_agent_whose_membership_lapses_can_no_longer_move_the_vouchers_it_was_approved_for(
+    suite, cast, voucher, refused, lapse
+):
+    _, root = voucher
+    v = suite.voucher
+    v.send(cast.tier1, "setApprovalForAll", cast.tier3.address, True)
+    v.approve_value(cast.tier1, root, cast.tier3.address, 1_000 * CNY)
+    getattr(suite.registry, lapse)(cast.operator, cast.tier3.address)
+
+    for move in (
+        lambda: v.split_transfer(cast.tier3, root, cast.tier2.address, 1_000 * CNY),
+        lambda: v.transfer_whole(cast.tier3, cast.tier1.address, cast.tier2.address, root),
+    ):
+        refused(move, "NotActiveMember", account=cast.tier3.address)
+    assert v.voucher(root).owner == cast.tier1.address and v.value_of(root) == FACE
+
+
 def test_a_voucher_cannot_be_split_to_a_firm_outside_the_consortium(suite, cast, voucher, refused):
     _, root = voucher
     refused(

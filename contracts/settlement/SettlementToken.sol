@@ -15,6 +15,7 @@ contract SettlementToken is ERC20, ERC20Permit, ConsortiumGuarded {
     bool private _paused;
 
     error NotPermittedHolder(address account);
+    error NotPermittedSpender(address spender);
     error TokenPaused();
     error ZeroAmount();
 
@@ -42,6 +43,15 @@ contract SettlementToken is ERC20, ERC20Permit, ConsortiumGuarded {
         if (amount == 0) revert ZeroAmount();
         _spendAllowance(from, msg.sender, amount);
         _burn(from, amount);
+    }
+
+    /// @notice Moves `value` of `from`'s cash to `to` under `from`'s allowance to the caller.
+    /// @dev An allowance outlives the holder's trust in the spender: a spender that is not the
+    ///      holder must itself be an active member or a system contract (the ledger, the desk),
+    ///      so a suspended or removed member, or an outsider, moves no one's cash.
+    function transferFrom(address from, address to, uint256 value) public override returns (bool) {
+        if (msg.sender != from && !registry.mayHoldSettlement(msg.sender)) revert NotPermittedSpender(msg.sender);
+        return super.transferFrom(from, to, value);
     }
 
     /// @dev Paused: every transfer, mint and burn stops.

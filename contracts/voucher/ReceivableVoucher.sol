@@ -714,10 +714,12 @@ contract ReceivableVoucher is
         address owner = t.owner;
         if (owner == address(0)) revert UnknownVoucher(tokenId);
         if (owner != from) revert NotHolder(tokenId, from);
-        if (
-            checkSpender && msg.sender != owner && !_operatorApprovals[owner][msg.sender]
-                && _tokenApprovals[tokenId] != msg.sender
-        ) revert NotAuthorized(tokenId, msg.sender);
+        if (checkSpender && msg.sender != owner) {
+            if (!_operatorApprovals[owner][msg.sender] && _tokenApprovals[tokenId] != msg.sender) {
+                revert NotAuthorized(tokenId, msg.sender);
+            }
+            _checkSpender(msg.sender);
+        }
         _checkMovable(tokenId, t, to);
         if (_tokenApprovals[tokenId] != address(0)) delete _tokenApprovals[tokenId];
         uint8 flags = t.flags;
@@ -736,10 +738,13 @@ contract ReceivableVoucher is
     }
 
     /// @dev Holders, operators approved for all, and the voucher's approved address move any
-    ///      value; anyone else spends a value allowance.
+    ///      value; anyone else spends a value allowance. A spender that is not the holder must
+    ///      be an active member (`_checkSpender`).
     function _spendValue(uint256 tokenId, address owner, address spender, uint256 value) private {
         if (owner == address(0)) revert UnknownVoucher(tokenId);
-        if (spender == owner || _operatorApprovals[owner][spender] || _tokenApprovals[tokenId] == spender) return;
+        if (spender == owner) return;
+        _checkSpender(spender);
+        if (_operatorApprovals[owner][spender] || _tokenApprovals[tokenId] == spender) return;
         uint256 epoch = _approvalEpoch[tokenId];
         uint256 allowed = _valueAllowances[tokenId][epoch][spender];
         if (allowed < value) revert InsufficientAllowance(tokenId, spender, allowed, value);
@@ -749,6 +754,13 @@ contract ReceivableVoucher is
                 _valueAllowances[tokenId][epoch][spender] = allowed - value;
             }
         }
+    }
+
+    /// @dev An approval outlives the holder's trust in its operator: whoever moves a voucher
+    ///      for its holder must be an active member when it does, so a suspended or removed
+    ///      member (or an outsider given an approval) moves nothing.
+    function _checkSpender(address spender) private view {
+        if (registry.rolesIfActive(spender) == 0) revert NotActiveMember(spender);
     }
 
     function _redeem(uint256 tokenId) private {
