@@ -1,0 +1,702 @@
+"""Who may call what: every state-changing function of the suite, called by every actor.
+
+The functions come from the compiled ABIs, by full signature (overloads are separate rows).
+For each one a setup builds the state in which the call succeeds for a permitted caller; then
+every actor makes the same call with the same arguments on a snapshot of the chain, reverted
+afterwards. Observed must equal the reviewed expectation in ``SPEC``, cell by cell, and every
+refusal must be a permission rule about the caller: any other revert means the row's setup is
+wrong and its cells prove nothing. The matrix is printed and kept in docs/permissions.md,
+generated from here (``REGENERATE``), never written by hand.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from eth_utils import is_checksum_address, keccak
+from eth_utils.abi import abi_to_signature
+from hexbytes import HexBytes
+
+from scf.chain import ContractRevert
+from scf.chain.devnet import increase_time, revert, set_balance, snapshot
+from scf.contracts import DocType, Role
+from scf.deploy import ORDER
+from scf.typed_data import DiscountOffer
+from tests.support import funded, sign_permit
+
+CNY = 100  # minor units per yuan (2 decimals), as in conftest
+DAY = 86_400
+ETHER = 10**18
+FACE = 10_000 * CNY  # every voucher a row issues
+CASH = 1_000 * CNY  # given to every actor that may hold settlement tokens
+AMOUNT = 100 * CNY  # what every call moves, approves, mints or reserves
+GRACE = 3 * DAY  # the ledger's default grace period
+OPERATOR_ROLE = keccak(text="OPERATOR_ROLE")
+KYC = keccak(text="kyc evidence of the new firm")
+REASON = keccak(text="reason: access matrix")
+OFFER_NONCE = 7
+
+DOC = Path(__file__).resolve().parents[1] / "docs" / "permissions.md"
+REGENERATE = "make permissions"  # SCF_WRITE_PERMISSIONS=1 ape test tests/test_access_matrix.py
+
+# ------------------------------------------------------------------------------- actors
+
+GOVERNANCE = "governance"
+OPERATOR = "operator"
+CORE = "core enterprise"
+SUPPLIER = "supplier"
+FINANCIER = "financier"
+AUDITOR = "auditor"
+AGENT = "agent"
+LEDGER = "ledger"
+DESK = "desk"
+OUTSIDER = "non-member"
+SUSPENDED = "suspended"
+REMOVED = "removed"
+ACTORS = (GOVERNANCE, OPERATOR, CORE, SUPPLIER, FINANCIER, AUDITOR, AGENT, LEDGER, DESK, OUTSIDER, SUSPENDED, REMOVED)
+EVERYONE = frozenset(ACTORS)
+
+WHO = {
+    GOVERNANCE: "holds the registry's DEFAULT_ADMIN_ROLE: appoints operators, sets the ledger's parameters; not a member",
+    OPERATOR: "holds OPERATOR_ROLE: runs the consortium and is the settlement bank; not a member",
+    CORE: "the hospital, an active core enterprise: the debtor of the slot under test, the counterparty asked "
+    "to confirm a document",
+    SUPPLIER: "tier 1, an active supplier: the creditor and holder of the voucher under test, the owner of the "
+    "cash, the registrant of a document",
+    FINANCIER: "the bank, an active financier: it signed the discount offer",
+    AUDITOR: "the regulator, an active member with the auditor role only",
+    AGENT: "tier 3, an active supplier that the supplier approved for all its vouchers (`setApprovalForAll`) "
+    "and for 1,000.00 of its cash (ERC-20 allowance)",
+    LEDGER: "the ReceivableVoucher contract: a system account of the registry and the trade registry's "
+    "authorised ledger (it has no key: anvil sends its calls unsigned)",
+    DESK: "the DiscountDesk contract, the ledger's discount desk (sent unsigned, likewise)",
+    OUTSIDER: "an address that never applied",
+    SUSPENDED: "the row's party (last column), suspended by an operator just before the call",
+    REMOVED: "the row's party (last column), removed by an operator just before the call",
+}
+
+CONVENTIONS = """\
+- Where a permission belongs to a party of the call, the column of that role is the party
+  itself: the supplier is the creditor and holder of the voucher under test, the owner of the
+  cash and the registrant of a document; the core enterprise is the debtor of the slot and the
+  counterparty asked to confirm; the financier signed the discount offer.
+- Arguments that name another member (a recipient, a counterparty, the target of an operator's
+  action) name tier 2, an active supplier that is no column, so that no call fails because its
+  caller named itself.
+- The suspended and removed columns are the row's party (last column), suspended or removed
+  just before the call: a member who would otherwise be allowed. Rows reserved to governance
+  or the operators, who are not members and cannot be suspended, use the supplier.
+- Calls on the caller's own things (paying out its cash, approving for its own vouchers,
+  cancelling its own offer nonce) act on each caller's own: every actor that may hold cash
+  was given 1,000.00."""
+
+# Reverts that refuse a caller for who it is (with its address, when the error names one).
+PERMISSION_ERRORS = frozenset(
+    {
+        "AccessControlBadConfirmation",
+        "AccessControlUnauthorizedAccount",
+        "ERC20InsufficientAllowance",
+        "InsufficientAllowance",
+        "NotActiveMember",
+        "NotAuthorisedLedger",
+        "NotAuthorized",
+        "NotCoreEnterprise",
+        "NotCounterparty",
+        "NotCreditor",
+        "NotDebtor",
+        "NotDiscountDesk",
+        "NotGovernance",
+        "NotHolder",
+        "NotOperator",
+        "NotPermittedHolder",
+        "NotPermittedSpender",
+        "NotTradingParty",
+        "UnexpectedStatus",  # applyForMembership: the caller is already a member
+    }
+)
+
+
+# -------------------------------------------------------------------------------- stage
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One actor's call: allowed, or refused with a custom error."""
+
+    allowed: bool
+    error: str = ""
+    about_the_caller: bool = True  # a permission rule, naming no address but the caller's
+    detail: str = ""  # the refusal in words, with its numbers and addresses
+
+    @classmethod
+    def refused(cls, refusal: ContractRevert, caller: str) -> Cell:
+        named = {v for v in refusal.args_by_name.values() if is_checksum_address(v)}
+        about_the_caller = refusal.error in PERMISSION_ERRORS and named <= {caller}
+        return cls(False, refusal.error, about_the_caller, str(refusal))
+
+    def __str__(self) -> str:
+        return "✓" if self.allowed else f"✗ {self.error}"
+
+
+class Stage:
+    """The world every row starts from: the hospital's voucher of 10,000.00 to tier 1, due in
+    90 days and accepted; tier 1's agent approved; cash for every actor that may hold it. Its
+    methods build what a row needs on top and return what the call takes."""
+
+    def __init__(self, suite, cast, w3) -> None:
+        self.suite, self.cast, self.w3, self.conn = suite, cast, w3, suite.conn
+        self.keys = {
+            GOVERNANCE: cast.governance,
+            OPERATOR: cast.operator,
+            CORE: cast.hospital,
+            SUPPLIER: cast.tier1,
+            FINANCIER: cast.bank,
+            AUDITOR: cast.auditor,
+            AGENT: cast.tier3,
+            OUTSIDER: cast.outsider,
+        }
+        self.contracts = {LEDGER: suite.voucher.address, DESK: suite.desk.address}
+        self.clients = {c.NAME: c for c in (suite.registry, suite.token, suite.trade, suite.voucher, suite.desk)}
+        self.bystander = cast.tier2.address
+        self.newcomer = funded(w3, "matrix newcomer")
+        self.applicant = funded(w3, "matrix applicant")
+        self._documents = itertools.count(1)
+
+        self.slot, self.voucher = self.accepted()
+        self.record = suite.voucher.slot(self.slot).trade_record_id
+        suite.voucher.send(cast.tier1, "setApprovalForAll", cast.tier3.address, True)
+        suite.token.approve(cast.tier1, cast.tier3.address, CASH)
+        for holder in (cast.tier1.address, cast.auditor.address, cast.tier3.address, suite.voucher.address,
+                       suite.desk.address):
+            suite.token.mint(cast.operator, holder, CASH)
+        for address in self.contracts.values():
+            set_balance(w3, address, ETHER)
+
+    # -------------------------------------------------------------- what rows build
+
+    def now(self) -> int:
+        return self.conn.block_timestamp()
+
+    def document_hash(self) -> bytes:
+        return keccak(text=f"access matrix document {next(self._documents)}")
+
+    def invoice(self, creditor=None, *, confirmed: bool = True) -> int:
+        """An invoice of FACE from ``creditor`` (tier 1) to the hospital; its record id."""
+        creditor = creditor or self.cast.tier1
+        record, _ = self.suite.trade.register(
+            creditor, DocType.INVOICE, self.document_hash(), self.cast.hospital.address, FACE
+        )
+        if confirmed:
+            self.suite.trade.confirm(self.cast.hospital, record)
+        return record
+
+    def issued(self, days: int = 90) -> int:
+        """The hospital's issuance of FACE to tier 1, not yet accepted; its slot."""
+        slot, _ = self.suite.voucher.issue(
+            self.cast.hospital, self.cast.tier1.address, FACE, self.now() + days * DAY, self.invoice()
+        )
+        return slot
+
+    def accepted(self, days: int = 90) -> tuple[int, int]:
+        slot = self.issued(days)
+        root, _ = self.suite.voucher.accept(self.cast.tier1, slot)
+        return slot, root
+
+    def redeemable(self) -> int:
+        """Tier 1's voucher of a slot funded in full, one day after its maturity."""
+        slot, root = self.accepted(days=1)
+        self.suite.token.approve(self.cast.hospital, self.suite.voucher.address, FACE)
+        self.suite.voucher.fund(self.cast.hospital, slot, FACE)
+        increase_time(self.w3, DAY)
+        return root
+
+    def overdue(self) -> int:
+        """A slot left unfunded past maturity and the grace period."""
+        slot, _ = self.accepted(days=1)
+        increase_time(self.w3, DAY + GRACE)
+        return slot
+
+    def bystanders_voucher(self) -> int:
+        """Part of the voucher under test, split-transferred to tier 2 (to merge into)."""
+        token, _ = self.suite.voucher.split_transfer(self.cast.tier1, self.voucher, self.bystander, AMOUNT)
+        return token
+
+    def pending_applicant(self) -> str:
+        self.suite.registry.apply(self.applicant, "Fresh Fasteners Ltd", Role.SUPPLIER, KYC)
+        return self.applicant.address
+
+    def suspended_bystander(self) -> str:
+        self.suite.registry.suspend(self.cast.operator, self.bystander, REASON)
+        return self.bystander
+
+    def second_operator(self) -> str:
+        """Governance appoints a second operator, so one may leave with the threshold intact."""
+        self.suite.registry.send(self.cast.governance, "grantRole", OPERATOR_ROLE, self.newcomer.address)
+        return self.newcomer.address
+
+    def paused(self, client) -> tuple[()]:
+        client.send(self.cast.operator, "pause")
+        return ()
+
+    def permit(self, owner, spender: str) -> tuple[str, str, int, int, int, bytes, bytes]:
+        """``owner``'s EIP-2612 permit of AMOUNT to ``spender``, as ``permit`` takes it."""
+        token = self.suite.token
+        deadline = self.now() + DAY
+        nonce = token.call("nonces", owner.address)
+        v, r, s = sign_permit(owner, token, spender, AMOUNT, nonce, deadline, self.conn.chain_id)
+        return owner.address, spender, AMOUNT, deadline, v, r, s
+
+    def signed_offer(self) -> tuple[tuple, bytes]:
+        """The bank's offer for AMOUNT of the voucher under test, its line at the desk open."""
+        self.suite.token.approve(self.cast.bank, self.suite.desk.address, AMOUNT)
+        offer = DiscountOffer(self.voucher, AMOUNT, 500, self.now() + DAY, 1, self.cast.bank.address)
+        return offer.as_tuple(), self.suite.desk.sign(self.cast.bank.key, offer)
+
+    # ------------------------------------------------------------------- one call
+
+    def attempt(self, actor: str, party: str, contract: str, signature: str, args: tuple) -> Cell:
+        """``actor`` calls; the suspended and removed columns are ``party``, suspended or
+        removed first. Only ever inside a snapshot that is reverted afterwards."""
+        if actor in (SUSPENDED, REMOVED):
+            change = self.suite.registry.suspend if actor == SUSPENDED else self.suite.registry.remove
+            change(self.cast.operator, self.keys[party].address, REASON)
+            actor = party
+        call = self.clients[contract].fn(signature, *args)
+        caller = self.contracts[actor] if actor in self.contracts else self.keys[actor].address
+        try:
+            if actor in self.contracts:
+                self.send_unsigned(caller, call, contract)
+            else:
+                self.conn.transact(self.keys[actor], call, origin=contract)
+        except ContractRevert as refusal:
+            return Cell.refused(refusal, caller)
+        return Cell(allowed=True)
+
+    def send_unsigned(self, sender: str, call, origin: str) -> None:
+        """A contract of the suite has no key: anvil sends its call unsigned, after the same
+        simulation that stops a keyed caller's refused call before sending."""
+        gas = self.conn.read(lambda: call.estimate_gas({"from": sender}), origin=origin)
+        tx = {"from": sender, "to": call.address, "data": call._encode_transaction_data(), "gas": hex(2 * gas)}
+        tx_hash = self.w3.manager.request_blocking("eth_sendUnsignedTransaction", [tx])
+        assert self.conn.wait(HexBytes(tx_hash))["status"] == 1, f"{sender}'s call was simulated, then failed"
+
+
+# --------------------------------------------------------------------------------- spec
+
+
+@dataclass(frozen=True)
+class Row:
+    """The actors allowed to call a function, how to build the state in which the call
+    succeeds for them (returning its arguments), and whom the suspended and removed columns
+    suspend or remove."""
+
+    allowed: frozenset[str]
+    setup: Callable[[Stage], tuple]
+    party: str = SUPPLIER
+    note: str = ""
+
+
+def only(*actors: str) -> frozenset[str]:
+    return frozenset(actors)
+
+
+def renounce_beside_a_second_operator(s: Stage) -> tuple[bytes, str]:
+    s.second_operator()
+    return OPERATOR_ROLE, s.cast.operator.address
+
+
+def whole_transfer(s: Stage) -> tuple[str, str, int]:
+    return s.cast.tier1.address, s.bystander, s.voucher
+
+
+def funding_approved(s: Stage) -> tuple[int, int]:
+    s.suite.token.approve(s.cast.hospital, s.suite.voucher.address, AMOUNT)
+    return s.slot, AMOUNT
+
+
+def funding_permit(s: Stage) -> tuple[int, int, int, int, bytes, bytes]:
+    _, _, amount, deadline, v, r, sig_s = s.permit(s.cast.hospital, s.suite.voucher.address)
+    return s.slot, amount, deadline, v, r, sig_s
+
+
+def burnable(s: Stage) -> tuple[str, int]:
+    """Cash of tier 2's that it approved the operator to burn (a withdrawal)."""
+    s.suite.token.mint(s.cast.operator, s.bystander, AMOUNT)
+    s.suite.token.approve(s.cast.tier2, s.cast.operator.address, AMOUNT)
+    return s.bystander, AMOUNT
+
+
+def frozen(s: Stage) -> tuple[int]:
+    s.suite.voucher.freeze(s.cast.operator, s.voucher, REASON)
+    return (s.voucher,)
+
+
+HOLDER_OR_AGENT = only(SUPPLIER, AGENT)
+CASH_HOLDERS = only(CORE, SUPPLIER, FINANCIER, AUDITOR, AGENT, LEDGER, DESK)
+NOT_A_MEMBER_YET = only(GOVERNANCE, OPERATOR, LEDGER, DESK, OUTSIDER, REMOVED)
+MOVES = "The holder, or the agent it approved for all its vouchers; a suspended or removed holder moves nothing."
+AGENT_MOVES = (
+    "The holder or its agent; suspended and removed are the agent here: an approval does not outlive "
+    "the agent's membership (`_checkSpender`). A suspended or removed holder is refused as in the "
+    "`safeTransferFrom` rows."
+)
+REVIEW_APPROVALS = (
+    "REVIEW: a suspended or removed holder may still grant approvals (no status check); "
+    "nothing moves while it is not active."
+)
+
+SPEC: dict[str, dict[str, Row]] = {
+    "ConsortiumRegistry": {
+        "admit(address,string,uint8,bytes32,uint256)": Row(
+            only(OPERATOR), lambda s: (s.newcomer.address, "Northern Steel Ltd", int(Role.SUPPLIER), KYC, 0)
+        ),
+        "applyForMembership(string,uint8,bytes32)": Row(
+            NOT_A_MEMBER_YET,
+            lambda s: ("Northern Steel Ltd", int(Role.SUPPLIER), KYC),
+            note="Open to any address that is not a member, pending or suspended: a removed member applies "
+            "again. Governance, the operators and the suite's contracts are no members, so they may apply "
+            "too (the contracts' code never does).",
+        ),
+        "approve(address)": Row(only(OPERATOR), lambda s: (s.pending_applicant(),)),
+        "grantRole(bytes32,address)": Row(
+            only(GOVERNANCE),
+            lambda s: (OPERATOR_ROLE, s.newcomer.address),
+            note="Governance appoints an operator (OPERATOR_ROLE's admin is DEFAULT_ADMIN_ROLE).",
+        ),
+        "reinstate(address)": Row(only(OPERATOR), lambda s: (s.suspended_bystander(),)),
+        "rejectApplication(address,bytes32)": Row(only(OPERATOR), lambda s: (s.pending_applicant(), REASON)),
+        "remove(address,bytes32)": Row(only(OPERATOR), lambda s: (s.bystander, REASON)),
+        "renounceRole(bytes32,address)": Row(
+            only(OPERATOR),
+            renounce_beside_a_second_operator,
+            note="The operator renounces its own role while a second operator remains; anyone else naming "
+            "the operator is refused.",
+        ),
+        "revokeRole(bytes32,address)": Row(
+            only(GOVERNANCE),
+            lambda s: (OPERATOR_ROLE, s.second_operator()),
+            note="Governance revokes a second operator's role.",
+        ),
+        "setApprovalThreshold(uint16)": Row(only(GOVERNANCE), lambda s: (1,)),
+        "setCreditLimit(address,uint256)": Row(only(OPERATOR), lambda s: (s.cast.hospital.address, 4_000_000 * CNY)),
+        "setRoles(address,uint8)": Row(only(OPERATOR), lambda s: (s.bystander, int(Role.SUPPLIER | Role.FINANCIER))),
+        "setSystemAccount(address,bool)": Row(only(GOVERNANCE), lambda s: (s.newcomer.address, True)),
+        "suspend(address,bytes32)": Row(only(OPERATOR), lambda s: (s.bystander, REASON)),
+    },
+    "SettlementToken": {
+        "approve(address,uint256)": Row(
+            EVERYONE,
+            lambda s: (s.bystander, AMOUNT),
+            note="Open: an allowance moves nothing, and the token moves no cash from or to anyone not active.",
+        ),
+        "burn(address,uint256)": Row(
+            only(OPERATOR), burnable, note="The operator burns cash that its holder (tier 2) approved it for."
+        ),
+        "mint(address,uint256)": Row(only(OPERATOR), lambda s: (s.bystander, AMOUNT)),
+        "pause()": Row(only(OPERATOR), lambda s: ()),
+        "permit(address,address,uint256,uint256,uint8,bytes32,bytes32)": Row(
+            EVERYONE,
+            lambda s: s.permit(s.cast.tier1, s.bystander),
+            note="Open: the owner's signature (the supplier's) is the permission, whoever submits it.",
+        ),
+        "transfer(address,uint256)": Row(
+            CASH_HOLDERS,
+            lambda s: (s.bystander, AMOUNT),
+            note="Any active member or system contract pays out its own cash. REVIEW: the token checks status, "
+            "not roles, so an auditor-only member holding cash (an operator minted it) may pay it out.",
+        ),
+        "transferFrom(address,address,uint256)": Row(
+            only(AGENT),
+            lambda s: (s.cast.tier1.address, s.bystander, AMOUNT),
+            party=AGENT,
+            note="The agent spends the supplier's allowance; suspended or removed, it spends nothing: a "
+            "spender must itself be an active member or a system contract.",
+        ),
+        "unpause()": Row(only(OPERATOR), lambda s: s.paused(s.suite.token)),
+    },
+    "TradeRegistry": {
+        "confirm(uint256)": Row(
+            only(CORE),
+            lambda s: (s.invoice(confirmed=False),),
+            party=CORE,
+            note="Only the record's counterparty: the core enterprise confirms the supplier's invoice.",
+        ),
+        "pause()": Row(only(OPERATOR), lambda s: ()),
+        "register(uint8,bytes32,address,uint256,uint256)": Row(
+            only(CORE, SUPPLIER, AGENT),
+            lambda s: (int(DocType.INVOICE), s.document_hash(), s.bystander, AMOUNT, 0),
+            note="Any active core enterprise or supplier (the agent is one) anchors a document with another; "
+            "financiers and auditors do not trade.",
+        ),
+        "reject(uint256)": Row(only(CORE), lambda s: (s.invoice(confirmed=False),), party=CORE),
+        "release(uint256,uint256)": Row(only(LEDGER), lambda s: (s.record, AMOUNT)),
+        "reserve(uint256,address,address,uint256)": Row(
+            only(LEDGER),
+            lambda s: (s.invoice(), s.cast.tier1.address, s.cast.hospital.address, AMOUNT),
+            note="Only an authorised ledger: the voucher contract, as it issues against an invoice.",
+        ),
+        "setLedger(address,bool)": Row(only(OPERATOR), lambda s: (s.bystander, True)),
+        "unpause()": Row(only(OPERATOR), lambda s: s.paused(s.suite.trade)),
+    },
+    "ReceivableVoucher": {
+        "accept(uint256)": Row(only(SUPPLIER), lambda s: (s.issued(),)),
+        "approve(address,uint256)": Row(
+            only(SUPPLIER, AGENT, SUSPENDED, REMOVED), lambda s: (s.bystander, s.voucher), note=REVIEW_APPROVALS
+        ),
+        "approve(uint256,address,uint256)": Row(
+            only(SUPPLIER, AGENT, SUSPENDED, REMOVED),
+            lambda s: (s.voucher, s.bystander, AMOUNT),
+            note=REVIEW_APPROVALS,
+        ),
+        # REVIEW: no status check on the debtor; harmless (it only withdraws an offer nobody
+        # accepted and releases the credit line and the invoice), but the lead should confirm.
+        "cancel(uint256)": Row(
+            only(CORE, SUSPENDED, REMOVED),
+            lambda s: (s.issued(),),
+            party=CORE,
+            note="REVIEW: a suspended or removed debtor still cancels an issuance not yet accepted "
+            "(the function checks the debtor, not its status).",
+        ),
+        "deskTransfer(uint256,address,address,uint256)": Row(
+            only(DESK),
+            lambda s: (s.voucher, s.cast.tier1.address, s.cast.bank.address, AMOUNT),
+            note="Only the discount desk that governance named.",
+        ),
+        "freeze(uint256,bytes32)": Row(only(OPERATOR), lambda s: (s.voucher, REASON)),
+        "fund(uint256,uint256)": Row(
+            only(CORE),
+            funding_approved,
+            party=CORE,
+            note="A suspended or removed debtor is refused by the settlement token: it may not pay.",
+        ),
+        "fundWithPermit(uint256,uint256,uint256,uint8,bytes32,bytes32)": Row(only(CORE), funding_permit, party=CORE),
+        "issue(address,uint256,uint256,uint256)": Row(
+            only(CORE),
+            lambda s: (s.bystander, FACE, s.now() + 90 * DAY, s.invoice(s.cast.tier2)),
+            party=CORE,
+            note="The core enterprise issues to tier 2 against tier 2's confirmed invoice.",
+        ),
+        "markOverdue(uint256)": Row(
+            EVERYONE,
+            lambda s: (s.overdue(),),
+            note="Open: anyone may report a slot still unfunded after maturity and the grace period.",
+        ),
+        "pause()": Row(only(OPERATOR), lambda s: ()),
+        "redeem(uint256)": Row(
+            EVERYONE - {SUSPENDED, REMOVED},
+            lambda s: (s.redeemable(),),
+            note="Open: anyone triggers redemption and it always pays the holder; a suspended or removed "
+            "holder may not receive cash, so its voucher waits.",
+        ),
+        "redeemBatch(uint256[])": Row(EVERYONE - {SUSPENDED, REMOVED}, lambda s: ([s.redeemable()],)),
+        "safeTransferFrom(address,address,uint256)": Row(HOLDER_OR_AGENT, whole_transfer, note=MOVES),
+        "safeTransferFrom(address,address,uint256,bytes)": Row(
+            HOLDER_OR_AGENT, lambda s: (*whole_transfer(s), b""), note=MOVES
+        ),
+        "setApprovalForAll(address,bool)": Row(
+            EVERYONE, lambda s: (s.bystander, True), note="Open: it concerns only the caller's own vouchers."
+        ),
+        "setDescriptor(address)": Row(only(GOVERNANCE), lambda s: (s.suite.voucher.call("parameters")[4],)),
+        "setDiscountDesk(address)": Row(only(GOVERNANCE), lambda s: (s.suite.desk.address,)),
+        "setGracePeriod(uint256)": Row(only(GOVERNANCE), lambda s: (5 * DAY,)),
+        "setMaxTenor(uint256)": Row(only(GOVERNANCE), lambda s: (120 * DAY,)),
+        "split(uint256,uint256[])": Row(
+            only(SUPPLIER), lambda s: (s.voucher, [AMOUNT]), note="The holder only: an approved agent may not."
+        ),
+        "transferFrom(address,address,uint256)": Row(HOLDER_OR_AGENT, whole_transfer, party=AGENT, note=AGENT_MOVES),
+        "transferFrom(uint256,address,uint256)": Row(
+            HOLDER_OR_AGENT, lambda s: (s.voucher, s.bystander, AMOUNT), party=AGENT, note=AGENT_MOVES
+        ),
+        "transferFrom(uint256,uint256,uint256)": Row(
+            HOLDER_OR_AGENT, lambda s: (s.voucher, s.bystanders_voucher(), AMOUNT), party=AGENT, note=AGENT_MOVES
+        ),
+        "unfreeze(uint256)": Row(only(OPERATOR), frozen),
+        "unpause()": Row(only(OPERATOR), lambda s: s.paused(s.suite.voucher)),
+    },
+    "DiscountDesk": {
+        "cancelOffer(uint256)": Row(
+            EVERYONE,
+            lambda s: (OFFER_NONCE,),
+            party=FINANCIER,
+            note="Open: it spends only the caller's own offer nonce.",
+        ),
+        "discount((uint256,uint256,uint256,uint256,uint256,address),bytes)": Row(
+            only(SUPPLIER),
+            lambda s: s.signed_offer(),
+            note="The holder submits the financier's signed offer; the desk pays the caller and moves the "
+            "caller's value, so nobody else can use it.",
+        ),
+    },
+    "VoucherDescriptor": {},  # views only
+}
+
+Matrix = dict[str, dict[str, dict[str, Cell]]]
+
+
+def state_changing(contract: str, conn) -> list[str]:
+    """Full signatures of the functions of ``contract`` that are neither view nor pure."""
+    abi = conn.artifacts[contract].abi
+    return sorted(
+        abi_to_signature(item)
+        for item in abi
+        if item["type"] == "function" and item["stateMutability"] not in ("view", "pure")
+    )
+
+
+# -------------------------------------------------------------------------- observation
+
+
+@pytest.fixture(scope="module")
+def stage(suite, cast, w3):
+    start = snapshot(w3)
+    yield Stage(suite, cast, w3)
+    revert(w3, start)
+
+
+def observe(stage: Stage, contract: str, signature: str, row: Row) -> dict[str, Cell]:
+    """The row's setup, then every actor's call, each on a snapshot reverted afterwards."""
+    before_setup = snapshot(stage.w3)
+    try:
+        args = row.setup(stage)
+        cells = {}
+        for actor in ACTORS:
+            before_call = snapshot(stage.w3)
+            try:
+                cells[actor] = stage.attempt(actor, row.party, contract, signature, args)
+            finally:
+                revert(stage.w3, before_call)
+        return cells
+    finally:
+        revert(stage.w3, before_setup)
+
+
+@pytest.fixture(scope="module")
+def matrix(stage, conn) -> Matrix:
+    return {
+        contract: {
+            signature: observe(stage, contract, signature, SPEC[contract][signature])
+            for signature in state_changing(contract, conn)
+            if signature in SPEC.get(contract, {})
+        }
+        for contract in ORDER
+    }
+
+
+# ---------------------------------------------------------------------------- rendering
+
+
+def markdown_table(header: list[str], rows: list[list[str]]) -> list[str]:
+    widths = [max(len(cells[i]) for cells in (header, *rows)) for i in range(len(header))]
+
+    def line(cells: list[str]) -> str:
+        return "| " + " | ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True)) + " |"
+
+    return [line(header), line(["-" * w for w in widths]), *map(line, rows)]
+
+
+def render_tables(matrix: Matrix) -> str:
+    """One section per contract: the table (rows sorted by signature), then the notes."""
+    lines = []
+    for contract in ORDER:
+        lines += ["", f"## {contract}", ""]
+        rows = matrix[contract]
+        if not rows:
+            lines.append("No state-changing functions: views only.")
+            continue
+        spec = SPEC[contract]
+        lines += markdown_table(
+            ["function", *ACTORS, "suspended/removed party"],
+            [[f"`{sig}`", *(str(rows[sig][a]) for a in ACTORS), spec[sig].party] for sig in sorted(rows)],
+        )
+        notes = [f"- `{sig}`: {spec[sig].note}" for sig in sorted(rows) if spec[sig].note]
+        if notes:
+            lines += ["", *notes]
+    return "\n".join(lines[1:]) + "\n"
+
+
+def render_markdown(matrix: Matrix) -> str:
+    actors = markdown_table(["actor", "who"], [[a, WHO[a]] for a in ACTORS])
+    size = sum(len(rows) for rows in matrix.values())
+    return f"""\
+# Who may call what: the access-control matrix
+
+Generated by `tests/test_access_matrix.py`, not written by hand: the test fails while this
+file differs from what the contracts do. To regenerate it:
+
+    {REGENERATE}
+
+Every state-changing function of every contract ({size}, read from the compiled ABIs by full
+signature, overloads apart) is called by each of the {len(ACTORS)} actors below. For each row
+the test builds the state in which the call succeeds for a permitted caller, with valid
+arguments; then every actor makes the same call with the same arguments on a snapshot of a
+local anvil chain, reverted afterwards. `✓`: the transaction was mined. `✗ Error`: it reverted
+with that custom error, always a permission rule about the caller (the test fails on any other
+revert: the row's setup would prove nothing).
+
+## Actors
+
+{chr(10).join(actors)}
+
+{CONVENTIONS}
+
+{render_tables(matrix)}"""
+
+
+# -------------------------------------------------------------------------------- tests
+
+
+def test_every_abi_function_has_a_row_in_the_matrix(conn):
+    unreviewed, gone = [], []
+    for contract in ORDER:
+        in_abi, in_spec = set(state_changing(contract, conn)), set(SPEC.get(contract, {}))
+        unreviewed += [f"{contract}.{sig}" for sig in sorted(in_abi - in_spec)]
+        gone += [f"{contract}.{sig}" for sig in sorted(in_spec - in_abi)]
+    assert set(SPEC) == set(ORDER), f"SPEC must name exactly the suite's contracts: {sorted(ORDER)}"
+    assert not unreviewed, "state-changing functions with no row in SPEC (review and add them):\n" + "\n".join(
+        unreviewed
+    )
+    assert not gone, "SPEC rows for functions the contracts no longer have:\n" + "\n".join(gone)
+
+
+def test_every_refusal_is_a_permission_rule_about_the_caller(matrix):
+    wrong = [
+        f"{contract}.{sig} by {actor}: {cell.detail}"
+        for contract, rows in matrix.items()
+        for sig, cells in rows.items()
+        for actor, cell in cells.items()
+        if not cell.about_the_caller
+    ]
+    assert not wrong, "refusals that are not about the caller's permission (the row's setup is wrong):\n" + "\n".join(
+        wrong
+    )
+
+
+def test_every_state_changing_function_is_allowed_exactly_for_its_permitted_callers(matrix):
+    tables = render_tables(matrix)
+    print(f"\n{tables}")
+    mismatches = []
+    for contract, rows in matrix.items():
+        for sig, cells in rows.items():
+            allowed = SPEC[contract][sig].allowed
+            if not allowed:
+                mismatches.append(f"{contract}.{sig}: nobody may call it; say why in SPEC or allow someone")
+            for actor, cell in cells.items():
+                if cell.allowed != (actor in allowed):
+                    expected = "allowed" if actor in allowed else "refused"
+                    mismatches.append(f"{contract}.{sig} by {actor}: expected {expected}, observed {cell}")
+    assert not mismatches, "\n".join(["cells that differ from SPEC:", *mismatches, "", tables])
+
+
+def test_docs_permissions_md_is_generated_from_the_matrix(matrix):
+    text = render_markdown(matrix)
+    if os.environ.get("SCF_WRITE_PERMISSIONS") == "1":
+        DOC.parent.mkdir(exist_ok=True)
+        DOC.write_text(text, encoding="utf-8")
+        return
+    committed = DOC.read_text(encoding="utf-8") if DOC.exists() else ""
+    assert committed == text, f"docs/permissions.md is stale: run {REGENERATE}"
