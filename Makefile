@@ -14,15 +14,16 @@ export PATH := $(CURDIR)/node_modules/.bin:$(BIN):$(PATH)
 NODE_STAMP := node_modules/.setup-stamp
 PY_STAMP := $(VENV)/.setup-stamp
 
-.PHONY: help setup chromium compile test scenario deploy devnet devnet-stop clean bench bench-quick page abi audit fuzz
+.PHONY: help setup chromium compile test scenario deploy devnet devnet-stop clean bench bench-quick page abi audit fuzz permissions
 
 help:
-	@echo "make test       install what is missing, compile, run the whole test suite on anvil"
+	@echo "make test       install what is missing, run slither (make audit), then the whole test suite on anvil"
 	@echo "make scenario   install what is missing, run the end-to-end financing story (ape run scenario)"
 	@echo "make setup      install npm (anvil, solc, OpenZeppelin) and Python dependencies into the project"
 	@echo "make compile    compile the contracts with the offline solc bridge; export ABIs to frontend_bridge/abi"
-	@echo "make fuzz       the voucher property test with a deep budget (FUZZ_EXAMPLES=200 FUZZ_STEPS=50)"
+	@echo "make fuzz       the voucher and registry property tests with a deep budget (FUZZ_EXAMPLES=200 FUZZ_STEPS=50)"
 	@echo "make audit      slither on the contracts; fails on an unexplained High or Medium finding"
+	@echo "make permissions  regenerate docs/permissions.md, the access-control matrix"
 	@echo "make bench      the benchmarks (bench/results.json)"
 	@echo "make devnet     start a long-running anvil on 127.0.0.1:8545 (network ethereum:devnet:node)"
 	@echo "make devnet-stop  stop it"
@@ -60,7 +61,8 @@ compile: setup
 
 abi: compile
 
-test: setup
+# The whole suite, static analysis first (it takes seconds; a finding fails fast).
+test: setup audit
 	ape test tests
 
 scenario: setup
@@ -84,11 +86,12 @@ devnet-stop:
 clean:
 	rm -rf .build .cache
 
-# Deeper invariant fuzzing of the voucher ledger than CI's budget (8 histories of 25 steps).
+# Deeper invariant fuzzing of the voucher ledger and the registry than CI's budget (voucher:
+# 8 histories of 25 steps; registry: 15 of 20).
 FUZZ_EXAMPLES ?= 200
 FUZZ_STEPS ?= 50
 fuzz: setup
-	SCF_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) SCF_FUZZ_STEPS=$(FUZZ_STEPS) ape test tests/test_voucher_properties.py -s
+	SCF_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) SCF_FUZZ_STEPS=$(FUZZ_STEPS) ape test tests/test_voucher_properties.py tests/test_registry_model.py -s
 
 # Static analysis (slither, in its own virtual environment: its pins differ from ape's).
 AUDIT_VENV := .venv-audit
@@ -99,6 +102,9 @@ $(AUDIT_VENV)/.setup-stamp: tools/audit/requirements.txt
 
 audit: setup $(AUDIT_VENV)/.setup-stamp
 	$(AUDIT_VENV)/bin/python tools/audit/run_slither.py
+
+permissions: setup
+	SCF_WRITE_PERMISSIONS=1 ape test tests/test_access_matrix.py -q
 
 bench: setup
 	ape run bench

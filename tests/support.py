@@ -4,6 +4,8 @@ Fixtures live in conftest.py; these are plain functions and classes."""
 
 from __future__ import annotations
 
+import os
+
 from typing import Any
 
 import pytest
@@ -113,3 +115,17 @@ def refusal(client, views: ViewFingerprint):
         return e.value
 
     return check
+
+
+def fuzz_budget(examples: int, steps: int, **options: Any):
+    """Hypothesis settings for a stateful test: CI's budget by default; ``SCF_FUZZ_EXAMPLES``
+    and ``SCF_FUZZ_STEPS`` raise it (``make fuzz``)."""
+    from hypothesis import HealthCheck, settings
+
+    return settings(
+        max_examples=int(os.environ.get("SCF_FUZZ_EXAMPLES", examples)),
+        stateful_step_count=int(os.environ.get("SCF_FUZZ_STEPS", steps)),
+        deadline=None,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+        **options,
+    )

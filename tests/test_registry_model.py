@@ -13,14 +13,13 @@ from dataclasses import dataclass, field
 import pytest
 from eth_abi import decode as abi_decode
 from eth_utils import keccak
-from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule, run_state_machine_as_test
 
 from scf.chain.devnet import revert, set_balance, snapshot
 from scf.chain.errors import ContractRevert
 from scf.contracts import MemberStatus
-from tests.support import member_key
+from tests.support import fuzz_budget, member_key
 
 ETHER = 10**18
 CNY = 100  # minor units per yuan (2 decimals), as in conftest
@@ -322,11 +321,5 @@ def test_the_registry_behaves_like_its_model_under_random_lifecycles(suite, cast
 
     run_state_machine_as_test(
         RegistryMachine,
-        settings=settings(
-            max_examples=15,
-            stateful_step_count=20,
-            deadline=None,
-            database=None,
-            suppress_health_check=[HealthCheck.too_slow],
-        ),
+        settings=fuzz_budget(examples=15, steps=20, database=None),
     )

@@ -21,7 +21,7 @@ from typing import Any, TypeVar
 
 from eth_account.signers.local import LocalAccount
 from eth_utils import keccak, to_checksum_address
-from hypothesis import HealthCheck, Verbosity, settings
+from hypothesis import Verbosity
 from hypothesis import strategies as st
 from hypothesis.stateful import (
     RuleBasedStateMachine,
@@ -38,21 +38,15 @@ from scf.contracts import DocType, MemberStatus, Role, SlotInfo, SlotStatus, tok
 from scf.contracts import label as voucher_label
 from scf.typed_data import DiscountOffer
 
-# conftest.py is importable as `conftest` (pytest's rootdir-relative import of a test folder
-# without __init__.py) or as `tests.conftest` (test folder as a package).
-try:
-    from tests.conftest import CNY, DAY, member_key
-except ImportError:  # pragma: no cover - depends on how pytest imported the test folder
-    from conftest import CNY, DAY, member_key
+from tests.conftest import CNY, DAY, member_key
+from tests.support import fuzz_budget
 
 T = TypeVar("T")
 OUTCOMES: Counter[str] = Counter()
 
-FUZZ_BUDGET = settings(
-    max_examples=int(os.environ.get("SCF_FUZZ_EXAMPLES", "8")),
-    stateful_step_count=int(os.environ.get("SCF_FUZZ_STEPS", "25")),
-    deadline=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+FUZZ_BUDGET = fuzz_budget(
+    examples=8,
+    steps=25,
     print_blob=True,
     verbosity=Verbosity.debug if os.environ.get("SCF_FUZZ_VERBOSE") else Verbosity.normal,
 )
