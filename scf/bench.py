@@ -303,13 +303,15 @@ def _plain_web3(conn: Connection, signer: LocalAccount, contract: Any, root: int
 # ------------------------------------------------------------------- seeding
 
 
-def seeding(bench: Bench, members: int) -> dict[str, Any]:
+def seeding(bench: Bench, members: int, log: Log = print) -> dict[str, Any]:
     """Admits ``members`` new members; time and gas in all."""
     addresses = [a.address for a in fresh_addresses(f"seed member {members}", members)]
     started = time.perf_counter()
     gas = 0
     for start in range(0, members, 500):  # receipts awaited every 500: anvil's pool stays small
         gas += sum(bench.admit_many(addresses[start : start + 500], "Member"))
+        if members > 2_000 and (start + 500) % 5_000 == 0:
+            log(f"bench:   {start + 500:,}/{members:,} admitted, {time.perf_counter() - started:.0f} s")
     seconds = time.perf_counter() - started
     return {"members": members, "seconds": round(seconds, 2), "gas": gas, "gas_per_member": gas // members}
 

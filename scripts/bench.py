@@ -1,8 +1,13 @@
-"""ape run bench [--quick] [--repeat N]
+"""ape run bench [--quick] [--repeat N] [--only SECTION ...]
 
 Gas per operation against the ERC-3525 reference, redemption at scale, tooling throughput
 and seeding at consortium scale, on a local anvil. Writes bench/results.json and prints a
-table. A benchmark, not a test: CI does not run it."""
+table. A benchmark, not a test: CI does not run it.
+
+``--only`` runs some sections and keeps the others' figures from the existing results file;
+each section records the chain it ran on. The 20,000-member seeding is best run on a plain
+anvil (``make devnet``, then ``--network ethereum:devnet:node``): the anvil that ape starts
+always traces steps and grows by gigabytes over a full run."""
 
 import json
 import platform
@@ -20,19 +25,26 @@ from scf.chain.devnet import revert, snapshot
 from scf.cli import connect
 
 RESULTS = Path(__file__).resolve().parents[1] / "bench" / "results.json"
+SECTIONS = ("gas", "redemption", "throughput", "seeding")
+APE_ANVIL = "anvil started by ape-foundry (--steps-tracing)"
 
 
 @click.command(cls=ConnectedProviderCommand, short_help="Run the benchmarks")
 @click.option("--quick", is_flag=True, help="Small sizes (a smoke run of the benchmark itself).")
 @click.option("--repeat", default=3, show_default=True, help="Runs per timing; medians are reported.")
 @click.option("--out", type=click.Path(path_type=Path), default=RESULTS, show_default=True)
-def cli(provider, quick, repeat, out):
+@click.option("--only", "only", multiple=True, type=click.Choice(SECTIONS),
+              help="Run only this section (repeatable); the others keep their figures from --out.")
+def cli(provider, quick, repeat, out, only):
     from ape import accounts, project
 
     conn = connect(provider)
     log = lambda message: click.echo(message, err=True)  # noqa: E731
     anvil = re.search(r"\d+\.\d+\.\d+", subprocess.run(["anvil", "--version"], capture_output=True, text=True, check=False).stdout)
-    results = {
+    chosen = set(only or SECTIONS)
+    results = json.loads(out.read_text()) if only and out.exists() else {}
+    previous_date = results.get("date")
+    results.update({
         "date": date.today().isoformat(),
         "machine": b.machine_description(),
         "versions": {
@@ -41,8 +53,11 @@ def cli(provider, quick, repeat, out):
             "python": platform.python_version(),
         },
         "quick": quick,
-        "errors": {},
-    }
+    })
+    results["errors"] = {k: v for k, v in results.get("errors", {}).items() if k.split("_")[0] not in chosen}
+    # Where and when each section was measured (a file from before this record: ape's anvil).
+    ran = results.setdefault("sections", {k: {"date": previous_date, "chain": APE_ANVIL} for k in SECTIONS})
+    ran.update({k: {"date": results["date"], "chain": describe_chain(provider)} for k in chosen})
 
     def save() -> None:
         """Written after every section, so an interrupted run keeps what it measured."""
@@ -58,23 +73,57 @@ def cli(provider, quick, repeat, out):
         revert(conn.w3, base)
         base = snapshot(conn.w3)
 
-    log("bench: gas per operation, ours and the reference")
-    results["gas"] = {"ours": b.our_gas(bench)}
-    fresh()
-    results["gas"]["reference"] = b.reference_gas(conn, bench.holder, bench.bank, bench.keeper)
-    fresh()
-    save()
-
-    results["redemption_scale"] = []
-    for fragments in ((10, 100) if quick else (10, 100, 1_000, 10_000)):
-        log(f"bench: redemption of {fragments} fragments")
-        try:
-            results["redemption_scale"].append(b.redemption_scale(bench, fragments, holders=min(fragments, 100), log=log))
-        except Exception as exc:  # noqa: BLE001 - a benchmark records what failed and goes on
-            results["errors"][f"redemption_{fragments}"] = str(exc)
+    if "gas" in chosen:
+        log("bench: gas per operation, ours and the reference")
+        results["gas"] = {"ours": b.our_gas(bench)}
+        fresh()
+        results["gas"]["reference"] = b.reference_gas(conn, bench.holder, bench.bank, bench.keeper)
         fresh()
         save()
 
+    if "redemption" in chosen:
+        results["redemption_scale"] = []
+        for fragments in ((10, 100) if quick else (10, 100, 1_000, 10_000)):
+            log(f"bench: redemption of {fragments} fragments")
+            try:
+                results["redemption_scale"].append(b.redemption_scale(bench, fragments, holders=min(fragments, 100), log=log))
+            except Exception as exc:  # noqa: BLE001 - a benchmark records what failed and goes on
+                results["errors"][f"redemption_{fragments}"] = str(exc)
+            fresh()
+            save()
+
+    if "throughput" in chosen:
+        throughput_section(conn, bench, ape_account, project, quick, repeat, results, fresh, log)
+        save()
+
+    if "seeding" in chosen:
+        results["seeding"] = []
+        for members in ((200,) if quick else (200, 2_000, 20_000)):
+            times = 1 if members >= 20_000 else repeat
+            one = []
+            for i in range(times):
+                log(f"bench: seeding {members} members, run {i + 1}/{times}")
+                try:
+                    one.append(b.seeding(bench, members, log=log))
+                except Exception as exc:  # noqa: BLE001
+                    results["errors"][f"seeding_{members}"] = str(exc)
+                fresh()
+            if one:
+                results["seeding"].append(b.median_of(one, ("seconds",)))
+            save()
+
+    click.echo(render(results))
+    click.echo(f"\nwritten to {out}")
+
+
+def describe_chain(provider) -> str:
+    """Which anvil a section ran on: ape's own (steps tracing on) or an external node."""
+    if getattr(provider, "name", "") == "foundry":
+        return APE_ANVIL
+    return f"external node at {getattr(provider, 'uri', '?')} ({provider.name})"
+
+
+def throughput_section(conn, bench, ape_account, project, quick, repeat, results, fresh, log) -> None:
     n = 100 if quick else 1_000
     voucher_ape = project.ReceivableVoucher.at(bench.suite.voucher.address)
 
@@ -98,25 +147,6 @@ def cli(provider, quick, repeat, out):
     results["throughput_ops_per_s"] = {k: round(sorted(r[k] for r in runs)[len(runs) // 2], 1) for k in runs[0]}
     results["throughput_runs"] = runs
     results["throughput_operations"] = n
-    save()
-
-    results["seeding"] = []
-    for members in ((200,) if quick else (200, 2_000, 20_000)):
-        times = 1 if members >= 20_000 else repeat
-        one = []
-        for i in range(times):
-            log(f"bench: seeding {members} members, run {i + 1}/{times}")
-            try:
-                one.append(b.seeding(bench, members))
-            except Exception as exc:  # noqa: BLE001
-                results["errors"][f"seeding_{members}"] = str(exc)
-            fresh()
-        if one:
-            results["seeding"].append(b.median_of(one, ("seconds",)))
-        save()
-
-    click.echo(render(results))
-    click.echo(f"\nwritten to {out}")
 
 
 def render(r: dict) -> str:
@@ -139,7 +169,7 @@ def render(r: dict) -> str:
     lines += ["", f"throughput ({r['throughput_operations']} split-transfers, ops/s, median): "
               + ", ".join(f"{k} {v}" for k, v in t.items())
               + f"  (scf/web3 = {t['scf'] / t['web3']:.2f})"]
-    lines += ["", f"{'members':>8} {'seconds':>9} {'gas':>15} {'gas/member':>11}"]
+    lines += ["", f"{'members':>8} {'seconds':>9} {'gas':>15} {'gas/member':>11}   ({r['sections']['seeding']['chain']})"]
     for s in r["seeding"]:
         lines.append(f"{s['members']:>8,} {s['seconds']:>9.2f} {s['gas']:>15,} {s['gas_per_member']:>11,}")
     return "\n".join(lines)
