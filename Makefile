@@ -71,12 +71,16 @@ scenario: setup
 deploy: setup
 	ape run deploy
 
+# anvil otherwise writes the state of every block to ~/.foundry/anvil/tmp, never pruned while it
+# runs: 77 GB after 25,000 admissions here, and each block slower than the last. Blocks, receipts
+# and logs are all kept; state is kept for the last $(DEVNET_STATES) blocks (in memory).
+DEVNET_STATES ?= 256
 devnet: setup
 	@mkdir -p .cache
 	@if [ -f .cache/anvil.pid ] && kill -0 "$$(cat .cache/anvil.pid)" 2>/dev/null; then \
 		echo "devnet already running (pid $$(cat .cache/anvil.pid))"; \
 	else \
-		nohup anvil --hardfork cancun --port 8545 > .cache/anvil.log 2>&1 & echo $$! > .cache/anvil.pid; \
+		nohup anvil --hardfork cancun --port 8545 --prune-history $(DEVNET_STATES) > .cache/anvil.log 2>&1 & echo $$! > .cache/anvil.pid; \
 		sleep 1; echo "devnet: anvil on http://127.0.0.1:8545 (pid $$(cat .cache/anvil.pid)); use --network ethereum:devnet:node"; \
 	fi
 

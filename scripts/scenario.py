@@ -2,7 +2,9 @@
 
 Plays a financing story end to end on a local anvil (which ape starts and stops): deploy,
 seed, anchor documents, issue, accept, split across tiers, discount, time-travel, fund,
-redeem; prints the report."""
+redeem; prints the report. On a chain that outlives the command (``--network
+ethereum:devnet:node``), a run that was interrupted is resumed by running it again: nothing
+already done is sent twice (the journal is described in scf/scenario.py)."""
 
 from pathlib import Path
 

@@ -24,6 +24,15 @@ from scf.chain.devnet import set_next_timestamp
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
 
+def anvil_binary() -> Path:
+    """npm's anvil binary itself. ``node_modules/.bin/anvil`` is a Node wrapper that starts it
+    as a child: a signal to the wrapper would not reliably reach (or reap) the node."""
+    found = sorted((PROJECT_ROOT / "node_modules" / "@foundry-rs").glob("anvil-*/bin/anvil"))
+    if not found:
+        raise RuntimeError("anvil is not installed in node_modules: run 'make setup'")
+    return found[0]
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -47,9 +56,8 @@ class AnvilNode:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self) -> AnvilNode:
-        anvil = PROJECT_ROOT / "node_modules" / ".bin" / "anvil"
         self.process = subprocess.Popen(
-            [str(anvil), "--port", str(self.port), "--hardfork", "cancun", "--state", str(self.state), "--silent"],
+            [str(anvil_binary()), "--port", str(self.port), "--hardfork", "cancun", "--state", str(self.state), "--silent"],
             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
         )
         deadline = time.monotonic() + 20
