@@ -16,6 +16,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import requests
+from eth_utils import keccak
 from web3 import HTTPProvider, Web3
 
 from scf.chain import Artifacts, Connection
@@ -113,10 +114,22 @@ class KillSwitch(HTTPProvider):
             if self.sent == self.at:
                 if self.when == "after":
                     super().make_request(method, params)
+                    self._until_mined(params[0])
                 self.fired = True
                 self.node.kill()
                 raise requests.ConnectionError("connection reset by peer")
         return super().make_request(method, params)
+
+
+    def _until_mined(self, raw: str) -> None:
+        """anvil answers a broadcast before it has mined it; a kill in between can leave the
+        state written without the block. Wait for the receipt: mined, then the answer lost."""
+        tx_hash = "0x" + keccak(hexstr=raw).hex()
+        deadline = time.monotonic() + 10
+        while super().make_request("eth_getTransactionReceipt", [tx_hash]).get("result") is None:
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{tx_hash} was not mined within 10 s")
+            time.sleep(0.01)
 
 
 class CountingProvider(HTTPProvider):
