@@ -13,6 +13,8 @@ import click
 from scf.chain import Artifacts, Connection, ContractRevert, MissingBuildError
 from scf.chain.connection import BatchError, RpcError
 from scf.chain.journal import JournalConflict
+from scf.member import InputError
+from scf.seed import SpecError
 from scf.toolchain import ToolchainError, ensure_compiler
 
 
@@ -53,3 +55,5 @@ def finishing(work: str) -> Iterator[None]:
         fail(f"{work} cannot be resumed: {exc}")
     except ContractRevert as exc:
         fail(f"{work} was refused by the chain: {exc}")
+    except (SpecError, InputError) as exc:
+        fail(f"{work} stopped: {exc}")

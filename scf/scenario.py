@@ -29,7 +29,7 @@ from eth_utils import keccak
 
 from scf.chain.connection import Connection
 from scf.chain.devnet import increase_time, set_balance
-from scf.chain.journal import Journal
+from scf.chain.journal import Journal, JournalConflict
 from scf.contracts import DocType, label
 from scf.member import MemberSession
 from scf.deploy import Suite, deploy_suite
@@ -288,7 +288,7 @@ def run_scenario(
     for spec in scenario.members:
         report.members[keys[spec.key].address] = spec.name
 
-    journal = _open_journal(conn, scenario, journal_path(manifest_dir, conn.chain_id, scenario),
+    journal = _open_journal(conn, scenario, journal_path(manifest_dir, conn.chain_id, scenario), suite,
                             lambda what: progress(1, total, what))
     progress(2, total, f"seeding {len(scenario.members)} members")
     seed_gas = seed_members(suite, operator, [(m, keys[m.key].address) for m in scenario.members])
@@ -297,25 +297,28 @@ def run_scenario(
             for one in used:
                 report.record_gas(op, one)
         report.cash_before = {a: suite.token.balance_of(a) for a in report.members}
-        journal = _start_journal(conn, scenario, journal_path(manifest_dir, conn.chain_id, scenario))
-        player = _Player(suite, scenario, keys, report, run=journal.meta["run"])
-        journal.finish(player.progress_state(next_step=0))
+        run = _next_run(journal_path(manifest_dir, conn.chain_id, scenario))
+        player = _Player(suite, scenario, keys, report, run=run)
+        journal = Journal.create(journal_path(manifest_dir, conn.chain_id, scenario), {
+            "story": scenario.name, "digest": scenario.digest, "chain_id": conn.chain_id, "run": run,
+            "voucher": suite.voucher.address, "finished": False,
+        }, conn.head(), state=player.progress_state(next_step=0, head=conn.head()))
     else:
         player = _Player(suite, scenario, keys, report, run=journal.meta["run"])
         player.restore(journal.state)
 
-    conn.journal = journal
-    try:
-        for index in range(journal.state["next_step"], len(scenario.steps)):
-            step = scenario.steps[index]
-            progress(index + 3, total, _describe(step))
-            player.prepare(step)  # idempotent preparation (allowances), outside the journal
+    for index in range(journal.state["next_step"], len(scenario.steps)):
+        step = scenario.steps[index]
+        progress(index + 3, total, _describe(step))
+        player.prepare(step)  # idempotent preparation (allowances), outside the journal
+        conn.journal = journal
+        try:
             journal.begin(f"step {index + 1}")
             player.play(step)
-            player.collect_gas()
-            journal.finish(player.progress_state(next_step=index + 1))
-    finally:
-        conn.journal = None
+        finally:
+            conn.journal = None
+        player.collect_gas()
+        journal.finish(player.progress_state(next_step=index + 1, head=conn.head()))
 
     report.cash_after = {a: suite.token.balance_of(a) for a in report.members}
     report.seconds = (datetime.now(tz=UTC) - started).total_seconds()
@@ -326,15 +329,24 @@ def run_scenario(
     return report
 
 
-def _open_journal(conn: Connection, scenario: Scenario, path: Path, note: Callable[[str], None]) -> Journal | None:
+def _open_journal(
+    conn: Connection, scenario: Scenario, path: Path, suite: Suite, note: Callable[[str], None]
+) -> Journal | None:
     """The journal of an unfinished run of this story on this chain, if there is one."""
     journal = Journal.open(path)
     if journal is None or journal.meta.get("finished"):
         return None
-    if not journal.on_same_chain(conn.block_hash):
+    if not journal.on_same_chain(conn.block_hash) or journal.meta.get("voucher") != suite.voucher.address:
         moved = journal.retire("stale")
-        note(f"the unfinished run in {moved.name} was on a chain that is gone: starting afresh")
+        note(f"the unfinished run in {moved.name} was on a chain (or a deployment) that is gone: starting afresh")
         return None
+    last = journal.state.get("head")
+    if last and conn.block_hash(last["number"]) != last["hash"]:
+        raise JournalConflict(
+            f"the chain no longer has block {last['number']}, where step {journal.state['next_step']} of "
+            f"{scenario.name!r} was recorded as done: it was rolled back, and what was done since may be gone. "
+            f"Nothing was sent: look at the chain, then move {path} aside to start afresh"
+        )
     if journal.meta["digest"] != scenario.digest:
         raise SpecError(str(path), [
             f"an unfinished run of story {scenario.name!r} (stopped before step {journal.state['next_step'] + 1}) "
@@ -344,15 +356,10 @@ def _open_journal(conn: Connection, scenario: Scenario, path: Path, note: Callab
     return journal
 
 
-def _start_journal(conn: Connection, scenario: Scenario, path: Path) -> Journal:
+def _next_run(path: Path) -> int:
+    """Runs of a story on one chain are numbered: documents and offer nonces differ by run."""
     previous = Journal.open(path)
-    return Journal.create(path, {
-        "story": scenario.name,
-        "digest": scenario.digest,
-        "chain_id": conn.chain_id,
-        "run": (previous.meta.get("run", 0) + 1) if previous else 1,
-        "finished": False,
-    }, conn.head())
+    return (previous.meta.get("run", 0) + 1) if previous else 1
 
 
 def _describe(step: dict[str, Any]) -> str:
@@ -374,9 +381,10 @@ class _Player:
         self.slots: dict[str, int] = {}
         self.tokens: dict[str, int] = {}
 
-    def progress_state(self, next_step: int) -> dict[str, Any]:
+    def progress_state(self, next_step: int, head: tuple[int, str]) -> dict[str, Any]:
+        """What a resumed run restores; ``head`` (the latest block) lets it notice a rollback."""
         return {"next_step": next_step, "records": self.records, "slots": self.slots, "tokens": self.tokens,
-                "report": self.report.progress_state()}
+                "report": self.report.progress_state(), "head": {"number": head[0], "hash": head[1]}}
 
     def restore(self, state: dict[str, Any]) -> None:
         self.records, self.slots, self.tokens = dict(state["records"]), dict(state["slots"]), dict(state["tokens"])
@@ -440,7 +448,9 @@ class _Player:
         new_token, price, tx = holder.take_discount(offer, signature)
         mined_at = self.suite.conn.block_timestamp(tx.block_number)
         maturity = self.suite.voucher.slot(source >> 32).maturity
-        name, bank_name = self.name(holder.address), self.name(bank.address)
+        # The seller as the chain recorded it: a resumed run reads holders after the sale.
+        (sale,) = tx.events(self.suite.desk.contract, "OfferExecuted")
+        name, bank_name = self.name(sale["args"]["holder"]), self.name(bank.address)
         self.report.financings.append(Financing(name, offer.value, to_minor(price), offer.rate_bps, maturity - mined_at))
         self.report.payments.append(
             Payment(name, "discount", to_minor(price), mined_at, f"from {bank_name}, voucher {label(source)}")

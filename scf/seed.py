@@ -104,6 +104,7 @@ def seed_members(
     ever minted to the member (not today's balance, which spending lowers), so it is never paid
     twice. ``done`` is called after each member. Returns the gas of every transaction sent, by
     kind of operation."""
+    _nothing_in_flight(suite, operator)
     gas: dict[str, list[int]] = {}
     minted = suite.token.minted_to(suite.deployment.block_of("SettlementToken")) if any(s.cash for s, _ in members) else {}
 
@@ -126,6 +127,19 @@ def seed_members(
             count("mint", suite.token.mint(operator, address, spec.cash - deposited).gas_used)
         done()
     return gas
+
+
+def _nothing_in_flight(suite: Suite, operator: Signer) -> None:
+    """Seeding decides from mined state. A mint of an earlier run still waiting in the pool
+    would be invisible to it and paid again: refuse until the operator's transactions are mined."""
+    w3 = suite.conn.w3
+    mined = int(suite.conn.read(lambda: w3.eth.get_transaction_count(operator.address, "latest")))
+    sent = int(suite.conn.read(lambda: w3.eth.get_transaction_count(operator.address, "pending")))
+    if sent > mined:
+        raise SpecError("seed", [
+            f"the operator {operator.address} has {sent - mined} transaction(s) sent but not yet mined; "
+            "seeding again now could pay opening cash twice. Wait for them to be mined (or dropped), then re-run"
+        ])
 
 
 # ---------------------------------------------------------------- consortium files

@@ -194,6 +194,7 @@ class RegistryMachine(RuleBasedStateMachine):
         if expected is None:
             m.status, m.roles, m.approvals, m.round = MemberStatus.PENDING, roles, 0, m.round + 1
             m.kyc_hash, m.name, m.approved_by = kyc, name, set()
+            m.credit_limit = 0  # a firm coming back after removal starts with no credit line
 
     def approve(self, caller, actor, aim):
         signer, address = self.caller(caller), self.pick(actor, aim, (MemberStatus.PENDING,))

@@ -431,6 +431,24 @@ class VoucherLedgerMachine(RuleBasedStateMachine):
             return data.draw(st.sampled_from(candidates), label=label)
         return data.draw(st.sampled_from(sorted(self.m.slots)), label=label)
 
+    def _merge_error(self, source: int, target: int, spender: str, value: int, now: int) -> Revert | None:
+        """What refuses a merge once the spender may act, in the contract's order of checks."""
+        if spender != self.m.live[source].owner and value > 0:
+            return Revert("InsufficientAllowance", {"tokenId": source, "spender": spender, "allowance": 0, "needed": value})
+        if target == source:
+            return Revert("SameVoucher", {"tokenId": source})
+        if slot_of(target) != slot_of(source):
+            return Revert("SlotMismatch", {"fromTokenId": source, "toTokenId": target})
+        if self.m.live[target].frozen:
+            return Revert("VoucherFrozen", {"tokenId": target})
+        return self._movable_error(self.m, source, self.m.live[target].owner, now)
+
+    def _spender_error(self, spender: str, owner: str) -> Revert | None:
+        """ReceivableVoucher._checkSpender: whoever moves value for its holder must be active."""
+        if spender != owner and self.m.status_of(spender) != MemberStatus.ACTIVE:
+            return Revert("NotActiveMember", {"account": spender})
+        return None
+
     def _movable_error(self, ledger: Ledger, token: int, to: str, now: int) -> Revert | None:
         """ReceivableVoucher._checkMovable, in its order of checks."""
         v, s = ledger.live[token], ledger.slots[slot_of(token)]
@@ -609,12 +627,12 @@ class VoucherLedgerMachine(RuleBasedStateMachine):
         spender = self._owner_or_other(data, v.owner, "spender")
         to = self._member(data, "recipient", outsider_weight=1)
         value = self._value(data, v.value, "value")
-        expected = None
-        if spender != v.owner and value > 0:
+        expected = self._spender_error(spender, v.owner)
+        if expected is None and spender != v.owner and value > 0:
             expected = Revert(
                 "InsufficientAllowance", {"tokenId": token, "spender": spender, "allowance": 0, "needed": value}
             )
-        else:
+        elif expected is None:
             expected = self._movable_error(self.m, token, to, now)
         if expected is None and value == 0:
             expected = Revert("ZeroAmount")
@@ -654,19 +672,7 @@ class VoucherLedgerMachine(RuleBasedStateMachine):
             target = draw_voucher(data, other_slot, "to voucher")
         spender = self._owner_or_other(data, v.owner, "spender")
         value = self._value(data, v.value, "value")
-        expected = None
-        if spender != v.owner and value > 0:
-            expected = Revert(
-                "InsufficientAllowance", {"tokenId": source, "spender": spender, "allowance": 0, "needed": value}
-            )
-        elif target == source:
-            expected = Revert("SameVoucher", {"tokenId": source})
-        elif slot_of(target) != slot_of(source):
-            expected = Revert("SlotMismatch", {"fromTokenId": source, "toTokenId": target})
-        elif self.m.live[target].frozen:
-            expected = Revert("VoucherFrozen", {"tokenId": target})
-        else:
-            expected = self._movable_error(self.m, source, self.m.live[target].owner, now)
+        expected = self._spender_error(spender, v.owner) or self._merge_error(source, target, spender, value, now)
         if expected is None and value == 0:
             expected = Revert("ZeroAmount")
         elif expected is None and value > v.value:

@@ -430,6 +430,8 @@ def test_an_agent_whose_membership_lapses_can_no_longer_move_the_vouchers_it_was
     for move in (
         lambda: v.split_transfer(cast.tier3, root, cast.tier2.address, 1_000 * CNY),
         lambda: v.transfer_whole(cast.tier3, cast.tier1.address, cast.tier2.address, root),
+        lambda: v.approve_value(cast.tier3, root, cast.tier2.address, 1_000 * CNY),  # nor hand it on
+        lambda: v.send(cast.tier3, "approve(address,uint256)", cast.tier2.address, root),
     ):
         refused(move, "NotActiveMember", account=cast.tier3.address)
     assert v.voucher(root).owner == cast.tier1.address and v.value_of(root) == FACE

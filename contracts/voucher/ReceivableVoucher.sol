@@ -323,8 +323,11 @@ contract ReceivableVoucher is
         address owner = _ownerOf(tokenId);
         if (operator == address(0)) revert ZeroAddress();
         if (operator == owner) revert SelfApproval(owner);
-        if (msg.sender != owner && !_operatorApprovals[owner][msg.sender] && _tokenApprovals[tokenId] != msg.sender) {
-            revert NotAuthorized(tokenId, msg.sender);
+        if (msg.sender != owner) {
+            if (!_operatorApprovals[owner][msg.sender] && _tokenApprovals[tokenId] != msg.sender) {
+                revert NotAuthorized(tokenId, msg.sender);
+            }
+            _checkSpender(msg.sender); // a lapsed agent cannot hand its approval on either
         }
         Token storage t = _tokens[tokenId];
         if (t.flags & VALUE_APPROVED == 0) t.flags |= VALUE_APPROVED;
@@ -360,7 +363,10 @@ contract ReceivableVoucher is
     function approve(address to, uint256 tokenId) external override {
         address owner = _ownerOf(tokenId);
         if (to == owner) revert SelfApproval(owner);
-        if (msg.sender != owner && !_operatorApprovals[owner][msg.sender]) revert NotAuthorized(tokenId, msg.sender);
+        if (msg.sender != owner) {
+            if (!_operatorApprovals[owner][msg.sender]) revert NotAuthorized(tokenId, msg.sender);
+            _checkSpender(msg.sender); // a lapsed agent cannot hand its approval on either
+        }
         _tokenApprovals[tokenId] = to;
         emit Approval(owner, to, tokenId);
     }

@@ -16,7 +16,14 @@ from hexbytes import HexBytes
 from web3 import Web3
 from web3.contract import Contract
 from web3.contract.contract import ContractFunction
-from web3.exceptions import BlockNotFound, ContractLogicError, ContractPanicError, TransactionNotFound
+from web3.exceptions import (
+    BlockNotFound,
+    ContractLogicError,
+    ContractPanicError,
+    TransactionIndexingInProgress,
+    TransactionNotFound,
+    Web3RPCError,
+)
 from web3.logs import DISCARD
 from web3.middleware import ExtraDataToPOAMiddleware
 from web3.providers.rpc.utils import ExceptionRetryConfiguration
@@ -177,7 +184,9 @@ class Connection:
         task, a send the journal already recorded is settled, not repeated."""
         if self.replaying:
             to = str(getattr(call, "address", "") or "")
-            return self._settle(to, call._encode_transaction_data(), origin)
+            settled = self._settle(to, call._encode_transaction_data())
+            if settled is not None:
+                return settled
         tx = self._build(signer, call, nonce=None, gas=gas, origin=origin)
         tx_hash = self._send_signed(signer, tx)
         receipt = self.wait(tx_hash)
@@ -189,9 +198,10 @@ class Connection:
         artifact = self.artifacts[name]
         factory = self.w3.eth.contract(abi=artifact.abi, bytecode=artifact.bytecode)
         if self.replaying:
-            result = self._settle("", factory.constructor(*args).data_in_transaction, None)
-            result.result = result.receipt["contractAddress"]
-            return result
+            settled = self._settle("", factory.constructor(*args).data_in_transaction)
+            if settled is not None:
+                settled.result = settled.receipt["contractAddress"]
+                return settled
         tx = self._build(signer, factory.constructor(*args), nonce=None, gas=None)
         tx_hash = self._send_signed(signer, tx)
         receipt = self.wait(tx_hash)
@@ -208,7 +218,8 @@ class Connection:
         """Sends many transactions without waiting between them: nonces are kept locally per
         signer, fees read once, receipts awaited in bulk. With ``gas`` given, nothing is
         estimated (items may depend on earlier ones). Raises ``BatchError`` naming the first
-        failed item; the items before it are mined and correct. Not for journal tasks."""
+        failed item; the items before it were sent, and (unless the node itself failed) are
+        mined and correct. Not for journal tasks."""
         if self.journal is not None and self.journal.is_open:
             raise RuntimeError("transact_many does not replay a journal: send one by one inside a journal task")
         fees = self.fees()
@@ -238,7 +249,7 @@ class Connection:
         while True:
             try:
                 return self.w3.eth.get_transaction_receipt(tx_hash)
-            except TransactionNotFound:
+            except (TransactionNotFound, TransactionIndexingInProgress):
                 failures = 0
             except TRANSPORT_ERRORS as exc:
                 failures += 1
@@ -335,11 +346,12 @@ class Connection:
             ) from exc
         return tx_hash
 
-    def _settle(self, to: str, data: str, origin: str | None) -> TxResult:
+    def _settle(self, to: str, data: str) -> TxResult | None:
         """Finishes the transaction a journal recorded at this point of an earlier run, which
         this run was about to send again (see scf.chain.journal). A call must go to the same
         contract and function (its arguments may differ: an offer's deadline, say); a
-        deployment must carry the same code and constructor arguments."""
+        deployment must carry the same code and constructor arguments. Returns None when the
+        recorded transaction was mined and failed: it moved nothing, and the caller sends anew."""
         assert self.journal is not None
         recorded = self.journal.next_recorded()
         assert recorded is not None
@@ -364,10 +376,14 @@ class Connection:
                 self.w3.eth.send_raw_transaction(HexBytes(recorded.raw))  # the identical signed bytes
             except TRANSPORT_ERRORS as exc:
                 raise RpcError(f"could not send recorded transaction {recorded.hash} again to {self.endpoint}: {exc}") from exc
+            except Web3RPCError as exc:
+                if "already known" not in str(exc) and "nonce too low" not in str(exc):
+                    raise  # it arrived in the meantime otherwise: wait for it below
         receipt = self.wait(tx_hash)
+        if receipt["status"] != 1:
+            self.journal.discard_rest()
+            return None
         self.journal.consume()
-        tx = {"to": recorded.to, "data": recorded.data, "value": 0, "gas": recorded.gas}
-        self._raise_if_failed(receipt, tx, recorded.sender, origin)
         return TxResult(tx_hash=tx_hash, receipt=receipt)
 
     def head(self) -> tuple[int, str]:
@@ -386,7 +402,7 @@ class Connection:
     def _receipt_or_none(self, tx_hash: HexBytes) -> TxReceipt | None:
         try:
             return self.read(lambda: self.w3.eth.get_transaction_receipt(tx_hash))
-        except TransactionNotFound:
+        except (TransactionNotFound, TransactionIndexingInProgress):
             return None
 
     def _transaction_or_none(self, tx_hash: HexBytes) -> Any:
@@ -403,7 +419,7 @@ class Connection:
         if int(receipt["gasUsed"]) >= int(tx.get("gas", 0)):
             raise ContractRevert("OutOfGas", {"gas_limit": int(tx["gas"]), "tx": receipt["transactionHash"].hex()}, None, b"")
         # Replay the call, as its sender, on the state it met, to recover the revert data.
-        replay = {k: v for k, v in tx.items() if k in ("to", "data", "value", "gas")}
+        replay = {k: v for k, v in tx.items() if k in ("to", "data", "value", "gas") and v not in ("", None)}
         replay["from"] = sender
         try:
             self.w3.eth.call(replay, receipt["blockNumber"] - 1)

@@ -63,9 +63,11 @@ class Journal:
             return None
 
     @classmethod
-    def create(cls, path: Path, meta: dict[str, Any], head: tuple[int, str]) -> Journal:
-        """A new journal for work on the chain whose latest block is ``head`` (number, hash)."""
-        journal = cls(path, {"meta": {**meta, "block": {"number": head[0], "hash": head[1]}}, "state": {}, "pending": None})
+    def create(cls, path: Path, meta: dict[str, Any], head: tuple[int, str], state: dict[str, Any] | None = None) -> Journal:
+        """A new journal, in one write, for work on the chain whose latest block is ``head``
+        (number, hash), starting from the owner's ``state``."""
+        anchored = {**meta, "block": {"number": head[0], "hash": head[1]}}
+        journal = cls(path, {"meta": anchored, "state": _copy(state or {}), "pending": None})
         journal.save()
         return journal
 
@@ -92,6 +94,11 @@ class Journal:
             out.flush()
             os.fsync(out.fileno())
         os.replace(tmp, self.path)
+        folder = os.open(self.path.parent, os.O_RDONLY)
+        try:
+            os.fsync(folder)  # the rename itself survives a power cut
+        finally:
+            os.close(folder)
 
     def retire(self, reason: str) -> Path:
         """Moves the file aside (kept for the record); returns where it went."""
@@ -130,6 +137,12 @@ class Journal:
         self._cursor += 1
         self.save()
 
+    def discard_rest(self) -> None:
+        """Forgets the open task's transactions from the cursor on: the one there was mined and
+        failed (its nonce is spent, nothing moved), so the task sends afresh from here."""
+        del self.doc["pending"]["sent"][self._cursor :]
+        self.save()
+
     def value(self, name: str, compute: Any) -> Any:
         """A value the open task decides once (a target time, say): the first run's decision
         is kept for every re-run. ``compute`` is called only the first time."""
@@ -141,7 +154,7 @@ class Journal:
 
     def finish(self, state: dict[str, Any]) -> None:
         """Closes the open task and stores the owner's state as of its end, in one write."""
-        self.doc["state"] = state
+        self.doc["state"] = _copy(state)
         self.doc["pending"] = None
         self._cursor = 0
         self.save()
@@ -149,3 +162,8 @@ class Journal:
     @property
     def is_open(self) -> bool:
         return self.doc.get("pending") is not None
+
+
+def _copy(state: dict[str, Any]) -> dict[str, Any]:
+    """A snapshot: later changes to the owner's objects must not leak into what was saved."""
+    return json.loads(json.dumps(state))
