@@ -265,6 +265,8 @@ class RegistryMachine(RuleBasedStateMachine):
         self.act(signer, "setRoles", address, roles, expected=expected)
         if expected is None:
             self.model[address].roles = roles
+            if not roles & 1:  # a member that stops being a core enterprise keeps no credit line
+                self.model[address].credit_limit = 0
 
     def set_threshold(self, threshold):
         expected = None
