@@ -31,10 +31,10 @@ from scf.chain.connection import Connection
 from scf.chain.devnet import increase_time, set_balance
 from scf.chain.journal import Journal, JournalConflict
 from scf.contracts import DocType, label
-from scf.member import MemberSession
 from scf.deploy import Suite, deploy_suite
 from scf.indexer import LedgerView, index_vouchers
 from scf.manifest import ABI_DIR, DEPLOYMENTS_DIR
+from scf.member import MemberSession
 from scf.money import fmt, from_minor, from_timestamp, to_minor
 from scf.seed import MemberSpec, SpecError, parse_members, seed_members
 from scf.wallet import dev_key
@@ -348,10 +348,11 @@ def _open_journal(
             f"Nothing was sent: look at the chain, then move {path} aside to start afresh"
         )
     if journal.meta["digest"] != scenario.digest:
-        raise SpecError(str(path), [
-            f"an unfinished run of story {scenario.name!r} (stopped before step {journal.state['next_step'] + 1}) "
-            "was started from a different file: finish it with that file, or move the journal aside"
-        ])
+        stopped = journal.state["next_step"] + 1
+        raise SpecError(str(path), [(
+            f"an unfinished run of story {scenario.name!r} (stopped before step {stopped}) was started from "
+            "a different file: finish it with that file, or move the journal aside"
+        )])
     note(f"resuming run {journal.meta['run']} of {scenario.name!r} at step {journal.state['next_step'] + 1}")
     return journal
 

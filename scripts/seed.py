@@ -45,9 +45,9 @@ def cli(provider, file_, operator):
     if local:
         set_balance(conn.w3, signer.address, 10**21)
 
-    with click.progressbar(length=len(members), label="seeding", file=click.get_text_stream("stderr")) as bar:
-        with finishing("seeding"):
-            gas = seed_members(suite, signer, members, done=lambda: bar.update(1))
+    progress = click.progressbar(length=len(members), label="seeding", file=click.get_text_stream("stderr"))
+    with progress as bar, finishing("seeding"):
+        gas = seed_members(suite, signer, members, done=lambda: bar.update(1))
     sent = sum(len(v) for v in gas.values())
     if not sent:
         click.echo(f"all {len(members)} members are already in place: nothing to do")

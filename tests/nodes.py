@@ -64,8 +64,8 @@ class AnvilNode:
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
             try:
-                Web3(HTTPProvider(self.url)).eth.block_number
-                break
+                if Web3(HTTPProvider(self.url)).eth.block_number >= 0:
+                    break
             except Exception:  # noqa: BLE001 - not up yet
                 if self.process.poll() is not None:
                     raise RuntimeError(f"anvil exited: {self.process.stderr.read().decode() if self.process.stderr else ''}")
@@ -175,8 +175,8 @@ class FlakyProxy:
                     self.end_headers()
                     return
                 request = urllib.request.Request(proxy.upstream, body, {"Content-Type": "application/json"})
-                with urllib.request.urlopen(request, timeout=30) as upstream:  # noqa: S310 - local node
-                    answer = upstream.read()
+                with urllib.request.urlopen(request, timeout=30) as node:  # noqa: S310 - local node
+                    answer = node.read()
                 if fault == "drop":
                     self.close_connection = True
                     self.connection.shutdown(socket.SHUT_RDWR)

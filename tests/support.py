@@ -5,7 +5,6 @@ Fixtures live in conftest.py; these are plain functions and classes."""
 from __future__ import annotations
 
 import os
-
 from typing import Any
 
 import pytest
@@ -129,3 +128,18 @@ def fuzz_budget(examples: int, steps: int, **options: Any):
         suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
         **options,
     )
+
+
+# Who is not an active member, as the adversarial suites name them; a suite's ``scene`` holds
+# an applicant, a suspended and a removed member, ``cast.outsider`` never applied.
+NOT_ACTIVE = ["a non-member", "a pending applicant", "a suspended member", "a removed member"]
+
+
+def not_active(scene, cast, who: str) -> LocalAccount:
+    """The account of ``who`` (one of ``NOT_ACTIVE``)."""
+    return {
+        "a non-member": cast.outsider,
+        "a pending applicant": scene.applicant,
+        "a suspended member": scene.suspended,
+        "a removed member": scene.removed,
+    }[who]

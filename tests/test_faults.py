@@ -20,9 +20,9 @@ from eth_utils import keccak
 from web3 import Web3
 
 from scf.chain.connection import BatchError, Connection, RpcError
+from scf.chain.devnet import set_balance
 from scf.chain.errors import ContractRevert
 from scf.chain.journal import Journal
-from scf.chain.devnet import set_balance
 from scf.contracts import MemberStatus, Role
 from scf.deploy import Suite, deploy_suite
 from scf.manifest import load

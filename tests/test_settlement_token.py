@@ -17,7 +17,7 @@ from eth_utils import keccak
 from scf.chain.devnet import set_balance
 from scf.chain.errors import ContractRevert
 from scf.contracts import Role
-from tests.support import ViewFingerprint, event_args, member_key, refusal, sign_permit
+from tests.support import NOT_ACTIVE, ViewFingerprint, event_args, member_key, not_active, refusal, sign_permit
 
 ETHER = 10**18
 CNY = 100  # minor units per yuan (2 decimals), as in conftest
@@ -213,21 +213,12 @@ def test_an_approved_spender_moves_cash_between_active_members(token, scene, cas
     assert token.allowance(cast.tier1.address, cast.bank.address) == 2_000 * CNY
 
 
-def _holder(scene, cast, who: str) -> LocalAccount:
-    return {
-        "a non-member": cast.outsider,
-        "a pending applicant": scene.applicant,
-        "a suspended member": scene.suspended,
-        "a removed member": scene.removed,
-    }[who]
-
-
-NOT_HOLDERS = ["a non-member", "a pending applicant", "a suspended member", "a removed member"]
+NOT_HOLDERS = NOT_ACTIVE
 
 
 @pytest.mark.parametrize("who", NOT_HOLDERS)
 def test_settlement_tokens_cannot_be_paid_to(scene, cast, refused, who):
-    receiver = _holder(scene, cast, who).address
+    receiver = not_active(scene, cast, who).address
 
     e = refused(cast.tier1, "transfer", receiver, 1 * CNY)
 
@@ -236,7 +227,7 @@ def test_settlement_tokens_cannot_be_paid_to(scene, cast, refused, who):
 
 @pytest.mark.parametrize("who", NOT_HOLDERS)
 def test_settlement_tokens_cannot_be_minted_to(scene, cast, refused, who):
-    receiver = _holder(scene, cast, who).address
+    receiver = not_active(scene, cast, who).address
 
     e = refused(cast.operator, "mint", receiver, 1 * CNY)
 
@@ -245,7 +236,7 @@ def test_settlement_tokens_cannot_be_minted_to(scene, cast, refused, who):
 
 @pytest.mark.parametrize("who", NOT_HOLDERS)
 def test_settlement_tokens_cannot_be_paid_by(scene, cast, refused, who):
-    sender = _holder(scene, cast, who)
+    sender = not_active(scene, cast, who)
 
     e = refused(sender, "transfer", cast.tier1.address, 1 * CNY)
 
@@ -254,7 +245,7 @@ def test_settlement_tokens_cannot_be_paid_by(scene, cast, refused, who):
 
 @pytest.mark.parametrize("who", ["a suspended member", "a removed member"])
 def test_an_approved_spender_cannot_move_the_cash_of(token, scene, cast, refused, who):
-    holder = _holder(scene, cast, who)
+    holder = not_active(scene, cast, who)
     token.approve(holder, cast.bank.address, 1_000 * CNY)  # approving moves nothing: allowed
 
     e = refused(cast.bank, "transferFrom", holder.address, cast.bank.address, 1_000 * CNY)
@@ -266,7 +257,7 @@ def test_an_approved_spender_cannot_move_the_cash_of(token, scene, cast, refused
 def test_an_allowance_cannot_be_spent_by(token, scene, cast, refused, who):
     """An allowance outlives the holder's trust in its spender: spending it needs the spender
     to be an active member (or a system contract) at the time."""
-    spender = _holder(scene, cast, who)
+    spender = not_active(scene, cast, who)
     token.approve(cast.tier1, spender.address, 1_000 * CNY)
 
     e = refused(spender, "transferFrom", cast.tier1.address, cast.bank.address, 1_000 * CNY)

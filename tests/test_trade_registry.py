@@ -16,7 +16,7 @@ from eth_utils import keccak
 from scf.chain.devnet import set_balance
 from scf.chain.errors import ContractRevert
 from scf.contracts import DocType, RecordStatus, Role
-from tests.support import ViewFingerprint, event_args, member_key, refusal
+from tests.support import NOT_ACTIVE, ViewFingerprint, event_args, member_key, not_active, refusal
 
 ETHER = 10**18
 CNY = 100  # minor units per yuan (2 decimals), as in conftest
@@ -294,21 +294,10 @@ def test_deciding_on_an_unknown_record_is_refused(scene, cast, refused, decision
 
 # -------------------------------------------------------------------- membership
 
-NOT_ACTIVE = ["a non-member", "a pending applicant", "a suspended member", "a removed member"]
-
-
-def _not_active(scene, cast, who: str) -> LocalAccount:
-    return {
-        "a non-member": cast.outsider,
-        "a pending applicant": scene.applicant,
-        "a suspended member": scene.suspended,
-        "a removed member": scene.removed,
-    }[who]
-
 
 @pytest.mark.parametrize("who", NOT_ACTIVE)
 def test_a_document_cannot_be_anchored_by(scene, cast, refused, who):
-    registrant = _not_active(scene, cast, who)
+    registrant = not_active(scene, cast, who)
 
     e = refused(registrant, "register", int(DocType.INVOICE), doc(f"by {who}"), cast.hospital.address, 1, 0)
 
@@ -317,7 +306,7 @@ def test_a_document_cannot_be_anchored_by(scene, cast, refused, who):
 
 @pytest.mark.parametrize("who", NOT_ACTIVE)
 def test_a_document_cannot_name_as_counterparty(scene, cast, refused, who):
-    counterparty = _not_active(scene, cast, who).address
+    counterparty = not_active(scene, cast, who).address
 
     e = refused(cast.tier1, "register", int(DocType.INVOICE), doc(f"to {who}"), counterparty, 1, 0)
 

@@ -37,7 +37,6 @@ from scf.chain.errors import ContractRevert
 from scf.contracts import DocType, MemberStatus, Role, SlotInfo, SlotStatus, token_id
 from scf.contracts import label as voucher_label
 from scf.typed_data import DiscountOffer
-
 from tests.conftest import CNY, DAY, member_key
 from tests.support import fuzz_budget
 

@@ -33,7 +33,6 @@ from scf.chain.artifacts import Artifacts
 from scf.chain.errors import ContractRevert, ErrorDecoder
 from scf.chain.journal import Journal, JournalConflict, Sent
 
-
 GAS_MARGIN = 1.2
 GAS_HEADROOM = 10_000
 # What a dropped connection, a timeout or an HTTP error from the node raises (requests'
