@@ -176,7 +176,7 @@ def our_gas(bench: Bench) -> dict[str, int]:
     gas["split_transfer"] = tx.gas_used
     gas["merge"] = v.merge(bench.holder, root, t1, 10_000_00).gas_used
     gas["transfer_whole"] = v.send(bench.holder, WHOLE_TRANSFER, bench.holder.address, newcomers[1].address, root).gas_used
-    offer = DiscountOffer(t1, 50_000_00, 450, conn.block_timestamp() + DAY, 1, bench.bank.address)
+    offer = DiscountOffer(t1, 50_000_00, 450, conn.block_timestamp() + DAY, 1, bench.bank.address, newcomers[0].address)
     _, _, tx = bench.suite.desk.discount(newcomers[0], offer, bench.suite.desk.sign(bench.bank.key, offer))
     gas["discount"] = tx.gas_used
     info = v.slot(slot)

@@ -100,7 +100,7 @@ def deploy_suite(
     log: Callable[[str], None] = lambda _msg: None,
 ) -> DeployReport:
     """Deploys what is missing of the suite and wires it. ``deployer`` becomes governance;
-    ``operator`` the first consortium operator (it also authorises the ledger in TradeRegistry)."""
+    ``operator`` the first consortium operator. Governance wires the contracts together."""
     conn.ensure_poa_compatible()
     chain_id = conn.chain_id
     previous = None if fresh else load_if_present(chain_id, manifest_dir)
@@ -156,7 +156,7 @@ def deploy_suite(
         (
             "ledger authorised in TradeRegistry",
             lambda: suite.trade.call("isLedger", voucher_address),
-            lambda: suite.trade.set_ledger(operator, voucher_address),
+            lambda: suite.trade.set_ledger(deployer, voucher_address),
         ),
         (
             "ledger may hold settlement tokens",

@@ -123,14 +123,17 @@ class MemberSession:
         return from_minor(price)
 
     def offer_discount(
-        self, voucher: int, amount: Amount, rate_bps: int, valid_for: timedelta, nonce: int
+        self, voucher: int, amount: Amount, rate_bps: int, valid_for: timedelta, nonce: int, seller: str | None = None
     ) -> tuple[DiscountOffer, bytes]:
         """As a financier, signs an offer to buy ``amount`` of ``voucher`` at ``rate_bps`` a
-        year (ACT/360). The desk must be allowed to spend the price from this member's cash."""
+        year (ACT/360) from ``seller`` (by default the voucher's holder now): only that seller
+        may submit it. The desk must be allowed to spend the price from this member's cash."""
         if not 0 < rate_bps <= 10_000:
             raise InputError(f"rate {rate_bps} bps is outside 1..10000")
+        token = self._existing_voucher(voucher)
+        seller = seller or self.suite.voucher.owner_of(token)
         deadline = self.suite.conn.block_timestamp() + int(valid_for.total_seconds())
-        offer = DiscountOffer(self._existing_voucher(voucher), to_minor(amount), rate_bps, deadline, nonce, self.address)
+        offer = DiscountOffer(token, to_minor(amount), rate_bps, deadline, nonce, self.address, seller)
         return offer, self.suite.desk.sign(self.key.key, offer)
 
     def ensure_discount_line(self, amount: Amount) -> None:

@@ -40,6 +40,7 @@ class DiscountOffer:
     deadline: int
     nonce: int
     financier: str
+    seller: str  # the holder the financier sells to: only it may submit the offer
 
     def as_message(self) -> dict[str, Any]:
         return {
@@ -49,10 +50,11 @@ class DiscountOffer:
             "deadline": self.deadline,
             "nonce": self.nonce,
             "financier": self.financier,
+            "seller": self.seller,
         }
 
-    def as_tuple(self) -> tuple[int, int, int, int, int, str]:
-        return (self.token_id, self.value, self.rate_bps, self.deadline, self.nonce, self.financier)
+    def as_tuple(self) -> tuple[int, int, int, int, int, str, str]:
+        return (self.token_id, self.value, self.rate_bps, self.deadline, self.nonce, self.financier, self.seller)
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)

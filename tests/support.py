@@ -102,14 +102,22 @@ def sign_permit(
     return signed.v, signed.r.to_bytes(32, "big"), signed.s.to_bytes(32, "big")
 
 
+# A refused call is sent with this fixed gas limit, so that it is mined as a failed transaction
+# (not stopped by the gas estimate before sending): the "nothing changed" comparison after it
+# then checks a transaction the chain really executed.
+REFUSAL_GAS = 3_000_000
+
+
 def refusal(client, views: ViewFingerprint):
-    """``check(signer, fn, *args)``: the call reverts, the views read the same before and
-    after, and the revert is returned."""
+    """``check(signer, fn, *args)``: the call is mined and fails, the views read the same
+    before and after, and the revert (decoded by replaying it) is returned."""
 
     def check(signer, function: str, *args) -> ContractRevert:
         before = views.take()
+        nonce = client.conn.w3.eth.get_transaction_count(signer.address)
         with pytest.raises(ContractRevert) as e:
-            client.send(signer, function, *args)
+            client.send(signer, function, *args, gas=REFUSAL_GAS)
+        assert client.conn.w3.eth.get_transaction_count(signer.address) == nonce + 1, "the refusal was not mined"
         assert views.take() == before
         return e.value
 

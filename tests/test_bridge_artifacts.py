@@ -18,11 +18,12 @@ def test_the_committed_abis_are_those_of_the_compiled_contracts(conn):
 
 def test_the_offer_type_definition_hashes_to_the_desks_type_hash(suite):
     assert type_string("DiscountOffer") == (
-        "DiscountOffer(uint256 tokenId,uint256 value,uint256 rateBps,uint256 deadline,uint256 nonce,address financier)"
+        "DiscountOffer(uint256 tokenId,uint256 value,uint256 rateBps,uint256 deadline,uint256 nonce,address financier,"
+        "address seller)"
     )
     assert suite.desk.call("OFFER_TYPEHASH") == type_hash("DiscountOffer")
 
 
 def test_an_offer_digest_built_in_python_is_the_one_the_desk_verifies(suite, cast, conn):
-    offer = DiscountOffer(4294967297, 12_345, 450, 1_900_000_000, 7, cast.bank.address)
+    offer = DiscountOffer(4294967297, 12_345, 450, 1_900_000_000, 7, cast.bank.address, cast.tier1.address)
     assert suite.desk.call("hashOffer", offer.as_tuple()) == offer_digest(offer, conn.chain_id, suite.desk.address)

@@ -106,6 +106,7 @@ def make_offer(cast, now) -> Callable[..., DiscountOffer]:
         nonce: int = 1,
         deadline: int | None = None,
         financier: str | None = None,
+        seller: str | None = None,
     ) -> DiscountOffer:
         return DiscountOffer(
             token_id=token,
@@ -114,6 +115,7 @@ def make_offer(cast, now) -> Callable[..., DiscountOffer]:
             deadline=now + DAY if deadline is None else deadline,
             nonce=nonce,
             financier=financier or cast.bank.address,
+            seller=seller or cast.tier1.address,
         )
 
     return make
@@ -375,7 +377,16 @@ def test_a_member_cannot_discount_someone_elses_voucher(suite, cast, voucher, ma
     _, root = voucher
     # Tier 2 holds a voucher of its own, and tries the bank's offer on tier 1's.
     suite.voucher.split_transfer(cast.tier1, root, cast.tier2.address, 100_000 * CNY)
+    # The bank's offer to tier 1 is tier 1's alone to submit...
     offer = make_offer(root)
+    refused(
+        lambda: suite.desk.discount(cast.tier2, offer, suite.desk.sign(cast.bank.key, offer)),
+        "NotOfferSeller",
+        seller=cast.tier1.address,
+        caller=cast.tier2.address,
+    )
+    # ...and an offer naming tier 2 as seller of tier 1's voucher buys nothing either.
+    offer = make_offer(root, seller=cast.tier2.address, nonce=2)
     refused(
         lambda: suite.desk.discount(cast.tier2, offer, suite.desk.sign(cast.bank.key, offer)),
         "NotHolder",

@@ -51,7 +51,7 @@ def test_a_voucher_travels_three_tiers_is_discounted_and_every_holder_is_paid_at
     # Tier 1 discounts 300,000.00 at the bank at 4.50 % with exactly 60 days to go.
     token.approve(cast.bank, desk.address, DISCOUNTED)
     discount_time = maturity - 60 * DAY
-    offer = DiscountOffer(root, DISCOUNTED, RATE_BPS, discount_time + DAY, 1, cast.bank.address)
+    offer = DiscountOffer(root, DISCOUNTED, RATE_BPS, discount_time + DAY, 1, cast.bank.address, cast.tier1.address)
     signature = desk.sign(cast.bank.key, offer)
     set_next_timestamp(suite.conn.w3, discount_time)  # anvil mines the discount at this same second
     bank_token, price, tx = desk.discount(cast.tier1, offer, signature)

@@ -1,20 +1,37 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity 0.8.30;
 
+import {IAccessControl} from "@openzeppelin/contracts/access/IAccessControl.sol";
+import {Checkpoints} from "@openzeppelin/contracts/utils/structs/Checkpoints.sol";
 import {IConsortiumRegistry} from "../interfaces/IConsortiumRegistry.sol";
 
 /// @title ConsortiumGuarded
 /// @notice What every contract of the suite shares: the registry it asks about members and
-///         operators, the operator check, and a pause switch that operators flip.
+///         operators, the operator and governance checks, and a pause switch that operators
+///         flip, with a clock of the seconds spent paused (a debtor cannot pay while the ledger
+///         or the settlement token is paused, so that time does not count against it).
 /// @dev Where the pause flag lives is left to the contract (`_pausedFlag` / `_setPausedFlag`),
-///      so a contract can pack it with other hot configuration in one storage word.
+///      so a contract can pack it with other hot configuration in one storage word. The pause
+///      clock is written only by pause and unpause (operators' acts, never user-grown data).
 abstract contract ConsortiumGuarded {
+    using Checkpoints for Checkpoints.Trace208;
+
     IConsortiumRegistry public immutable registry;
 
+    /// @dev At each pause and unpause: key = the time, value = (time << 160) | (paused seconds
+    ///      up to that time << 1) | (1 if paused from then on).
+    Checkpoints.Trace208 private _pauseClock;
+
+    /// @notice Emitted when an operator pauses the contract.
     event Paused(address indexed operator);
+    /// @notice Emitted when an operator resumes the contract.
     event Unpaused(address indexed operator);
 
+    /// @notice The caller is not a consortium operator.
     error NotOperator(address account);
+    /// @notice The caller does not hold governance (the registry's DEFAULT_ADMIN_ROLE).
+    error NotGovernance(address account);
+    /// @notice `pause` while paused, or `unpause` while running.
     error AlreadyInState(bool paused);
 
     constructor(IConsortiumRegistry registry_) {
@@ -26,10 +43,16 @@ abstract contract ConsortiumGuarded {
         _;
     }
 
+    modifier onlyGovernance() {
+        if (!IAccessControl(address(registry)).hasRole(bytes32(0), msg.sender)) revert NotGovernance(msg.sender);
+        _;
+    }
+
     /// @notice An operator stops the contract's state changes until unpaused.
     function pause() external onlyOperator {
         if (_pausedFlag()) revert AlreadyInState(true);
         _setPausedFlag(true);
+        _tickPauseClock(true);
         emit Paused(msg.sender);
     }
 
@@ -37,12 +60,35 @@ abstract contract ConsortiumGuarded {
     function unpause() external onlyOperator {
         if (!_pausedFlag()) revert AlreadyInState(false);
         _setPausedFlag(false);
+        _tickPauseClock(false);
         emit Unpaused(msg.sender);
     }
 
     /// @notice Whether the contract is paused.
     function paused() external view returns (bool) {
         return _pausedFlag();
+    }
+
+    /// @notice Seconds this contract spent paused from its deployment up to `timestamp` (a
+    ///         past time or now; a later time counts an ongoing pause up to it).
+    function pausedSecondsAt(uint256 timestamp) public view returns (uint256) {
+        uint256 packed = _pauseClock.upperLookupRecent(uint48(timestamp));
+        uint256 total = (packed >> 1) & ((1 << 159) - 1);
+        if (packed & 1 != 0) {
+            // Cannot underflow: the checkpoint found is at or before `timestamp`.
+            total += timestamp - (packed >> 160);
+        }
+        return total;
+    }
+
+    function _tickPauseClock(bool pausedNow) private {
+        uint256 total = pausedSecondsAt(block.timestamp);
+        // Accepted slither finding (unused-return): push returns the previous and the new
+        // checkpoint value, which the clock does not need (it has just computed the new one).
+        // slither-disable-next-line unused-return
+        _pauseClock.push(
+            uint48(block.timestamp), uint208((block.timestamp << 160) | (total << 1) | (pausedNow ? 1 : 0))
+        );
     }
 
     function _pausedFlag() internal view virtual returns (bool);

@@ -3,6 +3,7 @@ pragma solidity 0.8.30;
 
 import {AccessControlEnumerable} from "@openzeppelin/contracts/access/extensions/AccessControlEnumerable.sol";
 import {IConsortiumRegistry} from "../interfaces/IConsortiumRegistry.sol";
+import {Roles} from "../common/Roles.sol";
 
 /// @title ConsortiumRegistry
 /// @notice Members of the supply-chain finance consortium: who they are, what they may do,
@@ -10,15 +11,26 @@ import {IConsortiumRegistry} from "../interfaces/IConsortiumRegistry.sol";
 /// @dev Governance (DEFAULT_ADMIN_ROLE) appoints operators and sets the approval threshold;
 ///      operators admit, suspend, reinstate and remove members. Every contract of the suite
 ///      asks this registry before it lets an address hold or receive anything.
+///      While the approval threshold is above 1, no single operator activates a member, grants
+///      roles or raises a credit line: each of these acts is an "action" that takes effect when
+///      the threshold's number of current operators has made the same call. Other contracts of
+///      the suite put their own governance acts (a court-ordered voucher transfer) under the
+///      same threshold through `approveAction`.
 contract ConsortiumRegistry is AccessControlEnumerable, IConsortiumRegistry {
     /// @notice Operators run the consortium day to day.
     bytes32 public constant OPERATOR_ROLE = keccak256("OPERATOR_ROLE");
 
-    uint8 public constant ROLE_CORE_ENTERPRISE = 1;
-    uint8 public constant ROLE_SUPPLIER = 2;
-    uint8 public constant ROLE_FINANCIER = 4;
-    uint8 public constant ROLE_AUDITOR = 8;
-    uint8 public constant ALL_ROLES = 15;
+    uint8 public constant ROLE_CORE_ENTERPRISE = Roles.CORE_ENTERPRISE;
+    uint8 public constant ROLE_SUPPLIER = Roles.SUPPLIER;
+    uint8 public constant ROLE_FINANCIER = Roles.FINANCIER;
+    uint8 public constant ROLE_AUDITOR = Roles.AUDITOR;
+    uint8 public constant ALL_ROLES = Roles.ALL;
+    /// @notice Longest display name, in bytes (UTF-8).
+    uint256 public constant MAX_NAME_BYTES = 128;
+    /// @notice Largest `applyForMembership` calldata that `transactionAllowed` lets a
+    ///         non-member send: selector, three head words, the name's length word and the
+    ///         longest name.
+    uint256 public constant MAX_APPLICATION_BYTES = 4 + 4 * 32 + MAX_NAME_BYTES;
 
     enum MemberStatus {
         None,
@@ -44,29 +56,62 @@ contract ConsortiumRegistry is AccessControlEnumerable, IConsortiumRegistry {
     mapping(address applicant => mapping(uint32 round => mapping(address operator => bool))) private _approvedBy;
     mapping(address account => bool) private _systemAccounts;
     uint16 private _approvalThreshold;
+    /// @dev k-of-n actions: approvals live under an epoch per (scope, action) that moves on
+    ///      when the action takes effect, so no approval is ever counted twice.
+    mapping(address scope => mapping(bytes32 action => uint256)) private _actionEpoch;
+    mapping(bytes32 round => mapping(address operator => bool)) private _actionApprovedBy;
 
+    /// @notice Emitted when a firm applies (`round` counts its applications).
     event MembershipApplied(address indexed applicant, uint32 round, uint8 roles, bytes32 kycHash, string name);
+    /// @notice Emitted when an operator approves an application: `approvals` of `threshold` so far.
     event ApplicationApproved(address indexed applicant, address indexed operator, uint16 approvals, uint16 threshold);
+    /// @notice Emitted when an operator rejects an application.
     event ApplicationRejected(address indexed applicant, address indexed operator, bytes32 reasonHash);
+    /// @notice Emitted when a firm is admitted directly (its status change follows).
     event MemberAdmitted(address indexed account, address indexed operator, uint8 roles, bytes32 kycHash, string name);
+    /// @notice Emitted on every status change: application, activation, suspension, reinstatement, removal.
     event MemberStatusChanged(
         address indexed account, MemberStatus from, MemberStatus to, address indexed operator, bytes32 reasonHash
     );
+    /// @notice Emitted when a member's roles change.
     event MemberRolesChanged(address indexed account, uint8 from, uint8 to, address indexed operator);
+    /// @notice Emitted when a core enterprise's credit limit changes (also to 0 on re-application or losing the role).
     event CreditLimitSet(address indexed account, uint256 from, uint256 to, address indexed operator);
+    /// @notice Emitted when governance sets the approval threshold.
     event ApprovalThresholdSet(uint16 from, uint16 to);
+    /// @notice Emitted when governance marks or unmarks a suite contract as a system account.
     event SystemAccountSet(address indexed account, bool enabled);
+    /// @notice Emitted when an operator approves a k-of-n action of `scope` (this registry or
+    ///         another contract of the suite) that has not reached the threshold yet; the
+    ///         call that reaches it emits the action's own event instead.
+    event ActionApproved(
+        address indexed scope, bytes32 indexed action, address indexed operator, uint16 approvals, uint16 threshold
+    );
 
+    /// @notice An address argument is zero.
     error ZeroAddress();
+    /// @notice `roles` is 0 or has bits beyond ALL_ROLES.
     error InvalidRoles(uint8 roles);
+    /// @notice An application or admission carries an empty name.
     error EmptyName();
+    /// @notice A name is longer than MAX_NAME_BYTES.
+    error NameTooLong(uint256 length, uint256 max);
+    /// @notice An application or admission carries no KYC evidence hash.
     error MissingKycEvidence();
+    /// @notice The member is not in a status that allows the call.
     error UnexpectedStatus(address account, MemberStatus actual);
+    /// @notice The operator already approved this application round or action.
     error AlreadyApproved(address applicant, address operator);
+    /// @notice The threshold is 0, above the number of operators, or would become so.
     error InvalidThreshold(uint16 threshold, uint256 operators);
+    /// @notice A credit limit is set for a member without the core-enterprise role.
     error NotCoreEnterprise(address account);
+    /// @notice The caller (or the operator named by a suite contract) is not an operator.
     error NotOperator(address account);
+    /// @notice A credit limit above 2**128 - 1.
     error CreditLimitTooLarge(uint256 limit);
+    /// @notice `completeApplication` on an application that has fewer current approvals than the threshold.
+    error ApprovalsBelowThreshold(address applicant, uint16 approvals, uint16 threshold);
 
     /// @param governance receives DEFAULT_ADMIN_ROLE (appoints operators, sets the threshold).
     /// @param firstOperator receives OPERATOR_ROLE.
@@ -126,6 +171,20 @@ contract ConsortiumRegistry is AccessControlEnumerable, IConsortiumRegistry {
         if (approvals >= threshold) _setStatus(applicant, m, MemberStatus.Active, bytes32(0));
     }
 
+    /// @notice Activates a pending application that already has the threshold's approvals from
+    ///         current operators: the way to finish a round after governance lowered the
+    ///         threshold to what the round already had. Any operator may call it.
+    /// @dev Reverts UnexpectedStatus unless pending, ApprovalsBelowThreshold otherwise.
+    function completeApplication(address applicant) external onlyOperator {
+        Member storage m = _members[applicant];
+        if (m.status != MemberStatus.Pending) revert UnexpectedStatus(applicant, m.status);
+        uint16 approvals = _currentApprovals(applicant, m.round);
+        uint16 threshold = _approvalThreshold;
+        if (approvals < threshold) revert ApprovalsBelowThreshold(applicant, approvals, threshold);
+        m.approvals = approvals;
+        _setStatus(applicant, m, MemberStatus.Active, bytes32(0));
+    }
+
     /// @notice An operator rejects a pending application; the firm may apply again.
     function rejectApplication(address applicant, bytes32 reasonHash) external onlyOperator {
         Member storage m = _members[applicant];
@@ -134,12 +193,19 @@ contract ConsortiumRegistry is AccessControlEnumerable, IConsortiumRegistry {
         _setStatus(applicant, m, MemberStatus.Removed, reasonHash);
     }
 
-    /// @notice An operator admits a firm directly (consortium seeding), bypassing the approval
-    ///         round. Only for an address that never applied or whose application is pending;
-    ///         a removed member must apply again.
+    /// @notice An operator admits a firm directly (consortium seeding), without an application.
+    ///         Only for an address that never applied or whose application is pending; a removed
+    ///         member must apply again. With a threshold of 1 the firm is active at once; above
+    ///         1, each operator's identical call counts as one approval of this admission and
+    ///         the call that reaches the threshold admits it (earlier calls emit ActionApproved).
+    /// @dev Reverts ZeroAddress, InvalidRoles, EmptyName, NameTooLong, MissingKycEvidence,
+    ///      UnexpectedStatus, AlreadyApproved (the same operator twice), NotCoreEnterprise and
+    ///      CreditLimitTooLarge (a credit limit for a firm without the role).
+    /// @return admitted whether the firm is now active.
     function admit(address account, string calldata name, uint8 roles, bytes32 kycHash, uint256 creditLimit)
         external
         onlyOperator
+        returns (bool admitted)
     {
         if (account == address(0)) revert ZeroAddress();
         _validateProfile(name, roles, kycHash);
@@ -147,6 +213,12 @@ contract ConsortiumRegistry is AccessControlEnumerable, IConsortiumRegistry {
         if (m.status != MemberStatus.None && m.status != MemberStatus.Pending) {
             revert UnexpectedStatus(account, m.status);
         }
+        if (creditLimit > type(uint128).max) revert CreditLimitTooLarge(creditLimit);
+        if (creditLimit != 0 && roles & Roles.CORE_ENTERPRISE == 0) revert NotCoreEnterprise(account);
+        bytes32 action =
+            keccak256(abi.encode(this.admit.selector, account, keccak256(bytes(name)), roles, kycHash, creditLimit, m.round));
+        if (!_approveAction(address(this), action, msg.sender)) return false;
+        admitted = true;
         if (m.status == MemberStatus.None) m.round += 1;
         m.roles = roles;
         m.kycHash = kycHash;
@@ -165,11 +237,17 @@ contract ConsortiumRegistry is AccessControlEnumerable, IConsortiumRegistry {
         _setStatus(account, m, MemberStatus.Suspended, reasonHash);
     }
 
-    /// @notice Reinstates a suspended member.
-    function reinstate(address account) external onlyOperator {
+    /// @notice Reinstates a suspended member: an activation, so above a threshold of 1 it takes
+    ///         the threshold's approvals (identical calls by distinct operators).
+    /// @return reinstated whether the member is active again.
+    function reinstate(address account) external onlyOperator returns (bool reinstated) {
         Member storage m = _members[account];
         if (m.status != MemberStatus.Suspended) revert UnexpectedStatus(account, m.status);
+        // Bound to this suspension: approvals given during an earlier one do not count.
+        bytes32 action = keccak256(abi.encode(this.reinstate.selector, account, m.updatedAt, m.round));
+        if (!_approveAction(address(this), action, msg.sender)) return false;
         _setStatus(account, m, MemberStatus.Active, bytes32(0));
+        return true;
     }
 
     /// @notice Removes a pending, active or suspended member. It may come back only through a
@@ -182,13 +260,20 @@ contract ConsortiumRegistry is AccessControlEnumerable, IConsortiumRegistry {
         _setStatus(account, m, MemberStatus.Removed, reasonHash);
     }
 
-    /// @notice Changes the roles of an active or suspended member.
-    function setRoles(address account, uint8 roles) external onlyOperator {
+    /// @notice Changes the roles of an active or suspended member. Taking roles away is one
+    ///         operator's act; granting a role it does not have takes the threshold's approvals.
+    /// @return changed whether the roles are now `roles`.
+    function setRoles(address account, uint8 roles) external onlyOperator returns (bool changed) {
         if (roles == 0 || roles > ALL_ROLES) revert InvalidRoles(roles);
         Member storage m = _members[account];
         if (m.status != MemberStatus.Active && m.status != MemberStatus.Suspended) {
             revert UnexpectedStatus(account, m.status);
         }
+        if (roles & ~m.roles != 0) {
+            bytes32 action = keccak256(abi.encode(this.setRoles.selector, account, m.roles, roles, m.updatedAt));
+            if (!_approveAction(address(this), action, msg.sender)) return false;
+        }
+        changed = true;
         emit MemberRolesChanged(account, m.roles, roles, msg.sender);
         m.roles = roles;
         m.updatedAt = uint40(block.timestamp);
@@ -200,13 +285,35 @@ contract ConsortiumRegistry is AccessControlEnumerable, IConsortiumRegistry {
     }
 
     /// @notice Sets the credit limit (settlement minor units) of a core enterprise: the most
-    ///         face value it may have outstanding in unsettled issuances.
-    function setCreditLimit(address account, uint256 limit) external onlyOperator {
+    ///         face value it may have outstanding in unfunded issuances. Lowering is one
+    ///         operator's act; raising takes the threshold's approvals.
+    /// @return set whether the limit is now `limit`.
+    function setCreditLimit(address account, uint256 limit) external onlyOperator returns (bool set) {
         Member storage m = _members[account];
         if (m.status != MemberStatus.Active && m.status != MemberStatus.Suspended) {
             revert UnexpectedStatus(account, m.status);
         }
+        if ((m.roles & ROLE_CORE_ENTERPRISE) == 0) revert NotCoreEnterprise(account);
+        if (limit > type(uint128).max) revert CreditLimitTooLarge(limit);
+        if (limit > m.creditLimit) {
+            bytes32 action = keccak256(abi.encode(this.setCreditLimit.selector, account, m.creditLimit, limit, m.round));
+            if (!_approveAction(address(this), action, msg.sender)) return false;
+        }
         _setCreditLimit(account, m, limit);
+        return true;
+    }
+
+    /// @notice Counts `operator`'s approval of `action` in the calling contract's scope, for a
+    ///         contract of the suite that puts one of its acts under the consortium's threshold
+    ///         (a court-ordered voucher transfer). Approvals are per scope, so a contract can
+    ///         only ever count approvals of its own actions.
+    /// @dev The caller vouches that `operator` is its own msg.sender. Reverts NotOperator and
+    ///      AlreadyApproved.
+    /// @return reached whether the action now has the threshold's approvals (it must be
+    ///         carried out in the same call: the next approval starts a new round).
+    function approveAction(bytes32 action, address operator) external returns (bool reached) {
+        if (!hasRole(OPERATOR_ROLE, operator)) revert NotOperator(operator);
+        return _approveAction(msg.sender, action, operator);
     }
 
     // ----------------------------------------------------------------- governance
@@ -246,13 +353,30 @@ contract ConsortiumRegistry is AccessControlEnumerable, IConsortiumRegistry {
 
     /// @inheritdoc IConsortiumRegistry
     function rolesIfActive(address account) public view returns (uint8) {
-        Member storage m = _members[account];
-        return m.status == MemberStatus.Active ? m.roles : 0;
+        return _activeRoles(account);
     }
 
     /// @inheritdoc IConsortiumRegistry
     function rolesIfActivePair(address a, address b) external view returns (uint8 rolesA, uint8 rolesB) {
-        return (rolesIfActive(a), rolesIfActive(b));
+        return (_activeRoles(a), _activeRoles(b));
+    }
+
+    /// @inheritdoc IConsortiumRegistry
+    function rolesIfActiveTrio(address a, address b, address c)
+        external
+        view
+        returns (uint8 rolesA, uint8 rolesB, uint8 rolesC)
+    {
+        return (_activeRoles(a), _activeRoles(b), _activeRoles(c));
+    }
+
+    /// @inheritdoc IConsortiumRegistry
+    function issuanceTerms(address debtor, address creditor)
+        external
+        view
+        returns (uint8 debtorRoles, uint8 creditorRoles, uint256 creditLimit)
+    {
+        return (_activeRoles(debtor), _activeRoles(creditor), _members[debtor].creditLimit);
     }
 
     /// @inheritdoc IConsortiumRegistry
@@ -278,9 +402,19 @@ contract ConsortiumRegistry is AccessControlEnumerable, IConsortiumRegistry {
         return _members[account].creditLimit;
     }
 
-    /// @notice Operator approvals an application needs.
+    /// @notice Operator approvals an application or action needs.
     function approvalThreshold() external view returns (uint16) {
         return _approvalThreshold;
+    }
+
+    /// @notice Approvals by current operators of the open round of `action` in `scope`.
+    function actionApprovals(address scope, bytes32 action) external view returns (uint16 approvals, uint16 threshold) {
+        return (_countApprovals(_actionRound(scope, action)), _approvalThreshold);
+    }
+
+    /// @notice Whether `operator` approved the open round of `action` in `scope`.
+    function hasApprovedAction(address scope, bytes32 action, address operator) external view returns (bool) {
+        return _actionApprovedBy[_actionRound(scope, action)][operator];
     }
 
     /// @notice Whether `operator` approved the current application round of `applicant`.
@@ -289,21 +423,25 @@ contract ConsortiumRegistry is AccessControlEnumerable, IConsortiumRegistry {
     }
 
     /// @notice Hyperledger Besu account permissioning hook: active members, operators and
-    ///         system contracts may send transactions; anyone else only its membership
-    ///         application to this registry.
+    ///         system contracts may send transactions; a firm that never applied or was removed
+    ///         may send only its membership application to this registry, of at most
+    ///         MAX_APPLICATION_BYTES (a pending or suspended firm sends nothing).
     /// @dev Besu calls this for every transaction when on-chain account permissioning is on.
     function transactionAllowed(address sender, address target, uint256, uint256, uint256, bytes calldata payload)
         external
         view
         returns (bool)
     {
-        if (target == address(this) && payload.length >= 4 && bytes4(payload[:4]) == this.applyForMembership.selector) {
-            return true;
-        }
-        // Accepted slither finding (incorrect-equality): an enum status, as above.
+        MemberStatus status = _members[sender].status;
+        // Accepted slither finding (incorrect-equality): an enum status compared for equality.
         // slither-disable-next-line incorrect-equality
-        return _members[sender].status == MemberStatus.Active || hasRole(OPERATOR_ROLE, sender)
-            || hasRole(DEFAULT_ADMIN_ROLE, sender) || _systemAccounts[sender];
+        if (status == MemberStatus.Active || hasRole(OPERATOR_ROLE, sender) || hasRole(DEFAULT_ADMIN_ROLE, sender)
+            || _systemAccounts[sender]) return true;
+        // Accepted slither finding (incorrect-equality): enum statuses compared for equality.
+        // slither-disable-next-line incorrect-equality
+        return target == address(this) && (status == MemberStatus.None || status == MemberStatus.Removed)
+            && payload.length >= 4 && payload.length <= MAX_APPLICATION_BYTES
+            && bytes4(payload[:4]) == this.applyForMembership.selector;
     }
 
     // ------------------------------------------------------------------ internals
@@ -318,9 +456,53 @@ contract ConsortiumRegistry is AccessControlEnumerable, IConsortiumRegistry {
         }
     }
 
+    /// @dev One approval of `action` in `scope` by `operator`. With a threshold of 1 the action
+    ///      takes effect at once and nothing is stored (seeding stays one cheap call a member).
+    ///      Otherwise the approval is recorded; when current operators' approvals reach the
+    ///      threshold the round is closed (a new epoch) and true is returned.
+    function _approveAction(address scope, bytes32 action, address operator) private returns (bool reached) {
+        uint16 threshold = _approvalThreshold;
+        if (threshold == 1) return true;
+        bytes32 round = _actionRound(scope, action);
+        if (_actionApprovedBy[round][operator]) revert AlreadyApproved(scope, operator);
+        _actionApprovedBy[round][operator] = true;
+        uint16 approvals = _countApprovals(round);
+        if (approvals < threshold) {
+            emit ActionApproved(scope, action, operator, approvals, threshold);
+            return false;
+        }
+        _actionEpoch[scope][action] += 1;
+        return true;
+    }
+
+    function _actionRound(address scope, bytes32 action) private view returns (bytes32) {
+        return keccak256(abi.encode(scope, action, _actionEpoch[scope][action]));
+    }
+
+    /// @dev Approvals of a round by operators who are operators now (a handful, grown only by
+    ///      governance).
+    function _countApprovals(bytes32 round) private view returns (uint16 count) {
+        uint256 operators = getRoleMemberCount(OPERATOR_ROLE);
+        for (uint256 i = 0; i < operators; ++i) {
+            if (_actionApprovedBy[round][getRoleMember(OPERATOR_ROLE, i)]) ++count;
+        }
+    }
+
+    /// @dev Roles of an active member, else 0, from one storage read: status and roles are the
+    ///      first two bytes of the member record's first word (every move of the suite asks).
+    function _activeRoles(address account) private view returns (uint8 roles) {
+        Member storage m = _members[account];
+        uint256 head;
+        assembly ("memory-safe") {
+            head := sload(m.slot)
+        }
+        if (uint8(head) == uint8(MemberStatus.Active)) roles = uint8(head >> 8);
+    }
+
     function _validateProfile(string calldata name, uint8 roles, bytes32 kycHash) private pure {
         if (roles == 0 || roles > ALL_ROLES) revert InvalidRoles(roles);
         if (bytes(name).length == 0) revert EmptyName();
+        if (bytes(name).length > MAX_NAME_BYTES) revert NameTooLong(bytes(name).length, MAX_NAME_BYTES);
         if (kycHash == bytes32(0)) revert MissingKycEvidence();
     }
 
@@ -332,8 +514,6 @@ contract ConsortiumRegistry is AccessControlEnumerable, IConsortiumRegistry {
     }
 
     function _setCreditLimit(address account, Member storage m, uint256 limit) private {
-        if ((m.roles & ROLE_CORE_ENTERPRISE) == 0) revert NotCoreEnterprise(account);
-        if (limit > type(uint128).max) revert CreditLimitTooLarge(limit);
         emit CreditLimitSet(account, m.creditLimit, limit, msg.sender);
         m.creditLimit = uint128(limit);
     }

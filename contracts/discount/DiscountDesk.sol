@@ -9,6 +9,8 @@ import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
 import {IConsortiumRegistry} from "../interfaces/IConsortiumRegistry.sol";
 import {ReceivableVoucher} from "../voucher/ReceivableVoucher.sol";
+import {IAccessControl} from "@openzeppelin/contracts/access/IAccessControl.sol";
+import {Roles} from "../common/Roles.sol";
 
 /// @title DiscountDesk
 /// @notice Discounting of vouchers at a bank or factor, delivery versus payment in one
@@ -16,17 +18,17 @@ import {ReceivableVoucher} from "../voucher/ReceivableVoucher.sol";
 ///         the desk prices it ACT/360 on the seconds left to maturity, pays the holder from the
 ///         financier's settlement tokens (the financier's allowance to this desk is its
 ///         discounting line) and moves the value to the financier.
-/// @dev Offers are single-use (per-financier nonces), cancellable, expiring, and bound to this
-///      chain and contract by the EIP-712 domain. Signatures are checked with SignatureChecker:
+/// @dev Offers name their seller (only it may submit them) and are single-use (per-financier
+///      nonces), cancellable, expiring, and bound to this chain and contract by the EIP-712 domain. Signatures are checked with SignatureChecker:
 ///      EOAs (high-s rejected) and ERC-1271 contract wallets.
 contract DiscountDesk is EIP712, ReentrancyGuardTransient {
     using SafeERC20 for IERC20;
 
     /// @notice EIP-712 type of an offer; `frontend_bridge/typed-data` holds the same definition.
     bytes32 public constant OFFER_TYPEHASH = keccak256(
-        "DiscountOffer(uint256 tokenId,uint256 value,uint256 rateBps,uint256 deadline,uint256 nonce,address financier)"
+        "DiscountOffer(uint256 tokenId,uint256 value,uint256 rateBps,uint256 deadline,uint256 nonce,address financier,address seller)"
     );
-    uint8 public constant ROLE_FINANCIER = 4;
+    uint8 public constant ROLE_FINANCIER = Roles.FINANCIER;
     /// @notice Highest annual discount rate an offer may carry (100 %).
     uint256 public constant MAX_RATE_BPS = 10_000;
     /// @notice ACT/360 day-count denominator times basis points.
@@ -39,6 +41,7 @@ contract DiscountDesk is EIP712, ReentrancyGuardTransient {
         uint256 deadline;
         uint256 nonce;
         address financier;
+        address seller;
     }
 
     IConsortiumRegistry public immutable registry;
@@ -47,6 +50,7 @@ contract DiscountDesk is EIP712, ReentrancyGuardTransient {
 
     mapping(address financier => mapping(uint256 nonce => bool)) private _nonceUsed;
 
+    /// @notice Emitted when a holder sells value to a financier under its signed offer.
     event OfferExecuted(
         bytes32 indexed offerHash,
         address indexed financier,
@@ -57,16 +61,33 @@ contract DiscountDesk is EIP712, ReentrancyGuardTransient {
         uint256 rateBps,
         uint256 price
     );
+    /// @notice Emitted when a financier withdraws an offer (its nonce is spent).
     event OfferCancelled(address indexed financier, uint256 indexed nonce);
+    /// @notice Emitted when governance returns settlement tokens sent to the desk by mistake.
+    event ExcessSettlementReturned(address indexed to, uint256 amount, address indexed governance);
 
+    /// @notice The offer's value is zero.
     error ZeroAmount();
+    /// @notice The offer's rate is above MAX_RATE_BPS.
     error RateTooHigh(uint256 rateBps, uint256 max);
+    /// @notice The offer's deadline has passed.
     error OfferExpired(uint256 deadline, uint256 now_);
+    /// @notice The offer's nonce was used or cancelled.
     error OfferAlreadyUsed(address financier, uint256 nonce);
+    /// @notice The signature is not the financier's over this offer on this desk and chain.
     error InvalidOfferSignature(address financier);
+    /// @notice The signer is not an active financier.
     error NotFinancier(address account);
+    /// @notice The voucher's slot has matured.
     error VoucherMatured(uint256 tokenId, uint256 maturity);
+    /// @notice The discount would take the whole value.
     error DiscountExceedsValue(uint256 value, uint256 discount);
+    /// @notice The caller is not the seller the offer names.
+    error NotOfferSeller(address seller, address caller);
+    /// @notice The caller does not hold governance.
+    error NotGovernance(address account);
+    /// @notice More returned than the desk holds.
+    error ExceedsExcess(uint256 excess, uint256 amount);
 
     constructor(IConsortiumRegistry registry_, ReceivableVoucher voucher_)
         EIP712("ReceivableVoucher DiscountDesk", "1")
@@ -95,7 +116,8 @@ contract DiscountDesk is EIP712, ReentrancyGuardTransient {
         price = value - discountAmount;
     }
 
-    /// @notice The holder (caller) sells `offer.value` of its voucher to the signing financier:
+    /// @notice The seller the offer names (the caller, holding the voucher) sells `offer.value`
+    ///         of its voucher to the signing financier:
     ///         the financier pays the quoted price in settlement tokens, the value moves to the
     ///         financier (the whole voucher if it is all of it, else split), atomically.
     /// @return financierTokenId the voucher the financier now holds.
@@ -105,6 +127,7 @@ contract DiscountDesk is EIP712, ReentrancyGuardTransient {
         nonReentrant
         returns (uint256 financierTokenId, uint256 price)
     {
+        if (msg.sender != offer.seller) revert NotOfferSeller(offer.seller, msg.sender);
         if (offer.value == 0) revert ZeroAmount();
         if (block.timestamp > offer.deadline) revert OfferExpired(offer.deadline, block.timestamp);
         if (_nonceUsed[offer.financier][offer.nonce]) revert OfferAlreadyUsed(offer.financier, offer.nonce);
@@ -151,10 +174,22 @@ contract DiscountDesk is EIP712, ReentrancyGuardTransient {
                     offer.rateBps,
                     offer.deadline,
                     offer.nonce,
-                    offer.financier
+                    offer.financier,
+                    offer.seller
                 )
             )
         );
+    }
+
+    /// @notice Governance returns settlement tokens sent to the desk by mistake (the desk never
+    ///         holds any of its own: a discount pays the holder straight from the financier).
+    function returnExcessSettlement(address to, uint256 amount) external nonReentrant {
+        if (!IAccessControl(address(registry)).hasRole(bytes32(0), msg.sender)) revert NotGovernance(msg.sender);
+        if (amount == 0) revert ZeroAmount();
+        uint256 excess = settlementToken.balanceOf(address(this));
+        if (amount > excess) revert ExceedsExcess(excess, amount);
+        emit ExcessSettlementReturned(to, amount, msg.sender);
+        settlementToken.safeTransfer(to, amount);
     }
 
     /// @notice The EIP-712 domain separator (chain id and this contract's address inside).

@@ -4,6 +4,7 @@ pragma solidity 0.8.30;
 import {IConsortiumRegistry} from "../interfaces/IConsortiumRegistry.sol";
 import {ITradeRegistry} from "../interfaces/ITradeRegistry.sol";
 import {ConsortiumGuarded} from "../common/ConsortiumGuarded.sol";
+import {Roles} from "../common/Roles.sol";
 
 /// @title TradeRegistry
 /// @notice Anchors the information flow of a trade: contracts, orders, delivery notes,
@@ -11,6 +12,10 @@ import {ConsortiumGuarded} from "../common/ConsortiumGuarded.sol";
 ///         Records link to a parent, so a trail (order -> delivery -> receipt -> invoice) can be
 ///         walked. The voucher ledger reserves an invoice's amount when a voucher is issued
 ///         against it, so no invoice backs more than its amount (no double financing).
+/// @dev A document hash is unique per pair of parties: an outsider anchoring another deal's
+///      hash blocks nothing for the real parties, and a rejected record frees its hash. An
+///      invoice is registered by its seller (the voucher's creditor) and confirmed by its buyer
+///      (the debtor). Reservations belong to the ledger that made them: only it releases them.
 contract TradeRegistry is ITradeRegistry, ConsortiumGuarded {
     enum DocType {
         Contract,
@@ -36,20 +41,29 @@ contract TradeRegistry is ITradeRegistry, ConsortiumGuarded {
         uint40 decidedAt;
         address counterparty;
         uint64 parentId;
-        uint128 amount;
-        uint128 reserved;
+        uint112 amount;
+        uint112 reserved;
+        uint32 ledgerId;
         bytes32 docHash;
     }
 
     /// @notice Core enterprises and suppliers trade; financiers and auditors do not anchor documents.
-    uint8 public constant TRADING_ROLES = 1 | 2;
+    uint8 public constant TRADING_ROLES = Roles.TRADING;
+
+    /// @dev `id` is given on first authorisation and kept: a record's reservations name it.
+    struct Ledger {
+        uint32 id;
+        bool authorised;
+    }
 
     mapping(uint256 recordId => Record) private _records;
-    mapping(bytes32 docHash => uint256 recordId) private _recordByHash;
-    mapping(address ledger => bool) private _ledgers;
+    mapping(bytes32 partiesAndHash => uint256 recordId) private _recordByHash;
+    mapping(address ledger => Ledger) private _ledgers;
     uint64 private _lastRecordId;
+    uint32 private _lastLedgerId;
     bool private _paused;
 
+    /// @notice Emitted when a party anchors a document.
     event DocumentRegistered(
         uint256 indexed recordId,
         address indexed registrant,
@@ -59,32 +73,59 @@ contract TradeRegistry is ITradeRegistry, ConsortiumGuarded {
         uint256 amount,
         uint256 parentId
     );
+    /// @notice Emitted when the counterparty confirms a record.
     event DocumentConfirmed(uint256 indexed recordId, address indexed counterparty);
+    /// @notice Emitted when the counterparty rejects a record; its hash is free again for the two parties.
     event DocumentRejected(uint256 indexed recordId, address indexed counterparty);
+    /// @notice Emitted when a ledger reserves part of an invoice for a voucher.
     event AmountReserved(uint256 indexed recordId, address indexed ledger, uint256 amount, uint256 reservedTotal);
+    /// @notice Emitted when the ledger that reserved part of an invoice releases it (a cancelled issuance).
     event AmountReleased(uint256 indexed recordId, address indexed ledger, uint256 amount, uint256 reservedTotal);
+    /// @notice Emitted when governance authorises or de-authorises a ledger.
     event LedgerAuthorised(address indexed ledger, bool authorised, address indexed operator);
 
+    /// @notice The caller or counterparty is not an active member.
     error NotActiveMember(address account);
+    /// @notice The account has neither the core-enterprise nor the supplier role.
     error NotTradingParty(address account);
+    /// @notice The parent record was rejected.
     error ParentRejected(uint256 parentId);
+    /// @notice The registry is paused.
     error RegistryPaused();
+    /// @notice An address argument is zero.
     error ZeroAddress();
+    /// @notice An amount is zero.
     error ZeroAmount();
+    /// @notice An amount above 2**112 - 1.
     error AmountTooLarge(uint256 amount);
+    /// @notice The document hash is zero.
     error EmptyDocumentHash();
+    /// @notice The caller names itself as counterparty.
     error SelfCounterparty(address account);
+    /// @notice The same two parties already anchored this hash (and it was not rejected).
     error DuplicateDocument(bytes32 docHash, uint256 existingRecordId);
+    /// @notice No record has this id.
     error UnknownRecord(uint256 recordId);
+    /// @notice The parent record is between other parties.
     error ParentPartiesMismatch(uint256 parentId);
+    /// @notice The caller is not the record's counterparty.
     error NotCounterparty(uint256 recordId, address caller);
+    /// @notice The record was already confirmed or rejected.
     error RecordNotPending(uint256 recordId, RecordStatus status);
+    /// @notice The caller is not an authorised ledger.
     error NotAuthorisedLedger(address caller);
+    /// @notice The record is not an invoice.
     error NotAnInvoice(uint256 recordId, DocType docType);
+    /// @notice The invoice is not confirmed.
     error InvoiceNotConfirmed(uint256 recordId, RecordStatus status);
+    /// @notice The invoice's seller is not `creditor` or its buyer is not `debtor` (also when reversed).
     error InvoicePartiesMismatch(uint256 recordId, address creditor, address debtor);
+    /// @notice The invoice has less unreserved amount than needed.
     error InsufficientInvoiceAmount(uint256 recordId, uint256 available, uint256 needed);
+    /// @notice More would be released than the calling ledger reserved on the record.
     error ReleaseExceedsReserved(uint256 recordId, uint256 reserved, uint256 released);
+    /// @notice Another ledger holds reservations on this invoice.
+    error ReservedByAnotherLedger(uint256 recordId, address caller);
 
     constructor(IConsortiumRegistry registry_) ConsortiumGuarded(registry_) {}
 
@@ -94,8 +135,9 @@ contract TradeRegistry is ITradeRegistry, ConsortiumGuarded {
     }
 
     /// @notice Anchors a trade document. The caller and the counterparty must both be active
-    ///         members; the hash is unique across the registry; `parentRecordId` is 0 or an
-    ///         existing record between the same two parties.
+    ///         trading members; the hash is unique for the two parties (until rejected);
+    ///         `parentRecordId` is 0 or a record, not rejected, between the same two parties.
+    ///         An invoice is registered by its seller, the counterparty being its buyer.
     /// @return recordId the new record's id (sequential from 1).
     function register(DocType docType, bytes32 docHash, address counterparty, uint256 amount, uint256 parentRecordId)
         external
@@ -106,13 +148,14 @@ contract TradeRegistry is ITradeRegistry, ConsortiumGuarded {
         if (counterparty == msg.sender) revert SelfCounterparty(msg.sender);
         if (docHash == bytes32(0)) revert EmptyDocumentHash();
         if (amount == 0) revert ZeroAmount();
-        if (amount > type(uint128).max) revert AmountTooLarge(amount);
+        if (amount > type(uint112).max) revert AmountTooLarge(amount);
         (uint8 rolesSender, uint8 rolesCounterparty) = registry.rolesIfActivePair(msg.sender, counterparty);
         if (rolesSender == 0) revert NotActiveMember(msg.sender);
         if (rolesCounterparty == 0) revert NotActiveMember(counterparty);
         if (rolesSender & TRADING_ROLES == 0) revert NotTradingParty(msg.sender);
         if (rolesCounterparty & TRADING_ROLES == 0) revert NotTradingParty(counterparty);
-        uint256 existing = _recordByHash[docHash];
+        bytes32 key = _hashKey(docHash, msg.sender, counterparty);
+        uint256 existing = _recordByHash[key];
         if (existing != 0) revert DuplicateDocument(docHash, existing);
         if (parentRecordId != 0) {
             Record storage parent = _records[parentRecordId];
@@ -130,11 +173,12 @@ contract TradeRegistry is ITradeRegistry, ConsortiumGuarded {
             decidedAt: 0,
             counterparty: counterparty,
             parentId: uint64(parentRecordId),
-            amount: uint128(amount),
+            amount: uint112(amount),
             reserved: 0,
+            ledgerId: 0,
             docHash: docHash
         });
-        _recordByHash[docHash] = recordId;
+        _recordByHash[key] = recordId;
         emit DocumentRegistered(recordId, msg.sender, counterparty, docType, docHash, amount, parentRecordId);
     }
 
@@ -146,49 +190,64 @@ contract TradeRegistry is ITradeRegistry, ConsortiumGuarded {
         emit DocumentConfirmed(recordId, msg.sender);
     }
 
-    /// @notice The counterparty rejects a registered document; it can never back a voucher.
+    /// @notice The counterparty rejects a registered document; it can never back a voucher,
+    ///         and its hash is free again for the two parties.
     function reject(uint256 recordId) external whenNotPaused {
         Record storage r = _pendingForCounterparty(recordId);
         r.status = RecordStatus.Rejected;
         r.decidedAt = uint40(block.timestamp);
+        delete _recordByHash[_hashKey(r.docHash, r.registrant, r.counterparty)];
         emit DocumentRejected(recordId, msg.sender);
     }
 
     /// @inheritdoc ITradeRegistry
-    /// @dev Only an authorised ledger. The record must be a confirmed invoice between exactly
-    ///      these two parties, and the amount must fit in what is not yet reserved.
-    function reserve(uint256 recordId, address creditor, address debtor, uint256 amount) external {
-        if (!_ledgers[msg.sender]) revert NotAuthorisedLedger(msg.sender);
+    /// @dev Only an authorised ledger, while not paused. The record must be a confirmed invoice
+    ///      whose seller (registrant) is `creditor` and whose buyer (counterparty) is `debtor`,
+    ///      not reserved by another ledger, and the amount must fit in what is not yet reserved.
+    function reserve(uint256 recordId, address creditor, address debtor, uint256 amount) external whenNotPaused {
+        Ledger memory ledger = _ledgers[msg.sender];
+        if (!ledger.authorised) revert NotAuthorisedLedger(msg.sender);
         if (amount == 0) revert ZeroAmount();
         Record storage r = _records[recordId];
         if (r.status == RecordStatus.None) revert UnknownRecord(recordId);
         if (r.docType != DocType.Invoice) revert NotAnInvoice(recordId, r.docType);
         if (r.status != RecordStatus.Confirmed) revert InvoiceNotConfirmed(recordId, r.status);
-        if (!_sameParties(r, creditor, debtor)) revert InvoicePartiesMismatch(recordId, creditor, debtor);
+        if (r.registrant != creditor || r.counterparty != debtor) {
+            revert InvoicePartiesMismatch(recordId, creditor, debtor);
+        }
+        uint32 owner = r.ledgerId;
+        if (owner == 0) r.ledgerId = ledger.id;
+        else if (owner != ledger.id) revert ReservedByAnotherLedger(recordId, msg.sender);
         uint256 available = r.amount - r.reserved;
         if (amount > available) revert InsufficientInvoiceAmount(recordId, available, amount);
         // Cannot overflow: amount <= available = r.amount - r.reserved, so the sum <= r.amount.
-        uint128 reserved = r.reserved + uint128(amount);
+        uint112 reserved = r.reserved + uint112(amount);
         r.reserved = reserved;
         emit AmountReserved(recordId, msg.sender, amount, reserved);
     }
 
     /// @inheritdoc ITradeRegistry
-    function release(uint256 recordId, uint256 amount) external {
-        if (!_ledgers[msg.sender]) revert NotAuthorisedLedger(msg.sender);
+    /// @dev Only the authorised ledger that made the reservations, while not paused.
+    function release(uint256 recordId, uint256 amount) external whenNotPaused {
+        Ledger memory ledger = _ledgers[msg.sender];
+        if (!ledger.authorised) revert NotAuthorisedLedger(msg.sender);
         Record storage r = _records[recordId];
         if (r.status == RecordStatus.None) revert UnknownRecord(recordId);
-        if (amount > r.reserved) revert ReleaseExceedsReserved(recordId, r.reserved, amount);
+        uint256 mine = r.ledgerId == ledger.id ? r.reserved : 0;
+        if (amount > mine) revert ReleaseExceedsReserved(recordId, mine, amount);
         // Cannot underflow: checked just above.
-        uint128 reserved = r.reserved - uint128(amount);
+        uint112 reserved = r.reserved - uint112(amount);
         r.reserved = reserved;
         emit AmountReleased(recordId, msg.sender, amount, reserved);
     }
 
-    /// @notice An operator authorises (or de-authorises) a voucher ledger to reserve invoices.
-    function setLedger(address ledger, bool authorised) external onlyOperator {
+    /// @notice Governance authorises (or de-authorises) a voucher ledger to reserve invoices.
+    ///         A ledger keeps its id across de-authorisation, so its reservations stay its own.
+    function setLedger(address ledger, bool authorised) external onlyGovernance {
         if (ledger == address(0)) revert ZeroAddress();
-        _ledgers[ledger] = authorised;
+        Ledger storage l = _ledgers[ledger];
+        if (l.id == 0) l.id = ++_lastLedgerId;
+        l.authorised = authorised;
         emit LedgerAuthorised(ledger, authorised, msg.sender);
     }
 
@@ -197,9 +256,9 @@ contract TradeRegistry is ITradeRegistry, ConsortiumGuarded {
         return _records[recordId];
     }
 
-    /// @notice The record anchoring `docHash`, or 0.
-    function recordIdOf(bytes32 docHash) external view returns (uint256) {
-        return _recordByHash[docHash];
+    /// @notice The record anchoring `docHash` between `partyA` and `partyB` (either order), or 0.
+    function recordIdOf(bytes32 docHash, address partyA, address partyB) external view returns (uint256) {
+        return _recordByHash[_hashKey(docHash, partyA, partyB)];
     }
 
     /// @notice Amount of an invoice not yet reserved by vouchers.
@@ -210,7 +269,13 @@ contract TradeRegistry is ITradeRegistry, ConsortiumGuarded {
 
     /// @notice Whether `ledger` may reserve invoice amounts.
     function isLedger(address ledger) external view returns (bool) {
-        return _ledgers[ledger];
+        return _ledgers[ledger].authorised;
+    }
+
+    /// @notice The ledger id given to `ledger` (0 if never authorised); a record's `ledgerId`
+    ///         names the ledger holding its reservations.
+    function ledgerIdOf(address ledger) external view returns (uint256) {
+        return _ledgers[ledger].id;
     }
 
     /// @notice Number of records registered so far (the last id).
@@ -234,6 +299,11 @@ contract TradeRegistry is ITradeRegistry, ConsortiumGuarded {
         uint8 roles = registry.rolesIfActive(msg.sender);
         if (roles == 0) revert NotActiveMember(msg.sender);
         if (roles & TRADING_ROLES == 0) revert NotTradingParty(msg.sender);
+    }
+
+    function _hashKey(bytes32 docHash, address a, address b) private pure returns (bytes32) {
+        (address low, address high) = a < b ? (a, b) : (b, a);
+        return keccak256(abi.encode(docHash, low, high));
     }
 
     function _sameParties(Record storage r, address a, address b) private view returns (bool) {

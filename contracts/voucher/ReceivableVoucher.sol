@@ -7,7 +7,6 @@ import {IERC721Metadata} from "@openzeppelin/contracts/token/ERC721/extensions/I
 import {IERC721Receiver} from "@openzeppelin/contracts/token/ERC721/IERC721Receiver.sol";
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {IERC20Permit} from "@openzeppelin/contracts/token/ERC20/extensions/IERC20Permit.sol";
-import {IAccessControl} from "@openzeppelin/contracts/access/IAccessControl.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
 import {IERC3525, IERC3525Metadata, IERC3525Receiver} from "../interfaces/IERC3525.sol";
@@ -15,6 +14,13 @@ import {IConsortiumRegistry} from "../interfaces/IConsortiumRegistry.sol";
 import {ITradeRegistry} from "../interfaces/ITradeRegistry.sol";
 import {IVoucherDescriptor} from "../interfaces/IVoucherDescriptor.sol";
 import {ConsortiumGuarded} from "../common/ConsortiumGuarded.sol";
+import {Roles} from "../common/Roles.sol";
+
+/// @notice The pause clock of the settlement token, as the ledger reads it.
+interface IPauseClock {
+    function paused() external view returns (bool);
+    function pausedSecondsAt(uint256 timestamp) external view returns (uint256);
+}
 
 /// @title ReceivableVoucher
 /// @notice The ledger of digital claim vouchers: an ERC-3525 semi-fungible token whose slot is
@@ -24,9 +30,11 @@ import {ConsortiumGuarded} from "../common/ConsortiumGuarded.sol";
 ///         holder is redeemed in settlement tokens.
 /// @dev Token ids encode their slot: `tokenId = slot << 32 | serial`, serial 1 being the root
 ///      voucher minted on acceptance. A voucher is one storage word (holder, value, parent serial,
-///      frozen flag), so a split-transfer writes one new word. Every movement of value passes
-///      `_checkMovable`, where pause, freeze, maturity and membership rules live once.
-///      Invariant per slot: sum of live voucher values + redeemed == face value (once accepted).
+///      flags), so a split-transfer writes one new word. Every change of holder or value (mint,
+///      split, merge, whole move, burn, court-ordered move) passes `_update`, where pause,
+///      freeze, maturity, membership, holder role and debtor status are checked once.
+///      Invariants per slot: sum of live voucher values + redeemed == face value (once
+///      accepted); the ledger holds at least the funded-but-unpaid cash of all slots.
 contract ReceivableVoucher is
     IERC165,
     IERC721,
@@ -38,13 +46,19 @@ contract ReceivableVoucher is
 {
     using SafeERC20 for IERC20;
 
-    uint8 public constant ROLE_CORE_ENTERPRISE = 1;
+    uint8 public constant ROLE_CORE_ENTERPRISE = Roles.CORE_ENTERPRISE;
+    /// @notice Roles that may hold vouchers (core enterprise, supplier, financier).
+    uint8 public constant VOUCHER_HOLDER_ROLES = Roles.VOUCHER_HOLDERS;
     /// @notice Largest face value of an issuance, in minor units (about 7.2e14 currency units).
     uint256 public constant MAX_VALUE = type(uint56).max;
     /// @notice The longest tenor governance may ever allow.
     uint256 public constant MAX_TENOR_CAP = 365 days;
+    /// @notice The longest grace period governance may set.
+    uint256 public constant MAX_GRACE_PERIOD = 90 days;
     uint256 private constant SERIAL_BITS = 32;
     uint256 private constant SERIAL_MASK = (1 << SERIAL_BITS) - 1;
+    /// @dev A stored value allowance of this size is unlimited (never decremented).
+    uint96 private constant UNLIMITED = type(uint96).max;
 
     enum SlotStatus {
         None,
@@ -52,6 +66,16 @@ contract ReceivableVoucher is
         Accepted,
         Cancelled,
         Settled
+    }
+
+    /// @dev What `_update` is asked to do.
+    enum Change {
+        Mint, // the root voucher, on acceptance
+        Split, // value into a new voucher
+        Merge, // value into another voucher of the slot
+        Move, // a whole voucher to a new holder
+        Burn, // a redeemed voucher
+        CourtOrder // a whole voucher moved by the consortium's governance
     }
 
     /// @dev Word 0 is read by every movement; word 1 holds the money; word 2 the provenance.
@@ -78,6 +102,13 @@ contract ReceivableVoucher is
         uint8 flags;
     }
 
+    /// @dev A value allowance and who granted it: the holder, or an agent whose own authority
+    ///      (approval, membership) the allowance never outlives.
+    struct ValueAllowance {
+        address grantor;
+        uint96 amount;
+    }
+
     uint8 private constant FROZEN = 1;
     uint8 private constant VALUE_APPROVED = 2;
 
@@ -93,6 +124,8 @@ contract ReceivableVoucher is
 
     IVoucherDescriptor private _descriptor;
     uint64 private _lastSlot;
+    /// @dev Settlement tokens funded and not yet paid out: what the ledger owes holders.
+    uint256 private _held;
 
     mapping(uint256 slot => Slot) private _slots;
     mapping(uint256 tokenId => Token) private _tokens;
@@ -102,11 +135,13 @@ contract ReceivableVoucher is
     /// @dev Value allowances live under an approval epoch per voucher; a whole transfer of a
     ///      voucher that has any moves it to a new epoch, so none survives a change of holder
     ///      (not even when the voucher later comes back).
-    mapping(uint256 tokenId => mapping(uint256 epoch => mapping(address operator => uint256))) private _valueAllowances;
+    mapping(uint256 tokenId => mapping(uint256 epoch => mapping(address operator => ValueAllowance))) private
+        _valueAllowances;
     mapping(uint256 tokenId => uint256) private _approvalEpoch;
     mapping(address debtor => uint256) private _outstanding;
     mapping(uint256 tokenId => bytes32) private _freezeReasons;
 
+    /// @notice Emitted when a core enterprise issues a voucher (a new slot).
     event VoucherIssued(
         uint256 indexed slot,
         address indexed debtor,
@@ -115,60 +150,135 @@ contract ReceivableVoucher is
         uint256 maturity,
         uint256 tradeRecordId
     );
+    /// @notice Emitted when the creditor accepts an issuance; the root voucher is minted.
     event VoucherAccepted(uint256 indexed slot, uint256 indexed tokenId, address indexed creditor);
+    /// @notice Emitted when the debtor cancels an issuance not yet accepted.
     event VoucherCancelled(uint256 indexed slot, address indexed debtor);
+    /// @notice Emitted on every payment into a slot: `funded` of `faceValue` so far.
     event SlotFunded(uint256 indexed slot, address indexed debtor, uint256 amount, uint256 funded, uint256 faceValue);
+    /// @notice Emitted when a slot becomes fully funded: the debtor's credit line is released.
+    event CreditReleased(uint256 indexed slot, address indexed debtor, uint256 faceValue);
+    /// @notice Emitted when a slot is reported unfunded after maturity, the grace period and
+    ///         every second paused since issue.
     event SlotOverdue(uint256 indexed slot, address indexed debtor, uint256 unfunded, address indexed reporter);
+    /// @notice Emitted when the last value of a slot is redeemed.
     event SlotSettled(uint256 indexed slot, address indexed debtor, bool wasOverdue);
+    /// @notice Emitted when a voucher is paid and burned.
     event VoucherRedeemed(uint256 indexed tokenId, uint256 indexed slot, address indexed holder, uint256 value);
+    /// @notice Emitted when `redeemBatch` leaves a voucher out; `reason` is the selector of the
+    ///         error a lone `redeem` of it would raise (0 if it reverted without data).
+    event RedemptionSkipped(uint256 indexed tokenId, bytes4 reason);
+    /// @notice Emitted when an operator freezes a voucher.
     event FreezeApplied(uint256 indexed tokenId, bytes32 reasonHash, address indexed operator);
+    /// @notice Emitted when an operator lifts a freeze.
     event FreezeLifted(uint256 indexed tokenId, address indexed operator);
+    /// @notice Emitted when governance's court order moves a voucher (the threshold's
+    ///         approvals reached); the operator is the one whose approval completed it.
+    event VoucherForceTransferred(
+        uint256 indexed tokenId, address indexed from, address indexed to, bytes32 reasonHash, address operator
+    );
+    /// @notice Emitted when governance returns settlement tokens sent to the ledger by mistake.
+    event ExcessSettlementReturned(address indexed to, uint256 amount, address indexed governance);
+    /// @notice Emitted when governance sets the longest tenor.
     event MaxTenorSet(uint256 from, uint256 to);
+    /// @notice Emitted when governance sets the grace period.
     event GracePeriodSet(uint256 from, uint256 to);
+    /// @notice Emitted when governance names the discount desk.
     event DiscountDeskSet(address indexed from, address indexed to);
+    /// @notice Emitted when governance names the metadata descriptor.
     event DescriptorSet(address indexed from, address indexed to);
 
-    error NotGovernance(address account);
+    /// @notice `deskTransfer` from an address other than the discount desk.
     error NotDiscountDesk(address account);
+    /// @notice The ledger is paused.
     error SystemPaused();
+    /// @notice The settlement token is paused (no overdue record while nobody can pay).
+    error SettlementPaused();
+    /// @notice An address argument is zero.
     error ZeroAddress();
+    /// @notice An amount or value is zero.
     error ZeroAmount();
+    /// @notice A value above the ledger's limit.
     error ValueTooLarge(uint256 value, uint256 max);
+    /// @notice `account` (holder, receiver, creditor or spender) is not an active member.
     error NotActiveMember(address account);
+    /// @notice The receiver's roles do not allow holding vouchers (an auditor-only member).
+    error CannotHoldVouchers(address account, uint8 roles);
+    /// @notice The slot's debtor is suspended or removed: the slot is under watch, its vouchers
+    ///         neither accepted, moved, split, merged nor discounted (funding and redemption go on).
+    error DebtorNotActive(uint256 slot, address debtor);
+    /// @notice The issuer is not an active core enterprise.
     error NotCoreEnterprise(address account);
+    /// @notice A core enterprise names itself as creditor.
     error SelfIssuance(address account);
+    /// @notice The maturity is not after now.
     error MaturityNotInFuture(uint256 maturity, uint256 now_);
+    /// @notice The maturity is later than the longest tenor allows.
     error MaturityBeyondTenor(uint256 maturity, uint256 latest);
+    /// @notice A tenor or grace period outside what governance may set.
     error TenorOutOfRange(uint256 tenor, uint256 cap);
+    /// @notice The issuance would take the debtor's unfunded face value above its credit limit.
     error CreditLimitExceeded(address debtor, uint256 limit, uint256 needed);
+    /// @notice No slot has this id.
     error UnknownSlot(uint256 slot);
+    /// @notice No live voucher has this id.
     error UnknownVoucher(uint256 tokenId);
+    /// @notice The slot is not in the status the call needs.
     error UnexpectedSlotStatus(uint256 slot, SlotStatus status);
+    /// @notice The caller is not the slot's creditor.
     error NotCreditor(uint256 slot, address caller);
+    /// @notice The caller is not the slot's debtor.
     error NotDebtor(uint256 slot, address caller);
+    /// @notice `account` does not hold the voucher.
     error NotHolder(uint256 tokenId, address account);
+    /// @notice The spender is neither the holder nor approved for the voucher.
     error NotAuthorized(uint256 tokenId, address spender);
+    /// @notice The spender's value allowance is below the value moved.
     error InsufficientAllowance(uint256 tokenId, address spender, uint256 allowance, uint256 needed);
+    /// @notice The voucher holds less value than asked.
     error InsufficientValue(uint256 tokenId, uint256 value, uint256 needed);
+    /// @notice A merge between vouchers of different slots.
     error SlotMismatch(uint256 fromTokenId, uint256 toTokenId);
+    /// @notice A merge of a voucher into itself.
     error SameVoucher(uint256 tokenId);
+    /// @notice The voucher is frozen.
     error VoucherFrozen(uint256 tokenId);
+    /// @notice `unfreeze` of a voucher that is not frozen.
     error VoucherNotFrozen(uint256 tokenId);
+    /// @notice The slot has reached maturity: its vouchers no longer move.
     error SlotMatured(uint256 slot, uint256 maturity);
+    /// @notice Redemption before maturity.
     error SlotNotMatured(uint256 tokenId, uint256 slot, uint256 maturity);
+    /// @notice Redemption of a slot not fully funded.
     error SlotNotFullyFunded(uint256 tokenId, uint256 slot, uint256 funded, uint256 faceValue);
+    /// @notice Funding above what the slot still needs.
     error OverFunding(uint256 slot, uint256 unfunded, uint256 amount);
+    /// @notice `markOverdue` before the overdue time (maturity + grace + seconds paused).
     error GracePeriodNotOver(uint256 slot, uint256 overdueFrom);
+    /// @notice `markOverdue` of a fully funded slot.
     error SlotFullyFunded(uint256 slot);
+    /// @notice `markOverdue` of a slot already marked.
     error AlreadyOverdue(uint256 slot, uint256 overdueAt);
+    /// @notice The slot has used all 2**32 - 1 serials.
     error TooManyFragments(uint256 slot);
+    /// @notice A contract receiver refused the voucher.
     error InvalidReceiver(address receiver);
+    /// @notice An approval of oneself.
     error SelfApproval(address owner);
+    /// @notice No metadata descriptor is set.
     error NoDescriptor();
+    /// @notice A court order for a voucher whose holder is active and which is not frozen.
+    error HolderInGoodStanding(uint256 tokenId, address holder);
+    /// @notice `redeemInBatch` called by anyone but the ledger itself.
+    error OnlySelf(address caller);
+    /// @notice More settlement tokens asked back than the ledger holds beyond what it owes.
+    error ExceedsExcess(uint256 excess, uint256 amount);
 
     /// @param registry_ the consortium registry (members, roles, operators, governance).
-    /// @param settlementToken_ the cash leg; its decimals become `valueDecimals()`.
+    /// @param settlementToken_ the cash leg.
     /// @param tradeRegistry_ where invoices are anchored and reserved.
+    /// @param decimals_ becomes `valueDecimals()`: deployment passes the settlement token's
+    ///        decimals (2), so a voucher's value reads in the same minor units as its cash.
     constructor(IConsortiumRegistry registry_, IERC20 settlementToken_, ITradeRegistry tradeRegistry_, uint8 decimals_)
         ConsortiumGuarded(registry_)
     {
@@ -185,11 +295,6 @@ contract ReceivableVoucher is
         emit GracePeriodSet(0, 3 days);
     }
 
-    modifier onlyGovernance() {
-        if (!IAccessControl(address(registry)).hasRole(bytes32(0), msg.sender)) revert NotGovernance(msg.sender);
-        _;
-    }
-
     modifier whenNotPaused() {
         if (_paused) revert SystemPaused();
         _;
@@ -198,11 +303,12 @@ contract ReceivableVoucher is
     // =================================================================== issuance
 
     /// @notice A core enterprise issues a voucher for `faceValue` minor units, due at `maturity`,
-    ///         to `creditor`, against a confirmed invoice between them. The issuance counts
-    ///         against the debtor's credit limit until settled or cancelled, and reserves the
-    ///         invoice's amount so it cannot back more than its value.
-    /// @dev Reverts NotCoreEnterprise, NotActiveMember, MaturityNotInFuture, MaturityBeyondTenor,
-    ///      CreditLimitExceeded, or the trade registry's reservation errors.
+    ///         to `creditor`, against a confirmed invoice that `creditor` sold to it. The issuance
+    ///         counts against the debtor's credit limit until fully funded or cancelled, and
+    ///         reserves the invoice's amount so it cannot back more than its value.
+    /// @dev Reverts SystemPaused, ZeroAddress, SelfIssuance, ZeroAmount, ValueTooLarge,
+    ///      MaturityNotInFuture, MaturityBeyondTenor, NotCoreEnterprise, NotActiveMember,
+    ///      CannotHoldVouchers, CreditLimitExceeded, or the trade registry's reservation errors.
     /// @return slotId the new slot (sequential from 1).
     function issue(address creditor, uint256 faceValue, uint256 maturity, uint256 tradeRecordId)
         external
@@ -216,11 +322,11 @@ contract ReceivableVoucher is
         if (maturity <= block.timestamp) revert MaturityNotInFuture(maturity, block.timestamp);
         uint256 latest = block.timestamp + _maxTenor;
         if (maturity > latest) revert MaturityBeyondTenor(maturity, latest);
-        (uint8 debtorRoles, uint8 creditorRoles) = registry.rolesIfActivePair(msg.sender, creditor);
-        if (debtorRoles & ROLE_CORE_ENTERPRISE == 0) revert NotCoreEnterprise(msg.sender);
+        (uint8 debtorRoles, uint8 creditorRoles, uint256 limit) = registry.issuanceTerms(msg.sender, creditor);
+        if (debtorRoles & Roles.CORE_ENTERPRISE == 0) revert NotCoreEnterprise(msg.sender);
         if (creditorRoles == 0) revert NotActiveMember(creditor);
+        if (creditorRoles & Roles.VOUCHER_HOLDERS == 0) revert CannotHoldVouchers(creditor, creditorRoles);
         uint256 needed = _outstanding[msg.sender] + faceValue;
-        uint256 limit = registry.creditLimitOf(msg.sender);
         if (needed > limit) revert CreditLimitExceeded(msg.sender, limit, needed);
         if (tradeRecordId > type(uint64).max) revert ValueTooLarge(tradeRecordId, type(uint64).max);
 
@@ -245,33 +351,21 @@ contract ReceivableVoucher is
     }
 
     /// @notice The creditor accepts (signs for) an issuance: mints the root voucher holding the
-    ///         whole face value.
+    ///         whole face value. Refused while the debtor is not active (DebtorNotActive).
     /// @return tokenId the root voucher, `slot << 32 | 1`.
-    function accept(uint256 slotId) external whenNotPaused returns (uint256 tokenId) {
+    function accept(uint256 slotId) external returns (uint256 tokenId) {
         Slot storage s = _existingSlot(slotId);
         if (s.status != SlotStatus.Issued) revert UnexpectedSlotStatus(slotId, s.status);
         if (msg.sender != s.creditor) revert NotCreditor(slotId, msg.sender);
-        if (block.timestamp >= s.maturity) revert SlotMatured(slotId, s.maturity);
-        if (registry.rolesIfActive(msg.sender) == 0) revert NotActiveMember(msg.sender);
-
         s.status = SlotStatus.Accepted;
-        s.lastSerial = 1;
         tokenId = (slotId << SERIAL_BITS) | 1;
-        uint256 value = s.faceValue;
-        _tokens[tokenId] = Token({owner: msg.sender, value: uint56(value), parentSerial: 0, flags: 0});
-        unchecked {
-            // Cannot overflow: a balance counts tokens, each minted by a transaction.
-            _balances[msg.sender] += 1;
-        }
+        _update(Change.Mint, 0, tokenId, msg.sender, s.faceValue);
         emit VoucherAccepted(slotId, tokenId, msg.sender);
-        emit Transfer(address(0), msg.sender, tokenId);
-        emit SlotChanged(tokenId, 0, slotId);
-        emit TransferValue(0, tokenId, value);
     }
 
     /// @notice The debtor withdraws an issuance the creditor has not accepted yet; the credit
-    ///         line and the invoice reservation are released.
-    function cancel(uint256 slotId) external {
+    ///         line and the invoice reservation are released. Refused while paused.
+    function cancel(uint256 slotId) external whenNotPaused {
         Slot storage s = _existingSlot(slotId);
         if (msg.sender != s.debtor) revert NotDebtor(slotId, msg.sender);
         if (s.status != SlotStatus.Issued) revert UnexpectedSlotStatus(slotId, s.status);
@@ -286,66 +380,68 @@ contract ReceivableVoucher is
 
     /// @notice Split-transfer: moves `value` of `fromTokenId` into a new voucher owned by `to`.
     /// @dev The caller must be the holder, approved for the voucher or for all of the holder's,
-    ///      or hold a value allowance. Reverts as `_checkMovable` does.
+    ///      or hold a value allowance. Reverts as `_update` does.
     /// @return newTokenId the new voucher, whose parent is `fromTokenId`.
     function transferFrom(uint256 fromTokenId, address to, uint256 value)
         external
         override
         returns (uint256 newTokenId)
     {
-        Token storage t = _tokens[fromTokenId];
-        _spendValue(fromTokenId, t.owner, msg.sender, value);
-        newTokenId = _splitTo(fromTokenId, t, to, value);
+        _spendValue(fromTokenId, msg.sender, value);
+        newTokenId = _update(Change.Split, fromTokenId, 0, to, value);
         _checkOnERC3525Received(fromTokenId, newTokenId, to, value);
     }
 
     /// @notice Merge: moves `value` of `fromTokenId` into `toTokenId` of the same slot.
     function transferFrom(uint256 fromTokenId, uint256 toTokenId, uint256 value) external override {
-        Token storage t = _tokens[fromTokenId];
-        _spendValue(fromTokenId, t.owner, msg.sender, value);
-        address to = _merge(fromTokenId, t, toTokenId, value);
-        _checkOnERC3525Received(fromTokenId, toTokenId, to, value);
+        _spendValue(fromTokenId, msg.sender, value);
+        _update(Change.Merge, fromTokenId, toTokenId, address(0), value);
+        _checkOnERC3525Received(fromTokenId, toTokenId, _tokens[toTokenId].owner, value);
     }
 
     /// @notice Splits a voucher into new ones held by its holder: one per entry of `values`.
     /// @return newTokenIds the new vouchers, in the order of `values`.
     function split(uint256 tokenId, uint256[] calldata values) external returns (uint256[] memory newTokenIds) {
-        Token storage t = _tokens[tokenId];
-        if (t.owner != msg.sender) revert NotHolder(tokenId, msg.sender);
+        if (_tokens[tokenId].owner != msg.sender) revert NotHolder(tokenId, msg.sender);
         newTokenIds = new uint256[](values.length);
         for (uint256 i = 0; i < values.length; ++i) {
-            newTokenIds[i] = _splitTo(tokenId, t, msg.sender, values[i]);
+            newTokenIds[i] = _update(Change.Split, tokenId, 0, msg.sender, values[i]);
         }
     }
 
-    /// @notice Sets the value `operator` may move out of `tokenId` on behalf of its holder.
+    /// @notice Sets the value `operator` may move out of `tokenId` on behalf of its holder. An
+    ///         agent (approved for the voucher or for all) may grant one too; it lapses when
+    ///         the agent loses its approval or its membership.
     function approve(uint256 tokenId, address operator, uint256 value) external override {
         address owner = _ownerOf(tokenId);
         if (operator == address(0)) revert ZeroAddress();
         if (operator == owner) revert SelfApproval(owner);
         if (msg.sender != owner) {
-            if (!_operatorApprovals[owner][msg.sender] && _tokenApprovals[tokenId] != msg.sender) {
-                revert NotAuthorized(tokenId, msg.sender);
-            }
+            if (!_isAgent(owner, msg.sender, tokenId)) revert NotAuthorized(tokenId, msg.sender);
             _checkSpender(msg.sender); // a lapsed agent cannot hand its approval on either
         }
         Token storage t = _tokens[tokenId];
         if (t.flags & VALUE_APPROVED == 0) t.flags |= VALUE_APPROVED;
-        _valueAllowances[tokenId][_approvalEpoch[tokenId]][operator] = value;
+        _valueAllowances[tokenId][_approvalEpoch[tokenId]][operator] =
+            ValueAllowance({grantor: msg.sender, amount: value >= UNLIMITED ? UNLIMITED : uint96(value)});
         emit ApprovalValue(tokenId, operator, value);
     }
 
-    /// @notice Value `operator` may move out of `tokenId` for its current holder.
+    /// @notice Value `operator` may move out of `tokenId` for its current holder (0 once the
+    ///         agent that granted it lost its authority).
     function allowance(uint256 tokenId, address operator) external view override returns (uint256) {
-        _ownerOf(tokenId);
-        return _valueAllowances[tokenId][_approvalEpoch[tokenId]][operator];
+        address owner = _ownerOf(tokenId);
+        ValueAllowance memory a = _valueAllowances[tokenId][_approvalEpoch[tokenId]][operator];
+        if (!_grantorStillAuthorised(owner, a.grantor, tokenId)) return 0;
+        return a.amount == UNLIMITED ? type(uint256).max : a.amount;
     }
 
     // ================================================================ ERC-721 moves
 
     /// @notice Moves a whole voucher (ERC-721 transfer) with all its value and lineage.
     function transferFrom(address from, address to, uint256 tokenId) public override {
-        _transferWhole(from, to, tokenId, true);
+        _authorizeWhole(from, tokenId);
+        _update(Change.Move, tokenId, 0, to, 0);
     }
 
     /// @notice Whole transfer that checks a contract receiver accepts ERC-721 tokens.
@@ -355,7 +451,8 @@ contract ReceivableVoucher is
 
     /// @notice Whole transfer with data for the receiver's `onERC721Received`.
     function safeTransferFrom(address from, address to, uint256 tokenId, bytes memory data) public override {
-        _transferWhole(from, to, tokenId, true);
+        _authorizeWhole(from, tokenId);
+        _update(Change.Move, tokenId, 0, to, 0);
         _checkOnERC721Received(from, to, tokenId, data);
     }
 
@@ -393,11 +490,11 @@ contract ReceivableVoucher is
         Token storage t = _tokens[fromTokenId];
         if (t.owner != holder) revert NotHolder(fromTokenId, holder);
         if (value == t.value) {
-            _transferWhole(holder, to, fromTokenId, false);
+            _update(Change.Move, fromTokenId, 0, to, 0);
             _checkOnERC721Received(holder, to, fromTokenId, "");
             return fromTokenId;
         }
-        tokenId = _splitTo(fromTokenId, t, to, value);
+        tokenId = _update(Change.Split, fromTokenId, 0, to, value);
         _checkOnERC3525Received(fromTokenId, tokenId, to, value);
     }
 
@@ -406,18 +503,26 @@ contract ReceivableVoucher is
     /// @notice The debtor pays `amount` minor units toward the slot (partial and early allowed;
     ///         also after maturity, which makes an overdue slot redeemable again). Pulls the
     ///         settlement tokens, so the debtor approves this contract first (or uses
-    ///         `fundWithPermit`).
+    ///         `fundWithPermit`). The payment that completes the face value releases the
+    ///         debtor's credit line: the debt is paid into the ledger.
     function fund(uint256 slotId, uint256 amount) public whenNotPaused nonReentrant {
         Slot storage s = _existingSlot(slotId);
         if (msg.sender != s.debtor) revert NotDebtor(slotId, msg.sender);
         if (s.status != SlotStatus.Accepted) revert UnexpectedSlotStatus(slotId, s.status);
         if (amount == 0) revert ZeroAmount();
-        uint256 unfunded = s.faceValue - s.funded;
+        uint256 face = s.faceValue;
+        uint256 unfunded = face - s.funded;
         if (amount > unfunded) revert OverFunding(slotId, unfunded, amount);
         // Cannot overflow: funded + amount <= faceValue < 2**64.
         uint64 funded = s.funded + uint64(amount);
         s.funded = funded;
-        emit SlotFunded(slotId, msg.sender, amount, funded, s.faceValue);
+        _held += amount;
+        emit SlotFunded(slotId, msg.sender, amount, funded, face);
+        if (funded == face) {
+            // Cannot underflow: the face value was added to the debtor's outstanding at issue.
+            _outstanding[msg.sender] -= face;
+            emit CreditReleased(slotId, msg.sender, face);
+        }
         settlementToken.safeTransferFrom(msg.sender, address(this), amount);
     }
 
@@ -430,31 +535,58 @@ contract ReceivableVoucher is
 
     /// @notice Pays the holder of a matured voucher of a fully funded slot its value in
     ///         settlement tokens and burns the voucher. Anyone may call it; it always pays the
-    ///         holder. When the slot's last value is redeemed the slot is settled and the
-    ///         debtor's credit line released.
+    ///         holder, who must be an active member. The last redemption settles the slot.
     function redeem(uint256 tokenId) external whenNotPaused nonReentrant {
         _redeem(tokenId);
     }
 
-    /// @notice `redeem` for many vouchers; constant gas per voucher. Reverts whole if any fails,
-    ///         with the failing voucher's id in the error.
+    /// @notice `redeem` for many vouchers; constant gas per voucher. A voucher that cannot be
+    ///         redeemed now (already burned, frozen, its holder suspended, its slot not fully
+    ///         funded or not matured) is left out with a RedemptionSkipped event naming the
+    ///         error, and the others are paid: nobody can make a keeper's batch fail.
     function redeemBatch(uint256[] calldata tokenIds) external whenNotPaused nonReentrant {
         for (uint256 i = 0; i < tokenIds.length; ++i) {
-            _redeem(tokenIds[i]);
+            uint256 tokenId = tokenIds[i];
+            try this.redeemInBatch(tokenId) {}
+            catch (bytes memory reason) {
+                emit RedemptionSkipped(tokenId, reason.length >= 4 ? bytes4(reason) : bytes4(0));
+            }
         }
     }
 
-    /// @notice Records that a slot was not fully funded by maturity plus the grace period.
-    ///         Anyone may report it; the lateness stays on record even after later funding.
-    function markOverdue(uint256 slotId) external {
+    /// @notice One entry of `redeemBatch`, as a call of its own so that a refusal undoes only
+    ///         that entry. Callable only by the ledger itself.
+    function redeemInBatch(uint256 tokenId) external {
+        if (msg.sender != address(this)) revert OnlySelf(msg.sender);
+        _redeem(tokenId);
+    }
+
+    /// @notice Records that a slot was not fully funded by its overdue time: maturity plus the
+    ///         grace period plus every second the ledger or the settlement token was paused
+    ///         since the slot was issued. Anyone may report it, strictly after that time and
+    ///         not while either is paused; the lateness stays on record even after later funding.
+    function markOverdue(uint256 slotId) external whenNotPaused {
+        if (IPauseClock(address(settlementToken)).paused()) revert SettlementPaused();
         Slot storage s = _existingSlot(slotId);
         if (s.status != SlotStatus.Accepted) revert UnexpectedSlotStatus(slotId, s.status);
         if (s.overdueAt != 0) revert AlreadyOverdue(slotId, s.overdueAt);
-        uint256 overdueFrom = uint256(s.maturity) + _gracePeriod;
-        if (block.timestamp < overdueFrom) revert GracePeriodNotOver(slotId, overdueFrom);
+        uint256 overdueFrom = overdueFromOf(slotId);
+        if (block.timestamp <= overdueFrom) revert GracePeriodNotOver(slotId, overdueFrom);
         if (s.funded >= s.faceValue) revert SlotFullyFunded(slotId);
         s.overdueAt = uint32(block.timestamp);
         emit SlotOverdue(slotId, s.debtor, s.faceValue - s.funded, msg.sender);
+    }
+
+    /// @notice The time after which `slotId` may be marked overdue if still not fully funded:
+    ///         maturity + grace period + seconds the ledger and the settlement token were each
+    ///         paused since issue (a second in which both were paused counts for each).
+    function overdueFromOf(uint256 slotId) public view returns (uint256) {
+        Slot storage s = _existingSlot(slotId);
+        uint256 issuedAt = s.issuedAt;
+        IPauseClock token = IPauseClock(address(settlementToken));
+        uint256 stopped = pausedSecondsAt(block.timestamp) - pausedSecondsAt(issuedAt)
+            + token.pausedSecondsAt(block.timestamp) - token.pausedSecondsAt(issuedAt);
+        return uint256(s.maturity) + _gracePeriod + stopped;
     }
 
     // ================================================================= supervision
@@ -480,6 +612,53 @@ contract ReceivableVoucher is
         emit FreezeLifted(tokenId, msg.sender);
     }
 
+    /// @notice A court order or a removed holder's successor: moves the whole voucher of a
+    ///         holder that is no longer active, or of a frozen voucher, to `to`, an active
+    ///         member that may hold vouchers, with a reason hash. Under the consortium's
+    ///         approval threshold: each operator makes the identical call, and the one that
+    ///         reaches the threshold moves it (with a threshold of 1, at once). Works after
+    ///         maturity and while the debtor is not active; not while paused. A frozen voucher
+    ///         stays frozen until an operator lifts the freeze.
+    /// @dev Reverts NotOperator, UnknownVoucher, HolderInGoodStanding, the registry's
+    ///      AlreadyApproved, and `_update`'s receiver checks.
+    /// @return moved whether the voucher moved in this call.
+    function forceTransfer(uint256 tokenId, address to, bytes32 reasonHash) external onlyOperator returns (bool moved) {
+        Token storage t = _tokens[tokenId];
+        address holder = t.owner;
+        if (holder == address(0)) revert UnknownVoucher(tokenId);
+        if (t.flags & FROZEN == 0 && registry.rolesIfActive(holder) != 0) revert HolderInGoodStanding(tokenId, holder);
+        bytes32 action = keccak256(abi.encode(this.forceTransfer.selector, tokenId, holder, to, reasonHash));
+        // Accepted slither finding (reentrancy-no-eth): the call goes to the suite's own registry
+        // (an immutable address), which records the approval and calls no one; the voucher's
+        // state is read and written only after it, under the rules of `_update`.
+        // slither-disable-next-line reentrancy-no-eth
+        if (!registry.approveAction(action, msg.sender)) return false;
+        _update(Change.CourtOrder, tokenId, 0, to, 0);
+        emit VoucherForceTransferred(tokenId, holder, to, reasonHash, msg.sender);
+        return true;
+    }
+
+    /// @notice Governance returns settlement tokens sent to the ledger by mistake: at most what
+    ///         the ledger holds beyond what it owes holders (funded and not yet paid out).
+    function returnExcessSettlement(address to, uint256 amount) external onlyGovernance nonReentrant {
+        uint256 excess = excessSettlement();
+        if (amount == 0) revert ZeroAmount();
+        if (amount > excess) revert ExceedsExcess(excess, amount);
+        emit ExcessSettlementReturned(to, amount, msg.sender);
+        settlementToken.safeTransfer(to, amount);
+    }
+
+    /// @notice Settlement tokens held beyond what the ledger owes holders.
+    function excessSettlement() public view returns (uint256) {
+        uint256 balance = settlementToken.balanceOf(address(this));
+        return balance > _held ? balance - _held : 0;
+    }
+
+    /// @notice Settlement tokens funded into slots and not yet paid out.
+    function settlementOwed() external view returns (uint256) {
+        return _held;
+    }
+
     /// @dev Paused: every issuance, movement, funding and redemption stops (freezes and
     ///      governance still work). The flag shares the configuration word.
     function _pausedFlag() internal view override returns (bool) {
@@ -499,7 +678,7 @@ contract ReceivableVoucher is
 
     /// @notice Governance sets the grace period after maturity before a slot may be marked overdue.
     function setGracePeriod(uint256 period) external onlyGovernance {
-        if (period > 90 days) revert TenorOutOfRange(period, 90 days);
+        if (period > MAX_GRACE_PERIOD) revert TenorOutOfRange(period, MAX_GRACE_PERIOD);
         emit GracePeriodSet(_gracePeriod, period);
         _gracePeriod = uint32(period);
     }
@@ -649,84 +828,132 @@ contract ReceivableVoucher is
 
     // =================================================================== internals
 
-    /// @dev The choke point: every movement of value (split, merge, whole transfer) passes here.
-    function _checkMovable(uint256 tokenId, Token storage t, address to) private view returns (uint256 slotId) {
+    /// @dev The one write path of the ledger: every change of holder or value passes here.
+    ///      - Mint: the root voucher `toId` (value = face) for `to`, the creditor accepting.
+    ///      - Split: `value` of `fromId` into a new voucher for `to`; returns its id.
+    ///      - Merge: `value` of `fromId` into `toId` (same slot); `to` is ignored.
+    ///      - Move: the whole of `fromId` to `to`; its value allowances die (new epoch).
+    ///      - Burn: deletes `fromId` and counts its value as redeemed; returns the value.
+    ///      - CourtOrder: a Move ordered by governance.
+    ///      Rules, checked here once, in this order:
+    ///      1. paused: nothing changes (SystemPaused);
+    ///      2. frozen: a frozen voucher gives no value, receives none, is not burned
+    ///         (VoucherFrozen); only a court order moves it;
+    ///      3. clock: Mint, Split, Merge and Move only before maturity (SlotMatured); Burn only
+    ///         at or after it (SlotNotMatured); a court order at any time;
+    ///      4. membership: the giving holder is active (NotActiveMember), except under a court
+    ///         order; the receiver is active (NotActiveMember) and may hold vouchers
+    ///         (CannotHoldVouchers); a burned voucher's holder is active (it is paid);
+    ///      5. watch: while the slot's debtor is not active, nothing but Burn and CourtOrder
+    ///         (DebtorNotActive).
+    ///      Invariants kept: the values of a slot's live vouchers plus its redeemed value equal
+    ///      its face value (no change creates or destroys value); `_balances` counts each
+    ///      holder's live vouchers; a voucher's parent is the voucher its value was split from.
+    function _update(Change change, uint256 fromId, uint256 toId, address to, uint256 value)
+        private
+        returns (uint256)
+    {
         if (_paused) revert SystemPaused();
-        address from = t.owner;
-        if (from == address(0)) revert UnknownVoucher(tokenId);
+        uint256 slotId = (change == Change.Mint ? toId : fromId) >> SERIAL_BITS;
+        Slot storage s = _slots[slotId];
+        Token storage t = _tokens[fromId];
+        address from = address(0); // a root has no giving holder
+        if (change != Change.Mint) {
+            from = t.owner;
+            if (from == address(0)) revert UnknownVoucher(fromId);
+            if (t.flags & FROZEN != 0 && change != Change.CourtOrder) revert VoucherFrozen(fromId);
+        }
+        if (change == Change.Merge) {
+            if (fromId == toId) revert SameVoucher(fromId);
+            if ((toId >> SERIAL_BITS) != slotId) revert SlotMismatch(fromId, toId);
+            Token storage u = _tokens[toId];
+            to = u.owner;
+            if (to == address(0)) revert UnknownVoucher(toId);
+            if (u.flags & FROZEN != 0) revert VoucherFrozen(toId);
+        }
+        if (change == Change.Burn) {
+            if (block.timestamp < s.maturity) revert SlotNotMatured(fromId, slotId, s.maturity);
+            if (registry.rolesIfActive(from) == 0) revert NotActiveMember(from);
+            return _burn(fromId, t, from, s);
+        }
+        if (change != Change.CourtOrder && block.timestamp >= s.maturity) revert SlotMatured(slotId, s.maturity);
         if (to == address(0)) revert ZeroAddress();
-        if (t.flags & FROZEN != 0) revert VoucherFrozen(tokenId);
-        slotId = tokenId >> SERIAL_BITS;
-        uint256 maturity = _slots[slotId].maturity;
-        if (block.timestamp >= maturity) revert SlotMatured(slotId, maturity);
-        (uint8 fromRoles, uint8 toRoles) = registry.rolesIfActivePair(from, to);
-        if (fromRoles == 0) revert NotActiveMember(from);
-        if (toRoles == 0) revert NotActiveMember(to);
+        _checkParties(change, slotId, from, to, s.debtor);
+
+        if (change == Change.Move || change == Change.CourtOrder) {
+            _move(fromId, t, from, to);
+            return fromId;
+        }
+        if (value == 0) revert ZeroAmount();
+        if (change == Change.Mint) return _mint(s, toId, to, value);
+        uint256 balance = t.value;
+        if (value > balance) revert InsufficientValue(fromId, balance, value);
+        unchecked {
+            // Cannot underflow: value <= balance.
+            t.value = uint56(balance - value);
+        }
+        if (change == Change.Merge) {
+            unchecked {
+                // Cannot overflow: both values are parts of one slot's face value, which fits in uint56.
+                _tokens[toId].value += uint56(value);
+            }
+            emit TransferValue(fromId, toId, value);
+            return toId;
+        }
+        return _splitOff(s, fromId, to, value);
     }
 
-    function _splitTo(uint256 fromTokenId, Token storage t, address to, uint256 value)
-        private
-        returns (uint256 newTokenId)
-    {
-        uint256 slotId = _checkMovable(fromTokenId, t, to);
-        if (value == 0) revert ZeroAmount();
-        uint256 balance = t.value;
-        if (value > balance) revert InsufficientValue(fromTokenId, balance, value);
-        Slot storage s = _slots[slotId];
+    /// @dev The root voucher's effects; checked by `_update`.
+    function _mint(Slot storage s, uint256 tokenId, address to, uint256 value) private returns (uint256) {
+        s.lastSerial = 1;
+        _tokens[tokenId] = Token({owner: to, value: uint56(value), parentSerial: 0, flags: 0});
+        unchecked {
+            // Cannot overflow: a balance counts tokens, each minted by a transaction.
+            _balances[to] += 1;
+        }
+        emit Transfer(address(0), to, tokenId);
+        emit SlotChanged(tokenId, 0, tokenId >> SERIAL_BITS);
+        emit TransferValue(0, tokenId, value);
+        return tokenId;
+    }
+
+    /// @dev A split's new voucher, its value already taken from `fromId`; checked by `_update`.
+    function _splitOff(Slot storage s, uint256 fromId, address to, uint256 value) private returns (uint256 newId) {
+        uint256 slotId = fromId >> SERIAL_BITS;
         uint32 serial = s.lastSerial;
         if (serial == type(uint32).max) revert TooManyFragments(slotId);
         unchecked {
             // Cannot overflow: checked against type(uint32).max just above.
             serial += 1;
-            // Cannot underflow: value <= balance.
-            t.value = uint56(balance - value);
             // Cannot overflow: a balance counts tokens, each minted by a transaction.
             _balances[to] += 1;
         }
         s.lastSerial = serial;
-        newTokenId = (slotId << SERIAL_BITS) | serial;
-        _tokens[newTokenId] =
-            Token({owner: to, value: uint56(value), parentSerial: uint32(fromTokenId & SERIAL_MASK), flags: 0});
-        emit Transfer(address(0), to, newTokenId);
-        emit SlotChanged(newTokenId, 0, slotId);
-        emit TransferValue(fromTokenId, newTokenId, value);
+        newId = (slotId << SERIAL_BITS) | serial;
+        _tokens[newId] = Token({owner: to, value: uint56(value), parentSerial: uint32(fromId & SERIAL_MASK), flags: 0});
+        emit Transfer(address(0), to, newId);
+        emit SlotChanged(newId, 0, slotId);
+        emit TransferValue(fromId, newId, value);
     }
 
-    function _merge(uint256 fromTokenId, Token storage t, uint256 toTokenId, uint256 value)
-        private
-        returns (address to)
-    {
-        if (fromTokenId == toTokenId) revert SameVoucher(fromTokenId);
-        if ((fromTokenId >> SERIAL_BITS) != (toTokenId >> SERIAL_BITS)) revert SlotMismatch(fromTokenId, toTokenId);
-        Token storage u = _tokens[toTokenId];
-        to = u.owner;
-        if (to == address(0)) revert UnknownVoucher(toTokenId);
-        if (u.flags & FROZEN != 0) revert VoucherFrozen(toTokenId);
-        _checkMovable(fromTokenId, t, to);
-        if (value == 0) revert ZeroAmount();
-        uint256 balance = t.value;
-        if (value > balance) revert InsufficientValue(fromTokenId, balance, value);
-        unchecked {
-            // Cannot underflow: value <= balance. Cannot overflow: both values are parts of one
-            // slot's face value, which fits in uint56.
-            t.value = uint56(balance - value);
-            u.value += uint56(value);
+    /// @dev `_update`'s membership rules for a change that has a receiver (all but Burn).
+    function _checkParties(Change change, uint256 slotId, address from, address to, address debtor) private view {
+        uint8 toRoles;
+        uint8 debtorRoles;
+        if (change == Change.Mint) {
+            (toRoles, debtorRoles) = registry.rolesIfActivePair(to, debtor);
+        } else {
+            uint8 fromRoles;
+            (fromRoles, toRoles, debtorRoles) = registry.rolesIfActiveTrio(from, to, debtor);
+            if (change != Change.CourtOrder && fromRoles == 0) revert NotActiveMember(from);
         }
-        emit TransferValue(fromTokenId, toTokenId, value);
+        if (change != Change.CourtOrder && debtorRoles == 0) revert DebtorNotActive(slotId, debtor);
+        if (toRoles == 0) revert NotActiveMember(to);
+        if (toRoles & Roles.VOUCHER_HOLDERS == 0) revert CannotHoldVouchers(to, toRoles);
     }
 
-    function _transferWhole(address from, address to, uint256 tokenId, bool checkSpender) private {
-        Token storage t = _tokens[tokenId];
-        address owner = t.owner;
-        if (owner == address(0)) revert UnknownVoucher(tokenId);
-        if (owner != from) revert NotHolder(tokenId, from);
-        if (checkSpender && msg.sender != owner) {
-            if (!_operatorApprovals[owner][msg.sender] && _tokenApprovals[tokenId] != msg.sender) {
-                revert NotAuthorized(tokenId, msg.sender);
-            }
-            _checkSpender(msg.sender);
-        }
-        _checkMovable(tokenId, t, to);
+    /// @dev The effects of a whole move (ERC-721 transfer, court order); checked by `_update`.
+    function _move(uint256 tokenId, Token storage t, address from, address to) private {
         if (_tokenApprovals[tokenId] != address(0)) delete _tokenApprovals[tokenId];
         uint8 flags = t.flags;
         if (flags & VALUE_APPROVED != 0) {
@@ -743,44 +970,10 @@ contract ReceivableVoucher is
         emit Transfer(from, to, tokenId);
     }
 
-    /// @dev Holders, operators approved for all, and the voucher's approved address move any
-    ///      value; anyone else spends a value allowance. A spender that is not the holder must
-    ///      be an active member (`_checkSpender`).
-    function _spendValue(uint256 tokenId, address owner, address spender, uint256 value) private {
-        if (owner == address(0)) revert UnknownVoucher(tokenId);
-        if (spender == owner) return;
-        _checkSpender(spender);
-        if (_operatorApprovals[owner][spender] || _tokenApprovals[tokenId] == spender) return;
-        uint256 epoch = _approvalEpoch[tokenId];
-        uint256 allowed = _valueAllowances[tokenId][epoch][spender];
-        if (allowed < value) revert InsufficientAllowance(tokenId, spender, allowed, value);
-        if (allowed != type(uint256).max) {
-            unchecked {
-                // Cannot underflow: allowed >= value.
-                _valueAllowances[tokenId][epoch][spender] = allowed - value;
-            }
-        }
-    }
-
-    /// @dev An approval outlives the holder's trust in its operator: whoever moves a voucher
-    ///      for its holder must be an active member when it does, so a suspended or removed
-    ///      member (or an outsider given an approval) moves nothing.
-    function _checkSpender(address spender) private view {
-        if (registry.rolesIfActive(spender) == 0) revert NotActiveMember(spender);
-    }
-
-    function _redeem(uint256 tokenId) private {
-        Token storage t = _tokens[tokenId];
-        address holder = t.owner;
-        if (holder == address(0)) revert UnknownVoucher(tokenId);
-        if (t.flags & FROZEN != 0) revert VoucherFrozen(tokenId);
+    /// @dev The effects of a burn; checked by `_update`. Returns the value burned.
+    function _burn(uint256 tokenId, Token storage t, address holder, Slot storage s) private returns (uint256 value) {
+        value = t.value;
         uint256 slotId = tokenId >> SERIAL_BITS;
-        Slot storage s = _slots[slotId];
-        if (block.timestamp < s.maturity) revert SlotNotMatured(tokenId, slotId, s.maturity);
-        uint256 face = s.faceValue;
-        if (s.funded < face) revert SlotNotFullyFunded(tokenId, slotId, s.funded, face);
-        uint256 value = t.value;
-
         delete _tokens[tokenId];
         unchecked {
             // Cannot underflow: the holder owns this token.
@@ -791,15 +984,83 @@ contract ReceivableVoucher is
         s.redeemed = redeemed;
         emit Transfer(holder, address(0), tokenId);
         emit TransferValue(tokenId, 0, value);
-        emit VoucherRedeemed(tokenId, slotId, holder, value);
-        // Settles on the redemption that completes the face value; an empty voucher burned
+        // Settles on the burn that completes the face value; an empty voucher burned
         // afterwards (value 0) must not settle the slot a second time.
-        if (value != 0 && redeemed == face) {
+        if (value != 0 && redeemed == s.faceValue) {
             s.status = SlotStatus.Settled;
-            _outstanding[s.debtor] -= face;
             emit SlotSettled(slotId, s.debtor, s.overdueAt != 0);
         }
-        if (value != 0) settlementToken.safeTransfer(holder, value);
+    }
+
+    /// @dev Pays a matured voucher of a fully funded slot to its holder and burns it.
+    function _redeem(uint256 tokenId) private {
+        uint256 slotId = tokenId >> SERIAL_BITS;
+        Slot storage s = _slots[slotId];
+        address holder = _tokens[tokenId].owner;
+        uint256 value = _update(Change.Burn, tokenId, 0, address(0), 0);
+        // Checked after the ledger's own rules (unknown, frozen, not matured, holder not active)
+        // so that the error names the first rule broken; a revert here undoes the burn.
+        uint256 face = s.faceValue;
+        if (s.funded < face) revert SlotNotFullyFunded(tokenId, slotId, s.funded, face);
+        emit VoucherRedeemed(tokenId, slotId, holder, value);
+        if (value != 0) {
+            // Cannot underflow: the slot is fully funded and value is part of its unredeemed face.
+            _held -= value;
+            settlementToken.safeTransfer(holder, value);
+        }
+    }
+
+    /// @dev Holders, operators approved for all, and the voucher's approved address move any
+    ///      value; anyone else spends a value allowance, which lapses with its grantor's
+    ///      authority. A spender that is not the holder must be an active member.
+    function _spendValue(uint256 tokenId, address spender, uint256 value) private {
+        address owner = _tokens[tokenId].owner;
+        if (owner == address(0)) revert UnknownVoucher(tokenId);
+        if (spender == owner) return;
+        _checkSpender(spender);
+        if (_isAgent(owner, spender, tokenId)) return;
+        uint256 epoch = _approvalEpoch[tokenId];
+        ValueAllowance storage a = _valueAllowances[tokenId][epoch][spender];
+        uint96 allowed = a.amount;
+        if (!_grantorStillAuthorised(owner, a.grantor, tokenId)) allowed = 0;
+        if (allowed < value) revert InsufficientAllowance(tokenId, spender, allowed, value);
+        if (allowed != UNLIMITED) {
+            unchecked {
+                // Cannot underflow: allowed >= value.
+                a.amount = allowed - uint96(value);
+            }
+        }
+    }
+
+    /// @dev The caller of a whole transfer: the holder itself or an agent of it (an active member).
+    function _authorizeWhole(address from, uint256 tokenId) private view {
+        address owner = _tokens[tokenId].owner;
+        if (owner == address(0)) revert UnknownVoucher(tokenId);
+        if (owner != from) revert NotHolder(tokenId, from);
+        if (msg.sender != owner) {
+            if (!_isAgent(owner, msg.sender, tokenId)) revert NotAuthorized(tokenId, msg.sender);
+            _checkSpender(msg.sender);
+        }
+    }
+
+    /// @dev Whether `account` is approved for all of `owner`'s vouchers or for `tokenId`.
+    function _isAgent(address owner, address account, uint256 tokenId) private view returns (bool) {
+        return _operatorApprovals[owner][account] || _tokenApprovals[tokenId] == account;
+    }
+
+    /// @dev A value allowance granted by the holder stands; one granted by an agent stands
+    ///      only while the agent is still approved and an active member.
+    function _grantorStillAuthorised(address owner, address grantor, uint256 tokenId) private view returns (bool) {
+        if (grantor == owner) return true;
+        if (grantor == address(0) || !_isAgent(owner, grantor, tokenId)) return false;
+        return registry.rolesIfActive(grantor) != 0;
+    }
+
+    /// @dev An approval outlives the holder's trust in its operator: whoever moves a voucher
+    ///      for its holder must be an active member when it does, so a suspended or removed
+    ///      member (or an outsider given an approval) moves nothing.
+    function _checkSpender(address spender) private view {
+        if (registry.rolesIfActive(spender) == 0) revert NotActiveMember(spender);
     }
 
     function _parentOf(uint256 tokenId, Token storage t) private view returns (uint256) {

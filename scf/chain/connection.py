@@ -34,7 +34,11 @@ from scf.chain.errors import ContractRevert, ErrorDecoder
 from scf.chain.journal import Journal, JournalConflict, Sent
 
 GAS_MARGIN = 1.2
-GAS_HEADROOM = 10_000
+# The estimate runs on the latest block; the transaction is mined in a later one, whose
+# timestamp can take another path: an unpause in the same second as its pause updates the pause
+# clock's last checkpoint in place, a second later it writes a new one (a fresh storage slot,
+# 22,100 gas). The headroom covers one fresh slot beyond the margin.
+GAS_HEADROOM = 25_000
 # What a dropped connection, a timeout or an HTTP error from the node raises (requests'
 # exceptions are OSErrors too). JSON-RPC errors are answers, not transport failures.
 TRANSPORT_ERRORS = (ConnectionError, TimeoutError, OSError)

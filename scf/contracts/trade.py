@@ -45,6 +45,7 @@ class TradeRecord:
     parent_id: int
     amount: int
     reserved: int
+    ledger_id: int  # the ledger holding the invoice's reservations (0: none yet)
     doc_hash: bytes
 
     @property
@@ -71,8 +72,13 @@ class TradeRegistry(ContractClient):
     def record(self, record_id: int) -> TradeRecord:
         r = self.call("recordOf", record_id)
         return TradeRecord(
-            record_id, r[0], DocType(r[1]), RecordStatus(r[2]), r[3], r[4], r[5], r[6], r[7], r[8], r[9]
+            record_id, r[0], DocType(r[1]), RecordStatus(r[2]), r[3], r[4], r[5], r[6], r[7], r[8], r[9], r[10]
         )
 
-    def set_ledger(self, operator: Signer, ledger: str, authorised: bool = True) -> TxResult:
-        return self.send(operator, "setLedger", ledger, authorised)
+    def record_id_of(self, doc_hash: bytes, party_a: str, party_b: str) -> int:
+        """The record anchoring ``doc_hash`` between the two parties (either order), or 0."""
+        return int(self.call("recordIdOf", doc_hash, party_a, party_b))
+
+    def set_ledger(self, governance: Signer, ledger: str, authorised: bool = True) -> TxResult:
+        """Governance (the registry's admin) authorises a voucher ledger to reserve invoices."""
+        return self.send(governance, "setLedger", ledger, authorised)

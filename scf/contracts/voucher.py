@@ -116,6 +116,19 @@ class ReceivableVoucher(ContractClient):
     def mark_overdue(self, caller: Signer, slot: int) -> TxResult:
         return self.send(caller, "markOverdue", slot)
 
+    def force_transfer(self, operator: Signer, token: int, to: str, reason_hash: bytes) -> tuple[bool, TxResult]:
+        """One operator's approval of a court-ordered move of ``token`` to ``to``; returns
+        (whether this approval reached the threshold and moved it, the transaction)."""
+        result = self.send(operator, "forceTransfer", token, to, reason_hash)
+        return bool(result.events(self.contract, "VoucherForceTransferred")), result
+
+    def return_excess_settlement(self, governance: Signer, to: str, amount: int) -> TxResult:
+        return self.send(governance, "returnExcessSettlement", to, amount)
+
+    def overdue_from(self, slot: int) -> int:
+        """When ``slot`` may be marked overdue if still unfunded (maturity + grace + seconds paused)."""
+        return int(self.call("overdueFromOf", slot))
+
     def freeze(self, operator: Signer, token: int, reason_hash: bytes) -> TxResult:
         return self.send(operator, "freeze", token, reason_hash)
 
