@@ -14,10 +14,12 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+from eth_utils import keccak
 
-from scf.contracts import label
+from scf.contracts import DocType, Role, label
 from scf.manifest import save
 from tests.conftest import BANK_OPENING_CASH, CNY, DAY
+from tests.support import funded
 
 ROOT = Path(__file__).resolve().parents[1]
 BRIDGE = ROOT / "frontend_bridge"
@@ -37,19 +39,25 @@ class _QuietHandler(SimpleHTTPRequestHandler):
 
 @pytest.fixture(scope="session")
 def page_dist(tmp_path_factory) -> Path:
+    """The page built by Vite into a temporary folder (the page and its code only: the site
+    gets this chain's artifacts beside it in ``page_url``)."""
+    out = tmp_path_factory.mktemp("page-dist")
     subprocess.run(
-        [str(ROOT / "node_modules" / ".bin" / "vite"), "build", "--config", str(BRIDGE / "vite.config.mjs")],
+        [str(ROOT / "node_modules" / ".bin" / "vite"), "build", "--config", str(BRIDGE / "vite.config.mjs"),
+         "--outDir", str(out)],
         cwd=ROOT, check=True, capture_output=True, text=True,
     )
-    return BRIDGE / "dist"
+    return out
 
 
 @pytest.fixture
 def page_url(page_dist, suite, conn, tmp_path):
-    """The built page served over HTTP with this chain's manifest and ABIs beside it."""
+    """The built page served over HTTP with this chain's manifest, ABIs and EIP-712 types beside it."""
     site = tmp_path / "site"
     shutil.copytree(page_dist, site)
+    shutil.copytree(BRIDGE / "typed-data", site / "typed-data", dirs_exist_ok=True)
     save(suite.deployment, site / "deployments")
+    (site / "abi").mkdir(exist_ok=True)
     for name in ("ConsortiumRegistry", "SettlementToken", "TradeRegistry", "ReceivableVoucher", "DiscountDesk"):
         (site / "abi" / f"{name}.json").write_text(json.dumps(conn.artifacts[name].abi))
     server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_QuietHandler, directory=str(site)))
@@ -66,7 +74,10 @@ def settings(page_url, cast, chain, tmp_path):
             "url": page_url,
             "rpc": chain.provider.uri,
             "chromium": CHROMIUM,
-            "keys": {name: "0x" + bytes(getattr(cast, name).key).hex() for name in ("tier1", "tier2", "bank", "hospital")},
+            "keys": {
+                name: "0x" + bytes(getattr(cast, name).key).hex()
+                for name in ("tier1", "tier2", "tier3", "bank", "hospital")
+            },
             "tier2": cast.tier2.address,
             **extra,
         }
@@ -89,7 +100,9 @@ def test_a_wallet_on_another_chain_is_told_to_switch_networks(settings):
     assert "Switch your wallet to chain 31337" in shown["banner"]
 
 
-def test_members_accept_split_discount_and_redeem_from_the_page(suite, cast, invoice, now, settings, travel, tmp_path):
+def test_members_accept_split_discount_and_redeem_from_the_page(
+    suite, cast, w3, invoice, now, settings, travel, tmp_path
+):
     face = 1_000_000 * CNY
     record = invoice(creditor=cast.tier1, debtor=cast.hospital, amount=face)
     slot, _ = suite.voucher.issue(cast.hospital, cast.tier1.address, face, now + 90 * DAY, record)
@@ -106,6 +119,14 @@ def test_members_accept_split_discount_and_redeem_from_the_page(suite, cast, inv
     assert shown["split"].startswith("confirmed")
     assert shown["rootAfterSplit"] == "CNY 600,000.00"
     assert shown["signed"].startswith("confirmed: offer for")
+    # The bank named no seller: the offer is for the voucher's holder, and says so.
+    assert shown["offerSeller"] == cast.tier1.address
+    assert f"seller: MedSupply Co (tier 1) ({cast.tier1.address})" in shown["signedParties"]
+    assert "financier: Commerce Bank" in shown["signedParties"]
+    # Tier 2 got hold of the offer: its page refuses before sending anything.
+    assert shown["notSeller"].startswith(f"failed: discount {label(root)}: this offer is for seller MedSupply Co")
+    assert "only the seller may submit it" in shown["notSeller"]
+    assert shown["noSeller"] == "failed: the offer cannot be used: the offer has no seller"
     assert shown["discount"].startswith("confirmed: discount")
     assert shown["replay"].startswith("failed") and "offer already used" in shown["replay"]
 
@@ -114,6 +135,7 @@ def test_members_accept_split_discount_and_redeem_from_the_page(suite, cast, inv
     tier2_voucher = (slot << 32) | 2
     bank_voucher = (slot << 32) | 3
     assert (v.owner_of(tier2_voucher), v.value_of(tier2_voucher)) == (cast.tier2.address, 400_000 * CNY)
+    assert w3.eth.get_transaction_count(cast.tier2.address) == 0  # its page sent nothing
     assert (v.owner_of(bank_voucher), v.value_of(bank_voucher)) == (cast.bank.address, 100_000 * CNY)
     assert v.value_of(root) == 500_000 * CNY
     price = suite.token.balance_of(cast.tier1.address)
@@ -130,3 +152,39 @@ def test_members_accept_split_discount_and_redeem_from_the_page(suite, cast, inv
     assert "cash: CNY 400,000.00" in shown["member"]
     assert suite.token.balance_of(cast.tier2.address) == 400_000 * CNY
     assert not v.voucher(tier2_voucher).exists
+
+
+# Names a firm could choose for itself when it applies: markup that would run in every
+# counterparty's page if the page put chain data into HTML.
+IMG_PAYLOAD = '<img src=x onerror="window.__pwned=1">'
+SCRIPT_PAYLOAD = '</td><script>window.__pwned=2;alert("pwned")</script><img src=y onerror="alert(1)"> Ltd'
+
+
+def test_a_debtor_named_in_markup_is_shown_as_text_and_runs_nothing(suite, cast, w3, now, settings):
+    """Two core enterprises apply under names that are HTML payloads, are approved, and issue
+    200,000.00 and 300,000.00 to tier 3. Its page lists both names literally, before and after
+    it accepts, and nothing the names carry runs: no window.__pwned, no dialog, no element."""
+    reg, op = suite.registry, cast.operator
+    slots = []
+    firms = (("hostile img", IMG_PAYLOAD, 200_000 * CNY), ("hostile script", SCRIPT_PAYLOAD, 300_000 * CNY))
+    for key, name, face in firms:
+        firm = funded(w3, key)
+        reg.apply(firm, name, Role.CORE_ENTERPRISE, keccak(text=f"kyc {key}"))
+        reg.approve(op, firm.address)
+        reg.set_credit_limit(op, firm.address, 1_000_000 * CNY)
+        assert reg.member(firm.address).name == name
+        record, _ = suite.trade.register(cast.tier3, DocType.INVOICE, keccak(text=f"invoice {key}"), firm.address, face)
+        suite.trade.confirm(firm, record)
+        slot, _ = suite.voucher.issue(firm, cast.tier3.address, face, now + 60 * DAY, record)
+        slots.append(slot)
+
+    shown = run_phase("hostile-names", settings(member="tier3", slots=slots))
+    assert shown["pwned"] is None
+    assert shown["dialogs"] == []
+    assert shown["injectedElements"] == []
+    assert IMG_PAYLOAD in shown["pending"] and SCRIPT_PAYLOAD in shown["pending"]
+    img_slot, script_slot = slots
+    assert shown["vouchers"][f"{img_slot}.1"][1] == IMG_PAYLOAD
+    assert shown["vouchers"][f"{script_slot}.1"][1] == SCRIPT_PAYLOAD
+    assert shown["vouchers"][f"{script_slot}.1"][3] == "CNY 300,000.00"
+    assert [suite.voucher.owner_of((slot << 32) | 1) for slot in slots] == [cast.tier3.address] * 2

@@ -62,13 +62,27 @@ try {
     out.split = await waitTx(tier1);
     out.rootAfterSplit = await tier1.textContent(`[data-testid="value-${root}"]`);
 
+    // The bank names no seller: the offer is for the voucher's holder now, tier 1.
     const bank = await openSettled("bank");
     await bank.fill('[data-testid="offer-token"]', root);
     await bank.fill('[data-testid="offer-value"]', "100000.00");
     await bank.fill('[data-testid="offer-rate"]', "450");
     await bank.click('[data-testid="sign-offer"]');
     out.signed = await waitTx(bank);
+    out.signedParties = await bank.textContent('[data-testid="offer-parties"]');
     const offer = await bank.inputValue('[data-testid="offer-json"]');
+    out.offerSeller = JSON.parse(offer).offer.seller;
+
+    // The offer leaks to tier 2: its page refuses before sending anything.
+    const tier2 = await openSettled("tier2");
+    await tier2.fill('[data-testid="offer-json"]', offer);
+    await tier2.click('[data-testid="submit-offer"]');
+    out.notSeller = await waitTx(tier2);
+    // An offer without its seller (as signed before offers named one) is refused as such.
+    const { seller, ...unnamed } = JSON.parse(offer).offer;
+    await tier1.fill('[data-testid="offer-json"]', JSON.stringify({ ...JSON.parse(offer), offer: unnamed }));
+    await tier1.click('[data-testid="submit-offer"]');
+    out.noSeller = await waitTx(tier1);
 
     await tier1.fill('[data-testid="offer-json"]', offer);
     await tier1.click('[data-testid="submit-offer"]');
@@ -78,6 +92,31 @@ try {
     out.replay = await waitTx(tier1);
     out.tier1Member = await tier1.textContent('[data-testid="member"]');
     if (s.screenshot) await tier1.screenshot({ path: s.screenshot, fullPage: true });
+  } else if (phase === "hostile-names") {
+    // Firms whose chosen names are markup issue vouchers to s.member: its page must show the
+    // names as text and run none of it, in the pending list and among its vouchers.
+    const dialogs = [];
+    const page = await openSettled(s.member, { onDialog: (message) => dialogs.push(message) });
+    for (const slot of s.slots) await page.waitForSelector(`[data-testid="accept-${slot}"]`);
+    out.pending = await page.textContent('[data-testid="pending"]');
+    for (const slot of s.slots) {
+      await page.click(`[data-testid="accept-${slot}"]`);
+      await waitTx(page);
+    }
+    out.vouchers = {};
+    for (const slot of s.slots) {
+      const row = `[data-testid="voucher-${slot}.1"]`;
+      await page.waitForSelector(row);
+      out.vouchers[`${slot}.1`] = await page.$$eval(`${row} td`, (cells) => cells.map((c) => c.textContent));
+    }
+    // Give injected markup its chance: images fail to load, then their onerror would run.
+    await page.waitForFunction(() => [...document.images].every((image) => image.complete));
+    await page.waitForTimeout(250);
+    out.pwned = await page.evaluate(() => (typeof window.__pwned === "undefined" ? null : String(window.__pwned)));
+    out.injectedElements = await page.$$eval("main img, main script, main svg, main iframe", (els) =>
+      els.map((e) => e.outerHTML),
+    );
+    out.dialogs = dialogs;
   } else if (phase === "redeem") {
     const tier2 = await openSettled("tier2");
     const voucher = s.voucher;

@@ -15,13 +15,19 @@ async function rpc(url, method, params) {
 }
 
 /** Opens a page whose window.ethereum is a wallet for `privateKey`; `chainIdOverride` makes
- *  it claim another chain (to test the wrong-network message). */
-export async function memberPage(browser, { url, rpcUrl, privateKey, chainIdOverride }) {
+ *  it claim another chain (to test the wrong-network message). Every dialog the page opens
+ *  (alert, confirm, prompt) is dismissed and its message passed to `onDialog`, from the first
+ *  script on. */
+export async function memberPage(browser, { url, rpcUrl, privateKey, chainIdOverride, onDialog }) {
   const account = privateKeyToAccount(privateKey);
   const wallet = createWalletClient({ account, transport: http(rpcUrl) });
   const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
   const page = await context.newPage();
   page.on("pageerror", (error) => console.error(`[page error] ${error.message}`));
+  page.on("dialog", async (dialog) => {
+    onDialog?.(`${dialog.type()}: ${dialog.message()}`);
+    await dialog.dismiss();
+  });
   await page.exposeFunction("__scfWallet", async (method, params) => {
     try {
       switch (method) {

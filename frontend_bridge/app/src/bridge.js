@@ -239,37 +239,102 @@ export class MemberClient {
     return this.send("SettlementToken", "approve", [this.address("DiscountDesk"), BigInt(amount)]);
   }
 
-  /** As a financier: signs an EIP-712 discount offer with the wallet. */
-  async signOffer({ tokenId, value, rateBps, validSeconds = 86400, nonce }) {
+  /** The EIP-712 offer type of typed-data/DiscountOffer.json, checked once against the
+   *  DiscountDesk ABI's `discount` tuple: an offer signed for one shape and sent as another
+   *  would only fail on chain as a bad signature. */
+  offerFields() {
+    if (!this._offerFields) {
+      const fields = offerFields(this.artifacts.offerType);
+      const discount = this.abi("DiscountDesk").find((i) => i.type === "function" && i.name === "discount");
+      const tuple = discount?.inputs?.[0]?.components ?? [];
+      const shape = (list) => list.map((f) => `${f.type} ${f.name}`).join(",");
+      if (shape(tuple) !== shape(fields)) {
+        throw new TxError(
+          `the page's offer type (${shape(fields)}) does not match the DiscountDesk contract's (${shape(tuple)}): ` +
+            "reload the page, or ask the operator to publish matching ABIs and typed data",
+        );
+      }
+      this._offerFields = fields;
+    }
+    return this._offerFields;
+  }
+
+  /** As a financier: signs an EIP-712 discount offer with the wallet. The offer names its
+   *  seller, the only account that may submit it: by default the voucher's holder now. */
+  async signOffer({ tokenId, value, rateBps, validSeconds = 86400, nonce, seller }) {
+    const fields = this.offerFields();
+    if (seller !== undefined && seller !== "" && !isAddress(seller)) {
+      throw new TxError(`seller "${seller}" is not an address (0x followed by 40 hex digits)`);
+    }
+    const holder = seller || (await this.read("ReceivableVoucher", "ownerOf", [BigInt(tokenId)]));
     const block = await this.publicClient.getBlock();
-    const offer = {
-      tokenId: BigInt(tokenId),
-      value: BigInt(value),
-      rateBps: BigInt(rateBps),
+    const offer = toOffer(fields, {
+      tokenId,
+      value,
+      rateBps,
       deadline: block.timestamp + BigInt(validSeconds),
-      nonce: BigInt(nonce ?? Date.now()),
+      nonce: nonce ?? Date.now(),
       financier: this.account,
-    };
+      seller: holder,
+    });
     const t = this.artifacts.offerType;
-    const types = { DiscountOffer: t.types.DiscountOffer };
+    const types = { [t.primaryType]: fields };
     const domain = { ...t.domain, chainId: this.chainId, verifyingContract: this.address("DiscountDesk") };
     const signature = await this.walletClient.signTypedData({ domain, types, primaryType: t.primaryType, message: offer });
     return { offer, signature };
   }
 
-  /** As the holder: submits a financier's signed offer (delivery versus payment). */
+  /** Reads an offer as it travelled (strings, or bigints) into the typed-data shape; throws
+   *  TxError naming what is missing or not understood. */
+  parseOffer(raw) {
+    return toOffer(this.offerFields(), raw);
+  }
+
+  /** As the holder: submits a financier's signed offer (delivery versus payment). Refused
+   *  here, before any transaction, unless this account is the offer's seller. */
   submitOffer(offer, signature) {
-    const o = offer;
-    const tuple = {
-      tokenId: BigInt(o.tokenId),
-      value: BigInt(o.value),
-      rateBps: BigInt(o.rateBps),
-      deadline: BigInt(o.deadline),
-      nonce: BigInt(o.nonce),
-      financier: getAddress(o.financier),
-    };
+    const tuple = this.parseOffer(offer);
+    if (tuple.seller !== this.account) throw new NotOfferSellerError(tuple.seller, this.account);
     return this.send("DiscountDesk", "discount", [tuple, signature]);
   }
+}
+
+export class NotOfferSellerError extends TxError {
+  constructor(seller, account) {
+    super(`this offer is for seller ${seller}; only that account may submit it, and you are ${account}`);
+    Object.assign(this, { seller, account });
+  }
+}
+
+/** The fields of the primary type of an EIP-712 definition (typed-data/*.json). */
+export const offerFields = (offerType) => offerType.types[offerType.primaryType];
+
+/** `values` coerced to the typed-data fields, in their order: uint as bigint, address
+ *  checksummed. Every field must be there, and nothing else. */
+function toOffer(fields, values) {
+  if (values === null || typeof values !== "object") throw new TxError("the offer is not an object of fields");
+  const names = new Set(fields.map((f) => f.name));
+  const unknown = Object.keys(values).filter((k) => !names.has(k));
+  if (unknown.length) throw new TxError(`the offer has fields this page does not know: ${unknown.join(", ")}`);
+  const offer = {};
+  for (const { name, type } of fields) {
+    const v = values[name];
+    if (v === undefined || v === null || v === "") throw new TxError(`the offer has no ${name}`);
+    if (type === "address") {
+      if (!isAddress(String(v))) throw new TxError(`the offer's ${name} "${v}" is not an address`);
+      offer[name] = getAddress(String(v));
+    } else if (/^uint\d*$/.test(type)) {
+      try {
+        offer[name] = BigInt(v);
+      } catch {
+        throw new TxError(`the offer's ${name} "${v}" is not a whole number`);
+      }
+      if (offer[name] < 0n) throw new TxError(`the offer's ${name} is negative`);
+    } else {
+      throw new TxError(`the offer type has a field of type ${type}, which this page cannot read`);
+    }
+  }
+  return offer;
 }
 
 const sig = (item) => `${item.name}(${item.inputs.map((i) => i.type).join(",")})`;

@@ -51,41 +51,66 @@ function parseVoucher(text) {
   return (BigInt(slot) << 32n) | BigInt(serial);
 }
 
+// Everything shown from the chain (member names above all: a firm chooses its own) goes into
+// the page as text, never as markup: no innerHTML here.
+function cell(text, { className, testid, colSpan } = {}) {
+  const td = document.createElement("td");
+  td.textContent = text;
+  if (className) td.className = className;
+  if (testid) td.dataset.testid = testid;
+  if (colSpan) td.colSpan = colSpan;
+  return td;
+}
+
+const emptyRow = (colSpan) => {
+  const row = document.createElement("tr");
+  row.append(cell("none", { className: "muted", colSpan }));
+  return row;
+};
+
 async function refresh() {
   if (!client) return;
   const m = await client.member();
   const cash = await client.cash();
   $("who").textContent = `${m.name || "unknown account"} · ${client.account.slice(0, 10)}… · chain ${client.chainId}`;
-  $("member").innerHTML = "";
-  $("member").append(
-    `Status: ${m.status} · roles: ${m.roles.join(", ") || "none"} · cash: CNY ${formatAmount(cash)}`,
-  );
+  $("member").textContent =
+    `Status: ${m.status} · roles: ${m.roles.join(", ") || "none"} · cash: CNY ${formatAmount(cash)}`;
   if (m.status !== "active") banner(`This account is ${m.status} in the consortium: it cannot hold or move vouchers.`);
 
   const pending = await client.pendingIssuances();
-  $("pending").innerHTML = pending.length ? "" : '<tr><td class="muted">none</td></tr>';
+  $("pending").replaceChildren(...(pending.length ? [] : [emptyRow()]));
   for (const p of pending) {
     const row = document.createElement("tr");
-    row.innerHTML = `<td>slot ${p.slot}</td><td>${p.debtor}</td><td class="num">CNY ${formatAmount(p.faceValue)}</td><td>due ${formatDate(p.maturity)}</td>`;
-    const cell = document.createElement("td");
+    row.dataset.testid = `pending-${p.slot}`;
+    row.append(
+      cell(`slot ${p.slot}`),
+      cell(p.debtor, { testid: `pending-debtor-${p.slot}` }),
+      cell(`CNY ${formatAmount(p.faceValue)}`, { className: "num" }),
+      cell(`due ${formatDate(p.maturity)}`),
+    );
+    const actions = document.createElement("td");
     const button = Object.assign(document.createElement("button"), { textContent: "Accept" });
     button.dataset.testid = `accept-${p.slot}`;
     button.onclick = () => act(`accept slot ${p.slot}`, () => client.accept(p.slot));
-    cell.append(button);
-    row.append(cell);
+    actions.append(button);
+    row.append(actions);
     $("pending").append(row);
   }
 
   const vouchers = await client.myVouchers();
-  $("vouchers").innerHTML = vouchers.length ? "" : '<tr><td class="muted" colspan="6">none</td></tr>';
+  $("vouchers").replaceChildren(...(vouchers.length ? [] : [emptyRow(6)]));
   for (const v of vouchers) {
     const row = document.createElement("tr");
     row.dataset.testid = `voucher-${v.label}`;
-    row.innerHTML =
-      `<td>${v.label}${v.frozen ? " (frozen)" : ""}</td><td>${v.debtor}</td><td>${formatDate(v.maturity)}</td>` +
-      `<td class="num" data-testid="value-${v.label}">CNY ${formatAmount(v.value)}</td><td>${v.lineage.join(" ← ")}</td>`;
-    const cell = document.createElement("td");
-    cell.className = "row";
+    row.append(
+      cell(`${v.label}${v.frozen ? " (frozen)" : ""}`),
+      cell(v.debtor, { testid: `debtor-${v.label}` }),
+      cell(formatDate(v.maturity)),
+      cell(`CNY ${formatAmount(v.value)}`, { className: "num", testid: `value-${v.label}` }),
+      cell(v.lineage.join(" ← ")),
+    );
+    const actions = document.createElement("td");
+    actions.className = "row";
     const to = Object.assign(document.createElement("input"), { placeholder: "to 0x…", size: 14 });
     to.dataset.testid = `to-${v.label}`;
     const amount = Object.assign(document.createElement("input"), { placeholder: "amount", size: 10 });
@@ -97,10 +122,21 @@ async function refresh() {
     const redeem = Object.assign(document.createElement("button"), { textContent: "Redeem" });
     redeem.dataset.testid = `redeem-${v.label}`;
     redeem.onclick = () => act(`redeem ${v.label}`, () => client.redeem(v.tokenId));
-    cell.append(to, amount, send, redeem);
-    row.append(cell);
+    actions.append(to, amount, send, redeem);
+    row.append(actions);
     $("vouchers").append(row);
   }
+}
+
+/** "Commerce Bank (0x1234…)": the member's chain name, shown as text by the caller. */
+async function whoIs(address) {
+  const m = await client.member(address).catch(() => ({ name: "" }));
+  return `${m.name || "not a member"} (${address})`;
+}
+
+async function showParties(offer) {
+  $("offer-parties").textContent =
+    `financier: ${await whoIs(offer.financier)} · seller: ${await whoIs(offer.seller)}`;
 }
 
 $("connect").onclick = () => busy(async () => {
@@ -120,11 +156,14 @@ $("sign-offer").onclick = () => busy(async () => {
     const tokenId = parseVoucher($("offer-token").value);
     const value = parseAmount($("offer-value").value);
     const rateBps = BigInt($("offer-rate").value || "0");
+    const seller = $("offer-seller").value.trim() || undefined; // default: the voucher's holder now
+    $("offer-parties").textContent = "";
     txStatus("pending", "approve the desk and sign the offer in your wallet");
     const line = await client.read("SettlementToken", "allowance", [client.account, client.address("DiscountDesk")]);
     if (line < value) await client.approveDesk(value);
-    const signed = await client.signOffer({ tokenId, value, rateBps });
+    const signed = await client.signOffer({ tokenId, value, rateBps, seller });
     $("offer-json").value = offerToJson(signed);
+    await showParties(signed.offer);
     const price = await client.quote(tokenId, value, rateBps);
     $("quote").textContent = `price now: CNY ${formatAmount(price)}`;
     txStatus("confirmed", `offer for ${label(tokenId)} signed`);
@@ -134,6 +173,11 @@ $("sign-offer").onclick = () => busy(async () => {
 });
 
 $("submit-offer").onclick = () => busy(async () => {
+  $("offer-parties").textContent = "";
+  if (!client) {
+    txStatus("failed", "connect your wallet first");
+    return;
+  }
   let signed;
   try {
     signed = offerFromJson($("offer-json").value);
@@ -141,9 +185,27 @@ $("submit-offer").onclick = () => busy(async () => {
     txStatus("failed", "the offer is not valid JSON: paste it exactly as the financier sent it");
     return;
   }
-  const price = await client.quote(signed.offer.tokenId, signed.offer.value, signed.offer.rateBps).catch(() => null);
+  let offer;
+  try {
+    offer = client.parseOffer(signed?.offer);
+  } catch (error) {
+    txStatus("failed", `the offer cannot be used: ${client.describeError(error)}`);
+    return;
+  }
+  await showParties(offer);
+  // Only the seller the financier named may submit: say so now rather than send a transaction
+  // the desk would refuse (NotOfferSeller).
+  if (offer.seller !== client.account) {
+    txStatus(
+      "failed",
+      `discount ${label(offer.tokenId)}: this offer is for seller ${await whoIs(offer.seller)}; ` +
+        `only the seller may submit it, and you are ${client.account}`,
+    );
+    return;
+  }
+  const price = await client.quote(offer.tokenId, offer.value, offer.rateBps).catch(() => null);
   if (price !== null) $("quote").textContent = `price now: CNY ${formatAmount(price)}`;
-  await act(`discount ${label(signed.offer.tokenId)}`, () => client.submitOffer(signed.offer, signed.signature));
+  await act(`discount ${label(offer.tokenId)}`, () => client.submitOffer(offer, signed.signature));
 });
 
 if (window.ethereum) $("connect").click();
