@@ -39,7 +39,13 @@ GRACE = 3 * DAY  # the ledger's default grace period
 OPERATOR_ROLE = keccak(text="OPERATOR_ROLE")
 KYC = keccak(text="kyc evidence of the new firm")
 REASON = keccak(text="reason: access matrix")
+ACTION = keccak(text="an action of the caller's, approved by the operator")
 OFFER_NONCE = 7
+# Every cell is a mined transaction with this gas limit: a refusal is a failed transaction on
+# chain, decoded by replaying it on the state it met. No gas estimate decides a cell (an
+# estimate made in one second can fall short in the next: `unpause` writes a new pause-clock
+# checkpoint when mined in a later second than the pause, a cheaper in-place write otherwise).
+CALL_GAS = 2_000_000
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "permissions.md"
 REGENERATE = "make permissions"  # SCF_WRITE_PERMISSIONS=1 ape test tests/test_access_matrix.py
@@ -91,6 +97,8 @@ CONVENTIONS = """\
 - The suspended and removed columns are the row's party (last column), suspended or removed
   just before the call: a member who would otherwise be allowed. Rows reserved to governance
   or the operators, who are not members and cannot be suspended, use the supplier.
+- The registry's approval threshold is 1, so one operator's call takes effect, unless a
+  row's note says otherwise.
 - Calls on the caller's own things (paying out its cash, approving for its own vouchers,
   cancelling its own offer nonce) act on each caller's own: every actor that may hold cash
   was given 1,000.00."""
@@ -112,13 +120,24 @@ PERMISSION_ERRORS = frozenset(
         "NotDiscountDesk",
         "NotGovernance",
         "NotHolder",
+        "NotOfferSeller",  # discount: only the seller the offer names submits it
         "NotOperator",
         "NotPermittedHolder",
         "NotPermittedSpender",
         "NotTradingParty",
+        "OnlySelf",  # redeemInBatch: only the ledger itself, from redeemBatch
         "UnexpectedStatus",  # applyForMembership: the caller is already a member
     }
 )
+
+# Arguments of a permission error that name whom the rule lets through, not whom it refuses:
+# they are left out of "names no address but the caller's". NotOfferSeller(seller, caller)
+# names the offer's seller beside the refused caller; `caller` must still be the caller.
+REFERENCE_ARGUMENTS = {"NotOfferSeller": frozenset({"seller"})}
+# Not permission rules, and met by no cell: DebtorNotActive(slot, debtor) is the watch on a slot
+# whose debtor is suspended or removed, and CannotHoldVouchers(account, roles) refuses an
+# auditor-only receiver. Both are about a party of the call, not its caller: no row's caller is
+# the debtor of a voucher it moves, and no row names an auditor as receiver.
 
 
 # -------------------------------------------------------------------------------- stage
@@ -135,7 +154,8 @@ class Cell:
 
     @classmethod
     def refused(cls, refusal: ContractRevert, caller: str) -> Cell:
-        named = {v for v in refusal.args_by_name.values() if is_checksum_address(v)}
+        reference = REFERENCE_ARGUMENTS.get(refusal.error, frozenset())
+        named = {v for k, v in refusal.args_by_name.items() if k not in reference and is_checksum_address(v)}
         about_the_caller = refusal.error in PERMISSION_ERRORS and named <= {caller}
         return cls(False, refusal.error, about_the_caller, str(refusal))
 
@@ -216,9 +236,10 @@ class Stage:
         return root
 
     def overdue(self) -> int:
-        """A slot left unfunded past maturity and the grace period."""
+        """A slot left unfunded past maturity and the grace period (a slot is overdue strictly
+        after maturity + grace: one second more)."""
         slot, _ = self.accepted(days=1)
-        increase_time(self.w3, DAY + GRACE)
+        increase_time(self.w3, DAY + GRACE + 1)
         return slot
 
     def bystanders_voucher(self) -> int:
@@ -239,6 +260,26 @@ class Stage:
         self.suite.registry.send(self.cast.governance, "grantRole", OPERATOR_ROLE, self.newcomer.address)
         return self.newcomer.address
 
+    def approval_threshold_two(self) -> None:
+        """A second operator and a threshold of 2: an operator's approval is counted, not final."""
+        self.second_operator()
+        self.suite.registry.send(self.cast.governance, "setApprovalThreshold", 2)
+
+    def application_within_a_lowered_threshold(self) -> str:
+        """A pending application with one approval of 2, then governance lowers the threshold
+        to 1: the round has what it needs and waits for an operator to complete it."""
+        self.approval_threshold_two()
+        applicant = self.pending_applicant()
+        self.suite.registry.approve(self.cast.operator, applicant)
+        self.suite.registry.send(self.cast.governance, "setApprovalThreshold", 1)
+        return applicant
+
+    def sent_by_mistake(self, contract: str) -> tuple[str, int]:
+        """The supplier sends AMOUNT of its cash to a contract of the suite, which owes it to
+        nobody (on top of the 1,000.00 the stage minted to it): governance returns AMOUNT to tier 2."""
+        self.suite.token.transfer(self.cast.tier1, self.contracts[contract], AMOUNT)
+        return self.bystander, AMOUNT
+
     def paused(self, client) -> tuple[()]:
         client.send(self.cast.operator, "pause")
         return ()
@@ -252,9 +293,12 @@ class Stage:
         return owner.address, spender, AMOUNT, deadline, v, r, s
 
     def signed_offer(self) -> tuple[tuple, bytes]:
-        """The bank's offer for AMOUNT of the voucher under test, its line at the desk open."""
+        """The bank's offer to the supplier (its seller) for AMOUNT of the voucher under test,
+        its line at the desk open."""
         self.suite.token.approve(self.cast.bank, self.suite.desk.address, AMOUNT)
-        offer = DiscountOffer(self.voucher, AMOUNT, 500, self.now() + DAY, 1, self.cast.bank.address)
+        offer = DiscountOffer(
+            self.voucher, AMOUNT, 500, self.now() + DAY, 1, self.cast.bank.address, self.cast.tier1.address
+        )
         return offer.as_tuple(), self.suite.desk.sign(self.cast.bank.key, offer)
 
     # ------------------------------------------------------------------- one call
@@ -272,18 +316,22 @@ class Stage:
             if actor in self.contracts:
                 self.send_unsigned(caller, call, contract)
             else:
-                self.conn.transact(self.keys[actor], call, origin=contract)
+                self.conn.transact(self.keys[actor], call, gas=CALL_GAS, origin=contract)
         except ContractRevert as refusal:
             return Cell.refused(refusal, caller)
         return Cell(allowed=True)
 
     def send_unsigned(self, sender: str, call, origin: str) -> None:
-        """A contract of the suite has no key: anvil sends its call unsigned, after the same
-        simulation that stops a keyed caller's refused call before sending."""
-        gas = self.conn.read(lambda: call.estimate_gas({"from": sender}), origin=origin)
-        tx = {"from": sender, "to": call.address, "data": call._encode_transaction_data(), "gas": hex(2 * gas)}
-        tx_hash = self.w3.manager.request_blocking("eth_sendUnsignedTransaction", [tx])
-        assert self.conn.wait(HexBytes(tx_hash))["status"] == 1, f"{sender}'s call was simulated, then failed"
+        """A contract of the suite has no key: anvil sends its call unsigned, mined like a
+        keyed caller's; a failed one is replayed on the state it met, for its error."""
+        tx = {"from": sender, "to": call.address, "data": call._encode_transaction_data(), "gas": hex(CALL_GAS)}
+        tx_hash = HexBytes(self.w3.manager.request_blocking("eth_sendUnsignedTransaction", [tx]))
+        receipt = self.conn.wait(tx_hash)
+        if receipt["status"] == 1:
+            return
+        before = receipt["blockNumber"] - 1
+        self.conn.read(lambda: call.call({"from": sender, "gas": CALL_GAS}, block_identifier=before), origin=origin)
+        raise ContractRevert("RevertWithoutReason", {"tx": tx_hash.to_0x_hex()}, None, b"")
 
 
 # --------------------------------------------------------------------------------- spec
@@ -331,6 +379,12 @@ def burnable(s: Stage) -> tuple[str, int]:
     return s.bystander, AMOUNT
 
 
+def operators_approval(s: Stage) -> tuple[bytes, str]:
+    """The operator's approval of ACTION, under a threshold of 2 so that it is recorded."""
+    s.approval_threshold_two()
+    return ACTION, s.cast.operator.address
+
+
 def frozen(s: Stage) -> tuple[int]:
     s.suite.voucher.freeze(s.cast.operator, s.voucher, REASON)
     return (s.voucher,)
@@ -363,6 +417,21 @@ SPEC: dict[str, dict[str, Row]] = {
             "too (the contracts' code never does).",
         ),
         "approve(address)": Row(only(OPERATOR), lambda s: (s.pending_applicant(),)),
+        "approveAction(bytes32,address)": Row(
+            EVERYONE,
+            operators_approval,
+            note="Open, and rightly: an approval is counted in the scope of the calling contract (msg.sender), "
+            "so a caller only ever counts approvals of its own actions; a suite contract calls it naming its "
+            "own caller, whom it checked to be an operator (`forceTransfer`). The `operator` argument is a rule "
+            "about the argument, not the caller (NotOperator(operator)), so every cell passes the operator; "
+            "with a threshold of 2 here, each call records one approval in its caller's own scope.",
+        ),
+        "completeApplication(address)": Row(
+            only(OPERATOR),
+            lambda s: (s.application_within_a_lowered_threshold(),),
+            note="Any operator activates a pending application whose current approvals reached the threshold "
+            "(here one approval, after governance lowered the threshold from 2 to 1).",
+        ),
         "grantRole(bytes32,address)": Row(
             only(GOVERNANCE),
             lambda s: (OPERATOR_ROLE, s.newcomer.address),
@@ -440,7 +509,11 @@ SPEC: dict[str, dict[str, Row]] = {
             lambda s: (s.invoice(), s.cast.tier1.address, s.cast.hospital.address, AMOUNT),
             note="Only an authorised ledger: the voucher contract, as it issues against an invoice.",
         ),
-        "setLedger(address,bool)": Row(only(OPERATOR), lambda s: (s.bystander, True)),
+        "setLedger(address,bool)": Row(
+            only(GOVERNANCE),
+            lambda s: (s.bystander, True),
+            note="Governance, not the operators, authorises a ledger to reserve invoices.",
+        ),
         "unpause()": Row(only(OPERATOR), lambda s: s.paused(s.suite.trade)),
     },
     "ReceivableVoucher": {
@@ -474,6 +547,12 @@ SPEC: dict[str, dict[str, Row]] = {
             party=CORE,
             note="A suspended or removed debtor is refused by the settlement token: it may not pay.",
         ),
+        "forceTransfer(uint256,address,bytes32)": Row(
+            only(OPERATOR),
+            lambda s: (*frozen(s), s.bystander, REASON),
+            note="Operators only, under the registry's threshold (1 here: the operator's call moves it): the "
+            "supplier's voucher, frozen, goes to tier 2 by court order. Governance is no operator.",
+        ),
         "fundWithPermit(uint256,uint256,uint256,uint8,bytes32,bytes32)": Row(only(CORE), funding_permit, party=CORE),
         "issue(address,uint256,uint256,uint256)": Row(
             only(CORE),
@@ -493,7 +572,22 @@ SPEC: dict[str, dict[str, Row]] = {
             note="Open: anyone triggers redemption and it always pays the holder; a suspended or removed "
             "holder may not receive cash, so its voucher waits.",
         ),
-        "redeemBatch(uint256[])": Row(EVERYONE - {SUSPENDED, REMOVED}, lambda s: ([s.redeemable()],)),
+        "redeemBatch(uint256[])": Row(
+            EVERYONE,
+            lambda s: ([s.redeemable()],),
+            note="Open, and never refused: a voucher that cannot be redeemed now (its holder suspended or "
+            "removed) is skipped with RedemptionSkipped and stays unpaid.",
+        ),
+        "redeemInBatch(uint256)": Row(
+            only(LEDGER),
+            lambda s: (s.redeemable(),),
+            note="The ledger itself only (OnlySelf): one entry of `redeemBatch`, called on itself.",
+        ),
+        "returnExcessSettlement(address,uint256)": Row(
+            only(GOVERNANCE),
+            lambda s: s.sent_by_mistake(LEDGER),
+            note="Governance returns settlement tokens the ledger holds beyond what it owes holders.",
+        ),
         "safeTransferFrom(address,address,uint256)": Row(HOLDER_OR_AGENT, whole_transfer, note=MOVES),
         "safeTransferFrom(address,address,uint256,bytes)": Row(
             HOLDER_OR_AGENT, lambda s: (*whole_transfer(s), b""), note=MOVES
@@ -525,11 +619,16 @@ SPEC: dict[str, dict[str, Row]] = {
             party=FINANCIER,
             note="Open: it spends only the caller's own offer nonce.",
         ),
-        "discount((uint256,uint256,uint256,uint256,uint256,address),bytes)": Row(
+        "discount((uint256,uint256,uint256,uint256,uint256,address,address),bytes)": Row(
             only(SUPPLIER),
             lambda s: s.signed_offer(),
-            note="The holder submits the financier's signed offer; the desk pays the caller and moves the "
-            "caller's value, so nobody else can use it.",
+            note="Only the seller the financier's signed offer names (the supplier, holding the voucher) "
+            "submits it (NotOfferSeller); the desk pays the caller and moves the caller's value.",
+        ),
+        "returnExcessSettlement(address,uint256)": Row(
+            only(GOVERNANCE),
+            lambda s: s.sent_by_mistake(DESK),
+            note="Governance returns settlement tokens sent to the desk, which never holds any of its own.",
         ),
     },
     "VoucherDescriptor": {},  # views only
@@ -634,9 +733,10 @@ Every state-changing function of every contract ({size}, read from the compiled 
 signature, overloads apart) is called by each of the {len(ACTORS)} actors below. For each row
 the test builds the state in which the call succeeds for a permitted caller, with valid
 arguments; then every actor makes the same call with the same arguments on a snapshot of a
-local anvil chain, reverted afterwards. `✓`: the transaction was mined. `✗ Error`: it reverted
-with that custom error, always a permission rule about the caller (the test fails on any other
-revert: the row's setup would prove nothing).
+local anvil chain, reverted afterwards; every call is mined with a fixed gas limit. `✓`: the
+transaction succeeded. `✗ Error`: it was mined as failed, reverting with that custom error,
+always a permission rule about the caller (the test fails on any other revert: the row's setup
+would prove nothing).
 
 ## Actors
 
