@@ -1,5 +1,8 @@
 """Readable views of the ledger for people entitled to see them: lineage trees, holders,
-audit trails and trade-document trails, decoded from the event index."""
+audit trails and trade-document trails, decoded from the event index.
+
+Names and other strings come from the chain, where an applicant chose them: every view shows
+their control characters as escapes (``scf.text.printable``), so none can rewrite the terminal."""
 
 from __future__ import annotations
 
@@ -12,6 +15,7 @@ from scf.contracts.voucher import SERIAL_BITS
 from scf.deploy import Suite
 from scf.indexer import ZERO, Event, EventIndex, LedgerView
 from scf.money import fmt
+from scf.text import printable, printable_lines
 
 MONEY_ARGS = {"_value", "value", "faceValue", "amount", "funded", "unfunded", "price", "reservedTotal"}
 TOKEN_ARGS = {"tokenId", "_tokenId", "_fromTokenId", "_toTokenId", "fromTokenId", "financierTokenId"}
@@ -44,7 +48,7 @@ class Inspector:
         if address == self.suite.desk.address:
             return "discount desk"
         name = self.suite.registry.member(address).name
-        return f"{name} ({address[:8]}…)" if name else address
+        return f"{printable(name)} ({address[:8]}…)" if name else address
 
     # ---------------------------------------------------------------- formats
 
@@ -61,7 +65,7 @@ class Inspector:
             return fmt(int(value))
         if isinstance(value, str) and value.startswith("0x") and len(value) == 42:
             return self.name_of(value)
-        return str(value)
+        return printable(value)
 
     def event_line(self, e: Event) -> str:
         when = datetime.fromtimestamp(e.timestamp, tz=UTC).strftime("%Y-%m-%d %H:%M")
@@ -103,7 +107,7 @@ class Inspector:
             out.append("  FROZEN   reason hash 0x" + self.suite.voucher.call("freezeReasonOf", token).hex())
         out += ["", f"Lineage tree of slot {v.slot}:", *self.tree(ledger, v.slot, token)]
         out += ["", "Audit trail:", *[self.event_line(e) for e in self.index.trail("token", token)]]
-        return "\n".join(out)
+        return printable_lines(out)
 
     def slot(self, slot: int) -> str:
         info = self.suite.voucher.slot(slot)
@@ -125,14 +129,14 @@ class Inspector:
             "Audit trail:",
             *[self.event_line(e) for e in self.index.trail("slot", slot)],
         ]
-        return "\n".join(out)
+        return printable_lines(out)
 
     def member(self, address: str) -> str:
         m = self.suite.registry.member(address)
         ledger = self.index.ledger()
         held = sorted(ledger.held_by(address), key=lambda v: v.token_id)
         out = [
-            f"Member {m.name or '(unknown)'} {address}",
+            f"Member {printable(m.name) or '(unknown)'} {address}",
             f"  status {m.status.name.lower()}   roles {', '.join(m.roles.names()) or 'none'}",
             f"  credit limit {fmt(m.credit_limit)}   outstanding issuance {fmt(self.suite.voucher.outstanding_of(address))}",
             f"  cash {fmt(self.suite.token.balance_of(address))}",
@@ -143,7 +147,7 @@ class Inspector:
             "Audit trail:",
             *[self.event_line(e) for e in self.index.trail("account", address)],
         ]
-        return "\n".join(out)
+        return printable_lines(out)
 
     def record(self, record_id: int) -> str:
         r = self.suite.trade.record(record_id)
@@ -169,4 +173,4 @@ class Inspector:
             "Audit trail:",
             *[self.event_line(e) for e in self.index.trail("record", record_id)],
         ]
-        return "\n".join(out)
+        return printable_lines(out)

@@ -37,6 +37,7 @@ from scf.manifest import ABI_DIR, DEPLOYMENTS_DIR
 from scf.member import MemberSession
 from scf.money import fmt, from_minor, from_timestamp, to_minor
 from scf.seed import MemberSpec, SpecError, parse_members, seed_members
+from scf.text import printable, printable_lines
 from scf.wallet import dev_key
 
 DAY = 86_400
@@ -219,34 +220,39 @@ class ScenarioReport:
         }
 
     def render(self) -> str:
+        """The report for a terminal. Member names (each member chooses its own), details and
+        the story's name are shown with their control characters escaped (``scf.text``)."""
         cur = self.currency
-        out = [f"== {self.name} (chain {self.chain_id}) ==", "", "Lineage of every voucher (value held just before maturity):"]
+        out = [f"== {printable(self.name)} (chain {self.chain_id}) ==", "",
+               "Lineage of every voucher (value held just before maturity):"]
         for row in self.lineage:
             indent = "   " * row["depth"] + ("└─ " if row["depth"] else "")
             value = fmt(to_minor(row["value"], allow_zero=True), cur)
-            out.append(f"  {indent + row['voucher']:<16} {row['holder']:<34} {value:>18}")
+            out.append(f"  {indent + row['voucher']:<16} {printable(row['holder']):<34} {value:>18}")
         out += ["", "Who received what, and when:"]
         for p in self.payments:
             when = datetime.fromtimestamp(p.at, tz=UTC).strftime("%Y-%m-%d")
-            out.append(f"  {when}  {p.member:<34} {p.kind:<11} {fmt(p.amount, cur):>18}  {p.detail}")
+            out.append(
+                f"  {when}  {printable(p.member):<34} {p.kind:<11} {fmt(p.amount, cur):>18}  {printable(p.detail)}"
+            )
         out += ["", "Financing cost per supplier (discounting before maturity):"]
         if not self.financings:
             out.append("  none: every supplier held to maturity")
         for f in self.financings:
             out.append(
-                f"  {f.supplier:<34} sold {fmt(f.value, cur)} for {fmt(f.price, cur)} "
+                f"  {printable(f.supplier):<34} sold {fmt(f.value, cur)} for {fmt(f.price, cur)} "
                 f"({f.seconds_to_maturity / DAY:.0f} days early, {f.rate_bps / 100:.2f} % ACT/360): "
                 f"interest {fmt(f.interest, cur)}, effective {f.effective_annual_rate * 100:.3f} % a year"
             )
         out += ["", "Cash (settlement tokens) before and after:"]
         for address, name in self.members.items():
             before, after = self.cash_before[address], self.cash_after[address]
-            out.append(f"  {name:<34} {fmt(before, cur):>18} -> {fmt(after, cur):>18}")
+            out.append(f"  {printable(name):<34} {fmt(before, cur):>18} -> {fmt(after, cur):>18}")
         out += ["", "Gas per operation (median of the runs in this story):"]
         for op, values in self.gas.items():
             out.append(f"  {op:<22} {int(statistics.median(values)):>9,} gas  x{len(values)}")
         out += ["", f"Finished in {self.seconds:.1f} s."]
-        return "\n".join(out)
+        return printable_lines(out)
 
 
 Progress = Callable[[int, int, str], None]

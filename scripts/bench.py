@@ -23,6 +23,7 @@ from eth_account import Account
 from scf import bench as b
 from scf.chain.devnet import revert, snapshot
 from scf.cli import connect
+from scf.text import printable
 
 RESULTS = Path(__file__).resolve().parents[1] / "bench" / "results.json"
 SECTIONS = ("gas", "redemption", "throughput", "seeding")
@@ -165,7 +166,7 @@ def render(r: dict) -> str:
         lines.append(f"{s['fragments']:>10,} {s['gas_per_voucher']:>12,} {s['max_batch_in_30m_gas_block']:>14,} {s['seconds']:>9.2f}")
     t = r["throughput_ops_per_s"]
     if r.get("errors"):
-        lines += ["", "errors: " + "; ".join(f"{k}: {v}" for k, v in r["errors"].items())]
+        lines += ["", "errors: " + "; ".join(f"{k}: {printable(v)}" for k, v in r["errors"].items())]
     lines += ["", f"throughput ({r['throughput_operations']} split-transfers, ops/s, median): "
               + ", ".join(f"{k} {v}" for k, v in t.items())
               + f"  (scf/web3 = {t['scf'] / t['web3']:.2f})"]

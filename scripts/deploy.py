@@ -29,10 +29,10 @@ def cli(provider, deployer, operator, fresh):
         first_operator = load_ape_account(operator) if operator else dev_key("operator")
     except WalletError as exc:
         fail(str(exc))
-    if local:
-        for account in (governance, first_operator):
-            set_balance(conn.w3, account.address, 10**21)
-    with finishing("deployment"):
+    with finishing("deployment"):  # the node may stop answering at any request from here on
+        if local:
+            for account in (governance, first_operator):
+                set_balance(conn.w3, account.address, 10**21)
         report = deploy_suite(conn, governance, first_operator, fresh=fresh, log=lambda m: click.echo(m, err=True))
     path = manifest_path(conn.chain_id)
     if not report.changed:

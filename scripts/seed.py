@@ -15,6 +15,7 @@ from scf.deploy import attach_live
 from scf.manifest import ManifestError
 from scf.money import fmt
 from scf.seed import SpecError, load_consortium, seed_members
+from scf.text import printable
 from scf.wallet import LOCAL_CHAIN_IDS, WalletError, dev_key, load_ape_account
 
 DEFAULT_FILE = Path(__file__).resolve().parents[1] / "consortium" / "example.yaml"
@@ -29,31 +30,34 @@ def cli(provider, file_, operator):
         members = load_consortium(file_, conn.chain_id)
     except SpecError as exc:
         fail(f"nothing was sent. {exc}")
-    try:
-        suite = attach_live(conn)
-    except ManifestError as exc:
-        fail(str(exc))
-    local = conn.chain_id in LOCAL_CHAIN_IDS
-    if not operator and not local:
-        fail(f"chain {conn.chain_id} is not a local anvil: give --operator ALIAS (an ape keyfile account)")
-    try:
-        signer = load_ape_account(operator) if operator else dev_key("operator")
-    except WalletError as exc:
-        fail(str(exc))
-    if not suite.registry.is_operator(signer.address):
-        fail(f"{signer.address} is not an operator of the registry at {suite.registry.address}")
-    if local:
-        set_balance(conn.w3, signer.address, 10**21)
+    # Every request from here on may find the node gone: one clear line, not a traceback.
+    with finishing("seeding"):
+        try:
+            suite = attach_live(conn)
+        except ManifestError as exc:
+            fail(str(exc))
+        local = conn.chain_id in LOCAL_CHAIN_IDS
+        if not operator and not local:
+            fail(f"chain {conn.chain_id} is not a local anvil: give --operator ALIAS (an ape keyfile account)")
+        try:
+            signer = load_ape_account(operator) if operator else dev_key("operator")
+        except WalletError as exc:
+            fail(str(exc))
+        if not suite.registry.is_operator(signer.address):
+            fail(f"{signer.address} is not an operator of the registry at {suite.registry.address}")
+        if local:
+            set_balance(conn.w3, signer.address, 10**21)
 
-    progress = click.progressbar(length=len(members), label="seeding", file=click.get_text_stream("stderr"))
-    with progress as bar, finishing("seeding"):
-        gas = seed_members(suite, signer, members, done=lambda: bar.update(1))
-    sent = sum(len(v) for v in gas.values())
-    if not sent:
-        click.echo(f"all {len(members)} members are already in place: nothing to do")
-    for spec, address in members:
-        m = suite.registry.member(address)
-        cash = suite.token.balance_of(address)
-        click.echo(f"{spec.name:<32} {address}  {m.status.name.lower():<9} {','.join(m.roles.names()):<16} {fmt(cash)}")
+        progress = click.progressbar(length=len(members), label="seeding", file=click.get_text_stream("stderr"))
+        with progress as bar:  # closed before an error line is printed, so that line comes last
+            gas = seed_members(suite, signer, members, done=lambda: bar.update(1))
+        sent = sum(len(v) for v in gas.values())
+        if not sent:
+            click.echo(f"all {len(members)} members are already in place: nothing to do")
+        for spec, address in members:
+            m = suite.registry.member(address)
+            cash = suite.token.balance_of(address)
+            roles = ",".join(m.roles.names())
+            click.echo(f"{printable(spec.name):<32} {address}  {m.status.name.lower():<9} {roles:<16} {fmt(cash)}")
     if sent:
         click.echo(f"{sent} transactions, {sum(sum(v) for v in gas.values()):,} gas")

@@ -1,13 +1,17 @@
 """Nodes the fault tests can break: a private anvil process that keeps its chain on disk
 across a kill, a provider that kills it at a chosen request, and an RPC proxy that drops,
-delays or refuses requests. Test infrastructure only."""
+delays or refuses requests; and a throwaway ape project to run the scripts against such a
+node. Test infrastructure only."""
 
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import signal
 import socket
 import subprocess
+import sys
 import threading
 import time
 import urllib.request
@@ -16,6 +20,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import requests
+import yaml
 from eth_utils import keccak
 from web3 import HTTPProvider, Web3
 
@@ -209,3 +214,62 @@ class FlakyProxy:
 def with_timeout(url: str, seconds: float) -> HTTPProvider:
     return HTTPProvider(url, request_kwargs={"timeout": seconds})
 
+
+class ScratchProject:
+    """A throwaway ape project for running the scripts (``ape run deploy``, ``seed``...) as an
+    operator does, against a node of the test's own, without writing into the repository.
+
+    ``scf/`` is copied, not linked: scf.manifest puts deployments and ABIs in the
+    ``frontend_bridge/`` beside the package, so a copy writes them here. The contracts, the
+    scripts and the last build are copied too (ape finds the build current and does not
+    compile); node_modules, the compiler bridge and the EIP-712 definitions are linked. The
+    ape config is the repository's, with the devnet (``--network ethereum:devnet:node``, the
+    ape node provider) pointing at ``node_uri``."""
+
+    def __init__(self, root: Path, node_uri: str) -> None:
+        self.root = Path(root)
+        self.root.mkdir(parents=True, exist_ok=True)
+        skip = shutil.ignore_patterns("__pycache__", ".cache")
+        for folder in ("scf", "scripts", "contracts"):
+            shutil.copytree(PROJECT_ROOT / folder, self.root / folder, ignore=skip)
+        if (PROJECT_ROOT / ".build").is_dir():
+            shutil.copytree(PROJECT_ROOT / ".build", self.root / ".build", ignore=skip)
+        for linked in ("node_modules", "tools", "frontend_bridge/typed-data"):
+            (self.root / linked).parent.mkdir(parents=True, exist_ok=True)
+            (self.root / linked).symlink_to(PROJECT_ROOT / linked, target_is_directory=True)
+        config = yaml.safe_load((PROJECT_ROOT / "ape-config.yaml").read_text())
+        config["node"]["ethereum"]["devnet"]["uri"] = node_uri
+        (self.root / "ape-config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+        self.runs = 0
+
+    def ape_run(self, *args: str) -> ApeRun:
+        """``ape run ARGS`` in this project, started: the caller may act on the node meanwhile."""
+        env = dict(os.environ)
+        bin_dirs = [str(PROJECT_ROOT / "node_modules" / ".bin"), str(Path(sys.executable).parent)]
+        env["PATH"] = os.pathsep.join([*bin_dirs, env.get("PATH", "")])
+        env["SOLCX_BINARY_PATH"] = str(PROJECT_ROOT / "tools" / "solc")
+        self.runs += 1
+        return ApeRun([str(Path(sys.executable).parent / "ape"), "run", *args], self.root, env,
+                      self.root / f"run-{self.runs}")
+
+
+class ApeRun:
+    """A running command whose output goes to files (a pipe nobody reads could stall it)."""
+
+    def __init__(self, argv: list[str], cwd: Path, env: dict[str, str], output: Path) -> None:
+        self.stdout_path, self.stderr_path = output.with_suffix(".out"), output.with_suffix(".err")
+        with self.stdout_path.open("w") as out, self.stderr_path.open("w") as err:
+            self.process = subprocess.Popen(argv, cwd=cwd, env=env, stdout=out, stderr=err, text=True)
+
+    def running(self) -> bool:
+        return self.process.poll() is None
+
+    def wait(self, timeout: float) -> tuple[int, str, str]:
+        """(exit code, stdout, stderr); the command is killed if it outlives ``timeout``."""
+        try:
+            code = self.process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+            raise
+        return code, self.stdout_path.read_text(), self.stderr_path.read_text()

@@ -1,5 +1,6 @@
 """Operators' and members' tooling: seeding from the example consortium (twice), a member
-signing with its own encrypted keyfile, and bad input stopped before anything is sent."""
+signing with its own encrypted keyfile, bad input stopped before anything is sent, and names
+chosen by applicants printed so that they cannot rewrite the reader's terminal."""
 
 from __future__ import annotations
 
@@ -10,15 +11,20 @@ import sys
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from eth_account import Account
 
 from scf.chain.devnet import set_balance
 from scf.contracts import MemberStatus, Role
+from scf.indexer import Event
+from scf.inspect import Inspector
 from scf.member import InputError, MemberSession
 from scf.money import AmountError
+from scf.scenario import Financing, Payment, ScenarioReport
 from scf.seed import load_consortium, seed_members
+from scf.text import printable
 from scf.wallet import WalletError, load_ape_account
 from tests.conftest import CNY, DAY
 
@@ -119,3 +125,52 @@ def test_ape_run_inspect_on_a_chain_without_the_suite_says_to_deploy(tmp_path):
     assert result.returncode == 2, result.stdout + result.stderr
     assert "run 'ape run deploy'" in result.stderr
     assert result.stderr.strip().count("\n") <= 2  # one clear line (plus ape's own start/stop notices)
+
+
+# ------------------------------------------------------------- hostile names
+
+# A name an applicant could register: clear the screen, home the cursor, overwrite the line
+# with another member's name, reverse what follows, and a C1 "CSI" that some terminals obey.
+HOSTILE = "Acme\x1b[2J\x1b[H\rCommerce Bank\n\u202eknaB\x9b31m"
+HOSTILE_SHOWN = "Acme\\x1b[2J\\x1b[H\\rCommerce Bank\\n\\u202eknaB\\x9b31m"
+UNSAFE = ("\x1b", "\r", "\x9b", "\u202e")
+
+
+def test_control_characters_in_a_name_are_shown_as_escapes_and_ordinary_names_untouched():
+    assert printable(HOSTILE) == HOSTILE_SHOWN
+    assert printable(HOSTILE_SHOWN) == HOSTILE_SHOWN  # escaping twice changes nothing
+    ordinary = ("Precision Parts Ltd (tier 2)", "Précision Médicale SA", "上海精密零件有限公司", "شركة الإمداد",
+                "Tech Crew 👩\u200d🔧")  # a zero-width joiner inside an emoji stays
+    for name in ordinary:
+        assert printable(name) == name
+    assert printable("\x00\x07\t\x7f\u2028") == "\\x00\\x07\\t\\x7f\\u2028"
+    assert printable("two lines\nby design\r", keep_newlines=True) == "two lines\nby design\\r"
+
+
+def test_the_scenario_report_prints_a_hostile_member_name_escaped_wherever_it_appears():
+    address = "0x" + "ab" * 20
+    report = ScenarioReport(
+        "hospital", "CNY", 31337, {address: HOSTILE},
+        lineage=[{"voucher": "1.1", "holder": HOSTILE, "value": "300000.00", "depth": 0, "parent": None}],
+        payments=[Payment(HOSTILE, "redemption", 300_000_00, 1_900_000_000, f"voucher 1.1 from {HOSTILE}")],
+        financings=[Financing(HOSTILE, 300_000_00, 297_750_00, 450, 60 * DAY)],
+        gas={"admit": [120_000]}, cash_before={address: 0}, cash_after={address: 300_000_00},
+    )
+    text = report.render()
+    assert not any(c in text for c in UNSAFE)
+    assert text.count(HOSTILE_SHOWN) == 5  # lineage, payment and its detail, financing, cash
+    lines = text.splitlines()
+    assert any(line.startswith("  1.1") and HOSTILE_SHOWN in line for line in lines)  # still one row
+
+
+def test_inspect_prints_a_hostile_member_name_from_the_chain_escaped():
+    member, voucher, desk = "0x" + "11" * 20, "0x" + "22" * 20, "0x" + "33" * 20
+    suite = SimpleNamespace(
+        voucher=SimpleNamespace(address=voucher), desk=SimpleNamespace(address=desk),
+        registry=SimpleNamespace(member=lambda _address: SimpleNamespace(name=HOSTILE)),
+    )
+    admitted = Event(12, 0, "0x" + "00" * 32, 1_900_000_000, member, "ConsortiumRegistry", "MemberAdmitted",
+                     {"account": member, "name": HOSTILE})
+    line = Inspector(suite, index=None).event_line(admitted)
+    assert not any(c in line for c in UNSAFE)
+    assert line.count(HOSTILE_SHOWN) == 3  # the account, the name argument, and the actor
