@@ -448,6 +448,31 @@ def test_under_a_two_of_two_threshold_granting_a_role_or_raising_a_line_needs_bo
     assert reg.member(tier2).roles == Role.SUPPLIER
 
 
+def test_an_approval_given_under_one_threshold_is_never_counted_under_another(
+    suite, cast, w3, second_operator
+):
+    """Found by the registry model's author: at a threshold of 1 an act takes effect without
+    closing the round opened under 2, so operator A's old approval of raising the hospital's
+    line could complete a later raise that only operator B wanted. Changing the threshold now
+    voids approvals in progress."""
+    reg, gov, a, b, hospital = suite.registry, cast.governance, cast.operator, second_operator, cast.hospital.address
+    raise_to = 7_000_000 * CNY
+
+    reg.set_credit_limit(a, hospital, raise_to)  # 1 of 2: recorded
+    assert reg.call("creditLimitOf", hospital) == 5_000_000 * CNY
+    reg.send(gov, "setApprovalThreshold", 1)
+    reg.set_credit_limit(b, hospital, raise_to)  # takes effect alone at 1
+    reg.set_credit_limit(b, hospital, 5_000_000 * CNY)  # lowered again
+    reg.send(gov, "setApprovalThreshold", 2)
+
+    again = reg.set_credit_limit(b, hospital, raise_to)
+
+    assert reg.call("creditLimitOf", hospital) == 5_000_000 * CNY  # A's old approval is void
+    assert [(e["approvals"], e["threshold"]) for e in event_args(again, reg, "ActionApproved")] == [(1, 2)]
+    reg.set_credit_limit(a, hospital, raise_to)  # A consents now
+    assert reg.call("creditLimitOf", hospital) == raise_to
+
+
 # ================================================================ L-1 document hashes
 
 

@@ -1,7 +1,11 @@
 """Property test of the voucher ledger: random financing histories among many members (two
-core enterprises, five suppliers, two banks and an outsider), every action checked against a
-Python model of the ledger, and the ledger's invariants read back from the chain after every
-step. The invariants are stated in ``VoucherLedgerMachine``'s docstring.
+core enterprises, five suppliers, two banks, an auditor and an outsider), every action checked
+against a Python model of the ledger, and the ledger's invariants read back from the chain
+after every step. The invariants are stated in ``VoucherLedgerMachine``'s docstring.
+
+Every action goes out with a fixed gas limit, so a refusal is mined as a failed transaction
+(its error decoded by replay) and the invariants then compare the whole ledger with the model:
+a refusal that changed anything would show.
 
 The budget is small for CI (8 histories of 25 steps); ``SCF_FUZZ_EXAMPLES`` and
 ``SCF_FUZZ_STEPS`` raise it for a deeper run, e.g.
@@ -17,10 +21,11 @@ import os
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from enum import Enum
 from typing import Any, TypeVar
 
 from eth_account.signers.local import LocalAccount
-from eth_utils import keccak, to_checksum_address
+from eth_utils import function_signature_to_4byte_selector, keccak, to_checksum_address
 from hypothesis import Verbosity
 from hypothesis import strategies as st
 from hypothesis.stateful import (
@@ -36,6 +41,7 @@ from scf.chain.devnet import increase_time, revert, set_balance, snapshot
 from scf.chain.errors import ContractRevert
 from scf.contracts import DocType, MemberStatus, Role, SlotInfo, SlotStatus, token_id
 from scf.contracts import label as voucher_label
+from scf.contracts.voucher import MERGE, SPLIT_TRANSFER, WHOLE_TRANSFER
 from scf.typed_data import DiscountOffer
 from tests.conftest import CNY, DAY, member_key
 from tests.support import fuzz_budget
@@ -54,14 +60,18 @@ HOUR = 3_600
 SERIAL_BITS = 32
 SERIAL_MASK = (1 << SERIAL_BITS) - 1
 MAX_UINT256 = 2**256 - 1
+UNLIMITED = 2**96 - 1  # ReceivableVoucher: a value allowance this large is never spent down
 YEAR_BASIS = 360 * DAY * 10_000  # DiscountDesk: ACT/360 times basis points
 MAX_RATE_BPS = 10_000
+VOUCHER_HOLDER_ROLES = Role.CORE_ENTERPRISE | Role.SUPPLIER | Role.FINANCIER
+GAS = 3_000_000  # every action's fixed gas: a refusal is mined, not only estimated
 
 CORE_CREDIT_LIMITS = (1_500_000 * CNY, 800_000 * CNY)
 CORE_OPENING_CASH = 10_000_000 * CNY
 BANK_OPENING_CASH = 100_000_000 * CNY
 SUPPLIERS = 5
 MAX_FACE = 400_000 * CNY
+MAX_STRAY = 5_000 * CNY
 GAS_MONEY = 10**21
 
 
@@ -88,6 +98,14 @@ class Revert:
     args: dict[str, Any] = field(default_factory=dict)
 
 
+class Change(Enum):
+    """What ``ReceivableVoucher._update`` is asked to do (the moves the model checks there)."""
+
+    SPLIT = "split"
+    MERGE = "merge"
+    MOVE = "move"
+
+
 @dataclass
 class SlotModel:
     slot: int
@@ -96,6 +114,7 @@ class SlotModel:
     face: int
     maturity: int
     record: int
+    issued_at: int
     status: SlotStatus = SlotStatus.ISSUED
     funded: int = 0
     redeemed: int = 0
@@ -110,6 +129,8 @@ class VoucherModel:
     value: int
     parent: int
     frozen: bool = False
+    approved: str | None = None  # the ERC-721 approved address
+    allowances: dict[str, tuple[str, int]] = field(default_factory=dict)  # spender -> (grantor, amount)
 
 
 @dataclass
@@ -126,23 +147,62 @@ class Ledger:
     """What the chain must hold, kept by hand from the rules' outcomes."""
 
     status: dict[str, MemberStatus]
+    roles: dict[str, int]
     cash: dict[str, int]
-    voucher_cash: int = 0
+    owed: int = 0  # settlement funded into slots and not yet paid out
+    excess: int = 0  # settlement sent to the ledger by mistake and not yet returned
+    desk_excess: int = 0  # the same, sent to the discount desk
     slots: dict[int, SlotModel] = field(default_factory=dict)
     live: dict[int, VoucherModel] = field(default_factory=dict)
     parents: dict[int, int] = field(default_factory=dict)  # every voucher ever minted
     invoices: dict[int, InvoiceModel] = field(default_factory=dict)
     used_nonces: set[tuple[str, int]] = field(default_factory=set)
+    agents: set[tuple[str, str]] = field(default_factory=set)  # (holder, operator approved for all)
+    pauses: dict[str, list[list[int | None]]] = field(default_factory=lambda: {"ledger": [], "token": []})
 
     def status_of(self, account: str) -> MemberStatus:
         return self.status.get(account, MemberStatus.NONE)
 
+    def active(self, account: str) -> bool:
+        return self.status_of(account) == MemberStatus.ACTIVE
+
+    def paused(self, contract: str) -> bool:
+        return bool(self.pauses[contract]) and self.pauses[contract][-1][1] is None
+
+    def paused_seconds(self, contract: str, start: int, end: int) -> int:
+        """Seconds ``contract`` was paused within [start, end), from the model's own record of
+        the pause and unpause blocks."""
+        total = 0
+        for since, until in self.pauses[contract]:
+            stop = end if until is None else min(until, end)
+            total += max(0, stop - max(since, start))
+        return total
+
+    def overdue_from(self, s: SlotModel, now: int, grace: int) -> int:
+        """Maturity + grace + every second the ledger and the token were each paused since issue."""
+        stopped = self.paused_seconds("ledger", s.issued_at, now) + self.paused_seconds("token", s.issued_at, now)
+        return s.maturity + grace + stopped
+
     def outstanding(self, debtor: str) -> int:
+        """Face value of the debtor's issued slots and of its accepted slots not fully funded:
+        the fund call that completes a face value releases the credit line."""
         return sum(
             s.face
             for s in self.slots.values()
-            if s.debtor == debtor and s.status in (SlotStatus.ISSUED, SlotStatus.ACCEPTED)
+            if s.debtor == debtor
+            and (s.status == SlotStatus.ISSUED or (s.status == SlotStatus.ACCEPTED and s.funded < s.face))
         )
+
+    def is_agent(self, v: VoucherModel, account: str) -> bool:
+        return (v.owner, account) in self.agents or v.approved == account
+
+    def allowance(self, v: VoucherModel, spender: str) -> int:
+        """What ``allowance(token, spender)`` must read: 0 once an agent that granted it lost
+        its approval or its membership."""
+        grantor, amount = v.allowances.get(spender, ("", 0))
+        if not grantor or (grantor != v.owner and not (self.is_agent(v, grantor) and self.active(grantor))):
+            return 0
+        return MAX_UINT256 if amount == UNLIMITED else amount
 
     def mint(self, slot: SlotModel, owner: str, value: int, parent: int) -> int:
         slot.last_serial += 1
@@ -151,14 +211,32 @@ class Ledger:
         self.parents[token] = parent
         return token
 
+    def move(self, v: VoucherModel, to: str) -> None:
+        """A whole move: the new holder starts with no approvals and no value allowances."""
+        v.owner, v.approved, v.allowances = to, None, {}
 
-def expect(what: str, expected: Revert | None, action: Callable[[], T]) -> T | None:
-    """Runs ``action``; asserts it succeeds when ``expected`` is None, else that it reverts with
-    exactly that custom error and arguments. Returns the action's result on success. Outcomes are
-    counted in ``OUTCOMES``, which the test prints (``-s``) to show what the run covered."""
+
+@dataclass(frozen=True)
+class Call:
+    """One transaction of the machine: sent with fixed gas, so that a refusal is mined."""
+
+    client: Any
+    signer: LocalAccount
+    function: str
+    args: tuple[Any, ...]
+
+    def send(self) -> Any:
+        return self.client.send(self.signer, self.function, *self.args, gas=GAS)
+
+
+def expect(what: str, expected: Revert | None, call: Call) -> Any:
+    """Sends ``call``; asserts it succeeds when ``expected`` is None, else that it is mined as
+    failed with exactly that custom error and arguments. Returns the transaction on success.
+    Outcomes are counted in ``OUTCOMES``, which the test prints (``-s``) to show what the run
+    covered."""
     OUTCOMES[f"{what}: {expected.error if expected else 'ok'}"] += 1
     try:
-        result = action()
+        result = call.send()
     except ContractRevert as exc:
         if expected is None:
             raise AssertionError(f"the model expected success, the chain reverted with {exc.describe()}") from exc
@@ -194,6 +272,16 @@ def abi_type(param: dict[str, Any]) -> str:
     if kind.startswith("tuple"):
         return "(" + ",".join(abi_type(c) for c in param["components"]) + ")" + kind[5:]
     return kind
+
+
+def error_selectors(*clients: Any) -> dict[bytes, str]:
+    """4-byte selector -> custom error name, from the clients' ABIs."""
+    return {
+        function_signature_to_4byte_selector(f"{e['name']}({','.join(abi_type(i) for i in e['inputs'])})"): e["name"]
+        for client in clients
+        for e in client.contract.abi
+        if e.get("type") == "error"
+    }
 
 
 class BatchReader:
@@ -232,13 +320,18 @@ class ChainView:
     """What the invariants read from the chain after a step."""
 
     block: int
+    timestamp: int
     slot_count: int
     slots: dict[int, SlotInfo]
+    overdue_from: dict[int, int]  # overdueFromOf of every slot
     vouchers: dict[int, tuple[str, int, int, int, bool]]  # tokenInfo of every voucher ever minted
     parent_of: dict[int, int]  # parentOf of every live voucher
-    status: dict[str, MemberStatus]  # of every holder
+    allowances: dict[tuple[int, str], int]  # allowance of every spender the model knows, per live voucher
+    holders: dict[str, tuple[MemberStatus, int]]  # status and roles of every holder
     balances: dict[str, int]  # settlement cash of every account that may hold any
     supply: int
+    owed: int  # settlementOwed
+    excess: int  # excessSettlement
     outstanding: dict[str, int]
     records: dict[int, tuple[int, int]]  # invoice -> (amount, reserved)
 
@@ -247,25 +340,35 @@ class ChainView:
 
 
 class VoucherLedgerMachine(RuleBasedStateMachine):
-    """Random issuance, acceptance, cancellation, split-transfer, merge, whole transfer,
-    discounting at banks, partial and full funding, time travel, redemption (single and batch),
-    freezes, member suspensions and overdue reports, each checked against the model.
+    """Random issuance, acceptance, cancellation, split-transfer, split, merge, whole transfer,
+    agents and value allowances, discounting at banks, partial and full funding, time travel,
+    redemption (single and batch, with junk entries), freezes, court-ordered transfers, member
+    suspensions, removals and reinstatements (debtors' too), pauses of the ledger and the
+    settlement token, overdue reports (also at the very second), stray cash sent to the ledger
+    or the desk and its return, each checked against the model.
 
     Invariants, read from the chain after every step:
 
-    - Every action succeeds exactly when the model says it must, and otherwise reverts with
-      the custom error (and arguments) the model predicts.
+    - Every action succeeds exactly when the model says it must, and otherwise is mined as a
+      failed transaction with the custom error (and arguments) the model predicts.
     - Per slot, the values of its live vouchers plus what was redeemed equal its face value,
       and the chain holds no voucher the model does not know.
     - The settlement token's supply is what was minted and equals the sum of all accounts'
-      balances plus the voucher contract's, which holds exactly sum(funded - redeemed) over slots.
-    - Every live voucher is held by an admitted member (active or suspended, never an outsider).
+      balances plus the ledger's and the desk's.
+    - The ledger's settlementOwed() is sum(funded) - sum(paid out) of the model's slots, and its
+      settlement balance is that plus the stray cash not yet returned, so never below what it owes.
+    - Every live voucher is held by an admitted member with a voucher-holder role (never an
+      outsider, never the auditor-only member).
     - Every voucher's lineage via parentOf reaches its slot's root (serial 1) through strictly
       smaller serials of the same slot, so in finitely many steps.
-    - Each debtor's outstandingOf equals the face value of its issued or accepted unsettled
-      slots and never exceeds its credit limit.
+    - Each debtor's outstandingOf equals the face value of its issued slots and of its accepted
+      slots not yet fully funded, and never exceeds its credit limit.
     - An invoice's reserved amount equals the face value of the uncancelled vouchers issued
       against it and never exceeds the invoice amount (no double financing).
+    - Every slot's overdueFromOf is its maturity plus the grace period plus the seconds the
+      ledger and the token were each paused since its issue, as the model timed the pauses.
+    - Every value allowance reads what its grantor left of it, and 0 once a grantor that was
+      only an agent lost its approval or its membership.
     """
 
     # Bound by the test function below (pytest fixtures cannot reach a machine directly).
@@ -295,6 +398,7 @@ class VoucherLedgerMachine(RuleBasedStateMachine):
             *(f"supplier {i}" for i in range(SUPPLIERS)),
             "bank 0",
             "bank 1",
+            "auditor",  # an active member whose only role may hold no voucher
             "outsider",  # never admitted
             "forger",  # signs offers it has no right to sign
         ]
@@ -303,27 +407,38 @@ class VoucherLedgerMachine(RuleBasedStateMachine):
         self.cores = [account for name, account in self.by_name.items() if name.startswith("core")]
         self.suppliers = [account for name, account in self.by_name.items() if name.startswith("supplier")]
         self.banks = [account for name, account in self.by_name.items() if name.startswith("bank")]
-        self.outsider, self.forger = self.by_name["outsider"], self.by_name["forger"]
-        self.members: list[LocalAccount] = self.cores + self.suppliers + self.banks
+        self.auditor, self.outsider = self.by_name["auditor"], self.by_name["outsider"]
+        self.forger = self.by_name["forger"]
+        self.members: list[LocalAccount] = self.cores + self.suppliers + self.banks  # may hold vouchers
         self.key = {a.address: a for a in self.by_name.values()}
         self.limit = {core.address: limit for core, limit in zip(self.cores, CORE_CREDIT_LIMITS, strict=True)}
 
         self.cast_accounts = sorted({a.address for a in vars(self.cast).values()})
         self.supply_at_start = suite.token.total_supply()
         self.cast_cash = {a: suite.token.balance_of(a) for a in self.cast_accounts}
-        assert sum(self.cast_cash.values()) + suite.token.balance_of(suite.voucher.address) == self.supply_at_start
+        system = [suite.voucher.address, suite.desk.address]
+        assert sum(self.cast_cash.values()) + sum(suite.token.balance_of(a) for a in system) == self.supply_at_start
+        assert suite.token.balance_of(suite.desk.address) == 0
+        self.owed_at_start = suite.voucher.call("settlementOwed")
+        assert suite.token.balance_of(suite.voucher.address) == self.owed_at_start, "the suite starts with no excess"
 
         kyc = keccak(text="property test kyc evidence")
         for account in self.key.values():
             set_balance(self.w3, account.address, GAS_MONEY)
+        roles: dict[str, int] = {}
         for i, core in enumerate(self.cores):
             suite.registry.admit(operator, core.address, f"Core {i}", Role.CORE_ENTERPRISE, kyc, CORE_CREDIT_LIMITS[i])
+            roles[core.address] = Role.CORE_ENTERPRISE
         for i, supplier in enumerate(self.suppliers):
             suite.registry.admit(operator, supplier.address, f"Supplier {i}", Role.SUPPLIER, kyc)
+            roles[supplier.address] = Role.SUPPLIER
         for i, bank in enumerate(self.banks):
             suite.registry.admit(operator, bank.address, f"Bank {i}", Role.FINANCIER, kyc)
+            roles[bank.address] = Role.FINANCIER
+        suite.registry.admit(operator, self.auditor.address, "Auditor", Role.AUDITOR, kyc)
+        roles[self.auditor.address] = Role.AUDITOR
 
-        cash = {a.address: 0 for a in [*self.members, self.outsider]}
+        cash = {a.address: 0 for a in [*self.members, self.auditor, self.outsider]}
         for core in self.cores:
             suite.token.mint(operator, core.address, CORE_OPENING_CASH)
             cash[core.address] = CORE_OPENING_CASH
@@ -333,13 +448,18 @@ class VoucherLedgerMachine(RuleBasedStateMachine):
             cash[bank.address] = BANK_OPENING_CASH
         self.minted = len(self.cores) * CORE_OPENING_CASH + len(self.banks) * BANK_OPENING_CASH
 
-        self.m = Ledger(status={a.address: MemberStatus.ACTIVE for a in self.members}, cash=cash)
-        max_tenor, grace, *_ = suite.voucher.call("parameters")
+        status = {a: MemberStatus.ACTIVE for a in roles}
+        self.m = Ledger(status=status, roles=roles, cash=cash)
+        max_tenor, grace, _desk, paused, _descriptor = suite.voucher.call("parameters")
+        assert not paused and not suite.token.call("paused")
         self.max_tenor, self.grace = int(max_tenor), int(grace)
+        assert self.grace % DAY == 0, "test design: the grace period keeps boundaries off whole days"
         self.first_slot = suite.voucher.call("slotCount") + 1
+        self.selectors = error_selectors(suite.voucher, suite.token)
         # Every time boundary of the run (maturities, grace ends, offer deadlines) sits half a
         # day off the clock's whole days, and time travels in whole days, so the few seconds a
-        # block's timestamp drifts from the latest one can never decide an outcome.
+        # block's timestamp drifts from the latest one can never decide an outcome. Pauses last
+        # whole days plus seconds, which shifts overdue times by those seconds only.
         self.base = self.conn.block_timestamp()
         self.counter = 0
         self.executed_offers: list[tuple[DiscountOffer, bytes]] = []
@@ -360,6 +480,9 @@ class VoucherLedgerMachine(RuleBasedStateMachine):
     def _day(self, now: int) -> int:
         return (now - self.base) // DAY
 
+    def _mined_at(self, tx: Any) -> int:
+        return self.conn.block_timestamp(tx.block_number)
+
     @staticmethod
     def _reached(boundary: int, now: int) -> bool:
         assert abs(now - boundary) > HOUR, "test design: a time boundary too close to call"
@@ -369,18 +492,38 @@ class VoucherLedgerMachine(RuleBasedStateMachine):
         """One of ``group``, drawn by name so that a falsifying example reads as a story."""
         return self.by_name[data.draw(st.sampled_from([self.name_of[a.address] for a in group]), label=label)]
 
-    def _member(self, data: st.DataObject, label: str, *, outsider_weight: int = 0) -> str:
-        if (
-            outsider_weight
-            and choose(data, f"{label} is", {"member": 10 - outsider_weight, "outsider": outsider_weight}) == "outsider"
-        ):
+    def _member(self, data: st.DataObject, label: str, *, outsider_weight: int = 0, auditor_weight: int = 0) -> str:
+        """A member that may hold vouchers, mostly; the outsider or the auditor-only member with
+        the given weights (out of 10)."""
+        kind = choose(
+            data,
+            f"{label} is",
+            {"member": 10 - outsider_weight - auditor_weight, "outsider": outsider_weight, "auditor": auditor_weight},
+        )
+        if kind == "outsider":
             return self.outsider.address
+        if kind == "auditor":
+            return self.auditor.address
         return self._pick(data, self.members, label).address
 
     def _owner_or_other(self, data: st.DataObject, owner: str, label: str) -> str:
         if choose(data, f"{label} is", {"the holder": 6, "someone else": 1}) == "the holder":
             return owner
-        return self._member(data, label, outsider_weight=1)
+        return self._member(data, label, outsider_weight=1, auditor_weight=1)
+
+    def _spender(self, data: st.DataObject, v: VoucherModel) -> str:
+        """Who moves value of ``v``: its holder mostly, else an agent of it, a spender it granted
+        a value allowance, or someone with no right to."""
+        agents = sorted({a for (o, a) in self.m.agents if o == v.owner} | ({v.approved} if v.approved else set()))
+        granted = sorted(v.allowances)
+        kind = choose(data, "spender is", {"the holder": 5, "an agent": 2, "an allowance holder": 2, "anyone": 1})
+        if kind == "an agent" and agents:
+            return data.draw(st.sampled_from(agents), label="agent")
+        if kind == "an allowance holder" and granted:
+            return data.draw(st.sampled_from(granted), label="allowance holder")
+        if kind == "anyone":
+            return self._member(data, "spender", outsider_weight=1, auditor_weight=1)
+        return v.owner
 
     def _value(self, data: st.DataObject, available: int, label: str, *, all_weight: int = 2) -> int:
         """Part of ``available`` mostly, all of it (which may leave an empty voucher behind), or
@@ -392,11 +535,12 @@ class VoucherLedgerMachine(RuleBasedStateMachine):
             return available
         return available + 1 if kind == "too much" else 0
 
-    def _supplier(self, data: st.DataObject, status: MemberStatus) -> str:
-        fitting = [a for a in self.suppliers if self.m.status_of(a.address) == status]
-        if fitting and choose(data, "supplier pick", {f"{status.name.lower()}": 5, "any": 1}) != "any":
-            return self._pick(data, fitting, "supplier").address
-        return self._pick(data, self.suppliers, "supplier").address
+    def _account(self, data: st.DataObject, status: MemberStatus, label: str = "member") -> str:
+        """A member in ``status`` mostly (any member that may hold vouchers otherwise)."""
+        fitting = [a for a in self.members if self.m.status_of(a.address) == status]
+        if fitting and choose(data, f"{label} pick", {f"{status.name.lower()}": 5, "any": 1}) != "any":
+            return self._pick(data, fitting, label).address
+        return self._pick(data, self.members, label).address
 
     def _redeemable(self, token: int, now: int) -> bool:
         v, s = self.m.live[token], self.m.slots[slot_of(token)]
@@ -404,21 +548,24 @@ class VoucherLedgerMachine(RuleBasedStateMachine):
             not v.frozen
             and self._reached(s.maturity, now)
             and s.funded == s.face
-            and (v.value == 0 or self.m.status_of(v.owner) == MemberStatus.ACTIVE)
+            and self.m.active(v.owner)
+            and not (v.value and self.m.paused("token"))
         )
 
     def _movable(self, v: VoucherModel, now: int) -> bool:
         """Whether ``v`` has value that may move now."""
+        s = self.m.slots[slot_of(v.token)]
         return (
             v.value > 0
             and not v.frozen
-            and not self._reached(self.m.slots[slot_of(v.token)].maturity, now)
-            and self.m.status_of(v.owner) == MemberStatus.ACTIVE
+            and not self._reached(s.maturity, now)
+            and self.m.active(v.owner)
+            and self.m.active(s.debtor)
         )
 
     def _live_token(self, data: st.DataObject, now: int, label: str = "voucher") -> int:
-        """A live voucher, mostly one that may move now (frozen, matured and suspended holders'
-        vouchers are picked too, to see them refused)."""
+        """A live voucher, mostly one that may move now (frozen, matured, watched and suspended
+        holders' vouchers are picked too, to see them refused)."""
         movable = sorted(t for t, v in self.m.live.items() if self._movable(v, now))
         if movable and choose(data, f"{label} pick", {"movable": 5, "any": 1}) == "movable":
             return draw_voucher(data, movable, label)
@@ -430,39 +577,102 @@ class VoucherLedgerMachine(RuleBasedStateMachine):
             return data.draw(st.sampled_from(candidates), label=label)
         return data.draw(st.sampled_from(sorted(self.m.slots)), label=label)
 
-    def _merge_error(self, source: int, target: int, spender: str, value: int, now: int) -> Revert | None:
-        """What refuses a merge once the spender may act, in the contract's order of checks."""
-        if spender != self.m.live[source].owner and value > 0:
-            return Revert("InsufficientAllowance", {"tokenId": source, "spender": spender, "allowance": 0, "needed": value})
-        if target == source:
-            return Revert("SameVoucher", {"tokenId": source})
-        if slot_of(target) != slot_of(source):
-            return Revert("SlotMismatch", {"fromTokenId": source, "toTokenId": target})
-        if self.m.live[target].frozen:
-            return Revert("VoucherFrozen", {"tokenId": target})
-        return self._movable_error(self.m, source, self.m.live[target].owner, now)
+    # ---------------------------------------------------- the contract's rules
 
-    def _spender_error(self, spender: str, owner: str) -> Revert | None:
-        """ReceivableVoucher._checkSpender: whoever moves value for its holder must be active."""
-        if spender != owner and self.m.status_of(spender) != MemberStatus.ACTIVE:
-            return Revert("NotActiveMember", {"account": spender})
+    def _party_error(self, s: SlotModel, giver: str | None, to: str) -> Revert | None:
+        """ReceivableVoucher._checkParties, in its order: the giving holder (none for the root
+        voucher's mint), the slot's debtor (the watch), the receiver and its roles."""
+        if giver is not None and not self.m.active(giver):
+            return Revert("NotActiveMember", {"account": giver})
+        if not self.m.active(s.debtor):
+            return Revert("DebtorNotActive", {"slot": s.slot, "debtor": s.debtor})
+        if not self.m.active(to):
+            return Revert("NotActiveMember", {"account": to})
+        roles = self.m.roles.get(to, 0)
+        if roles & VOUCHER_HOLDER_ROLES == 0:
+            return Revert("CannotHoldVouchers", {"account": to, "roles": roles})
         return None
 
-    def _movable_error(self, ledger: Ledger, token: int, to: str, now: int) -> Revert | None:
-        """ReceivableVoucher._checkMovable, in its order of checks."""
-        v, s = ledger.live[token], ledger.slots[slot_of(token)]
+    def _update_error(
+        self, change: Change, token: int, to: str, value: int, now: int, target: int | None = None
+    ) -> Revert | None:
+        """ReceivableVoucher._update for a split, merge or whole move, in its order of checks."""
+        if self.m.paused("ledger"):
+            return Revert("SystemPaused")
+        v = self.m.live.get(token)
+        if v is None:
+            return Revert("UnknownVoucher", {"tokenId": token})
         if v.frozen:
             return Revert("VoucherFrozen", {"tokenId": token})
+        if change == Change.MERGE:
+            assert target is not None
+            if target == token:
+                return Revert("SameVoucher", {"tokenId": token})
+            if slot_of(target) != slot_of(token):
+                return Revert("SlotMismatch", {"fromTokenId": token, "toTokenId": target})
+            u = self.m.live.get(target)
+            if u is None:
+                return Revert("UnknownVoucher", {"tokenId": target})
+            if u.frozen:
+                return Revert("VoucherFrozen", {"tokenId": target})
+            to = u.owner
+        s = self.m.slots[slot_of(token)]
         if self._reached(s.maturity, now):
             return Revert("SlotMatured", {"slot": s.slot, "maturity": s.maturity})
-        if ledger.status_of(v.owner) != MemberStatus.ACTIVE:
-            return Revert("NotActiveMember", {"account": v.owner})
-        if ledger.status_of(to) != MemberStatus.ACTIVE:
-            return Revert("NotActiveMember", {"account": to})
+        refused = self._party_error(s, v.owner, to)
+        if refused or change == Change.MOVE:
+            return refused
+        if value == 0:
+            return Revert("ZeroAmount")
+        if value > v.value:
+            return Revert("InsufficientValue", {"tokenId": token, "value": v.value, "needed": value})
+        return None
+
+    def _spend_error(self, token: int, spender: str, value: int) -> Revert | None:
+        """ReceivableVoucher._spendValue: the holder and its agents move any value (an agent
+        only while active); anyone else spends a value allowance that still stands."""
+        v = self.m.live.get(token)
+        if v is None:
+            return Revert("UnknownVoucher", {"tokenId": token})
+        if spender == v.owner:
+            return None
+        if not self.m.active(spender):
+            return Revert("NotActiveMember", {"account": spender})
+        if self.m.is_agent(v, spender):
+            return None
+        allowed = self.m.allowance(v, spender)
+        if allowed < value:
+            return Revert(
+                "InsufficientAllowance", {"tokenId": token, "spender": spender, "allowance": allowed, "needed": value}
+            )
+        return None
+
+    def _spend(self, v: VoucherModel, spender: str, value: int) -> None:
+        """The allowance a successful move by ``spender`` used up."""
+        if spender == v.owner or self.m.is_agent(v, spender):
+            return
+        grantor, amount = v.allowances[spender]
+        if amount != UNLIMITED:
+            v.allowances[spender] = (grantor, amount - value)
+
+    def _authorize_whole_error(self, token: int, holder: str, spender: str) -> Revert | None:
+        """ReceivableVoucher._authorizeWhole: the named holder is the holder, and the caller
+        is it or an active agent of it."""
+        v = self.m.live.get(token)
+        if v is None:
+            return Revert("UnknownVoucher", {"tokenId": token})
+        if holder != v.owner:
+            return Revert("NotHolder", {"tokenId": token, "account": holder})
+        if spender != v.owner:
+            if not self.m.is_agent(v, spender):
+                return Revert("NotAuthorized", {"tokenId": token, "spender": spender})
+            if not self.m.active(spender):
+                return Revert("NotActiveMember", {"account": spender})
         return None
 
     def _redeem_in(self, ledger: Ledger, token: int, now: int) -> Revert | None:
-        """Redeems ``token`` in ``ledger`` as the contract must; the error if it must revert."""
+        """Redeems ``token`` in ``ledger`` as the contract must (the ledger not paused); the
+        error if it must revert."""
         v = ledger.live.get(token)
         if v is None:
             return Revert("UnknownVoucher", {"tokenId": token})
@@ -470,50 +680,76 @@ class VoucherLedgerMachine(RuleBasedStateMachine):
             return Revert("VoucherFrozen", {"tokenId": token})
         s = ledger.slots[slot_of(token)]
         if not self._reached(s.maturity, now):
-            return Revert("SlotNotMatured", {"slot": s.slot, "maturity": s.maturity})
+            return Revert("SlotNotMatured", {"tokenId": token, "slot": s.slot, "maturity": s.maturity})
+        if not ledger.active(v.owner):
+            return Revert("NotActiveMember", {"account": v.owner})
         if s.funded < s.face:
-            return Revert("SlotNotFullyFunded", {"slot": s.slot, "funded": s.funded, "faceValue": s.face})
-        if v.value != 0 and ledger.status_of(v.owner) != MemberStatus.ACTIVE:
-            return Revert("NotPermittedHolder", {"account": v.owner})  # the cash leg refuses it
+            return Revert(
+                "SlotNotFullyFunded", {"tokenId": token, "slot": s.slot, "funded": s.funded, "faceValue": s.face}
+            )
+        if v.value and ledger.paused("token"):
+            return Revert("TokenPaused")  # the payment leg refuses it
         del ledger.live[token]
         s.redeemed += v.value
-        if s.redeemed == s.face and s.status != SlotStatus.SETTLED:
+        if v.value and s.redeemed == s.face:
             s.status = SlotStatus.SETTLED
-        ledger.voucher_cash -= v.value
+        ledger.owed -= v.value
         ledger.cash[v.owner] += v.value
+        return None
+
+    def _cash_error(self, sender: str, to: str, amount: int) -> Revert | None:
+        """SettlementToken._update: pause, then both sides' permission, then the balance
+        (system contracts may always hold; the model's accounts are members)."""
+        system = (self.suite.voucher.address, self.suite.desk.address)
+        if self.m.paused("token"):
+            return Revert("TokenPaused")
+        if sender not in system and not self.m.active(sender):
+            return Revert("NotPermittedHolder", {"account": sender})
+        if to not in system and not self.m.active(to):
+            return Revert("NotPermittedHolder", {"account": to})
+        balance = {self.suite.voucher.address: self.m.owed + self.m.excess, self.suite.desk.address: self.m.desk_excess}
+        if amount > balance.get(sender, self.m.cash.get(sender, 0)):
+            return Revert("ERC20InsufficientBalance", {"sender": sender})
         return None
 
     def _new_invoice(self, creditor: LocalAccount, debtor: LocalAccount, amount: int) -> InvoiceModel | None:
         """The supplier anchors an invoice, the core enterprise confirms it."""
         doc_hash = keccak(text=f"property invoice {self._next()}")
-        registered = expect(
-            "register invoice",
-            None
-            if self.m.status_of(creditor.address) == MemberStatus.ACTIVE
-            else Revert("NotActiveMember", {"account": creditor.address}),
-            lambda: self.suite.trade.register(creditor, DocType.INVOICE, doc_hash, debtor.address, amount),
-        )
+        expected = None
+        if not self.m.active(creditor.address):
+            expected = Revert("NotActiveMember", {"account": creditor.address})
+        elif not self.m.active(debtor.address):
+            expected = Revert("NotActiveMember", {"account": debtor.address})
+        trade = self.suite.trade
+        args = (int(DocType.INVOICE), doc_hash, debtor.address, amount, 0)
+        registered = expect("register invoice", expected, Call(trade, creditor, "register", args))
         if registered is None:
             return None
-        record, _ = registered
+        (event,) = registered.events(trade.contract, "DocumentRegistered")
+        record = int(event["args"]["recordId"])
         self.suite.trade.confirm(debtor, record)
         invoice = self.m.invoices[record] = InvoiceModel(record, creditor.address, debtor.address, amount)
         return invoice
 
-    def _issue(
-        self, debtor: LocalAccount, creditor: LocalAccount, face: int, days: int, invoice: InvoiceModel
-    ) -> int | None:
+    def _issue(self, debtor: LocalAccount, creditor: str, face: int, days: int, invoice: InvoiceModel) -> int | None:
         """Issues a voucher due ``days`` (whole days plus half a day) from today; the slot if issued."""
         now = self._now()
         maturity = self.base + (self._day(now) + days) * DAY + DAY // 2
         needed = self.m.outstanding(debtor.address) + face
+        roles = self.m.roles.get(creditor, 0)
         expected = None
-        if self._reached(maturity, now):
+        if self.m.paused("ledger"):
+            expected = Revert("SystemPaused")
+        elif self._reached(maturity, now):
             expected = Revert("MaturityNotInFuture", {"maturity": maturity})
         elif not self._reached(maturity, now + self.max_tenor):
             expected = Revert("MaturityBeyondTenor", {"maturity": maturity})
-        elif self.m.status_of(creditor.address) != MemberStatus.ACTIVE:
-            expected = Revert("NotActiveMember", {"account": creditor.address})
+        elif not self.m.active(debtor.address):
+            expected = Revert("NotCoreEnterprise", {"account": debtor.address})
+        elif not self.m.active(creditor):
+            expected = Revert("NotActiveMember", {"account": creditor})
+        elif roles & VOUCHER_HOLDER_ROLES == 0:
+            expected = Revert("CannotHoldVouchers", {"account": creditor, "roles": roles})
         elif needed > self.limit[debtor.address]:
             expected = Revert(
                 "CreditLimitExceeded", {"debtor": debtor.address, "limit": self.limit[debtor.address], "needed": needed}
@@ -523,16 +759,16 @@ class VoucherLedgerMachine(RuleBasedStateMachine):
                 "InsufficientInvoiceAmount",
                 {"recordId": invoice.record, "available": invoice.amount - invoice.reserved, "needed": face},
             )
-        issued = expect(
-            "issue",
-            expected,
-            lambda: self.suite.voucher.issue(debtor, creditor.address, face, maturity, invoice.record),
-        )
-        if issued is None:
+        voucher = self.suite.voucher
+        tx = expect("issue", expected, Call(voucher, debtor, "issue", (creditor, face, maturity, invoice.record)))
+        if tx is None:
             return None
-        slot, _ = issued
+        (event,) = tx.events(voucher.contract, "VoucherIssued")
+        slot = int(event["args"]["slot"])
         assert slot == self.first_slot + len(self.m.slots), "slots are numbered sequentially"
-        self.m.slots[slot] = SlotModel(slot, debtor.address, creditor.address, face, maturity, invoice.record)
+        self.m.slots[slot] = SlotModel(
+            slot, debtor.address, creditor, face, maturity, invoice.record, issued_at=self._mined_at(tx)
+        )
         invoice.reserved += face
         return slot
 
@@ -544,15 +780,23 @@ class VoucherLedgerMachine(RuleBasedStateMachine):
             expected = Revert("UnexpectedSlotStatus", {"slot": slot, "status": int(s.status)})
         elif caller != s.creditor:
             expected = Revert("NotCreditor", {"slot": slot, "caller": caller})
+        elif self.m.paused("ledger"):
+            expected = Revert("SystemPaused")
         elif self._reached(s.maturity, now):
             expected = Revert("SlotMatured", {"slot": slot, "maturity": s.maturity})
-        elif self.m.status_of(caller) != MemberStatus.ACTIVE:
-            expected = Revert("NotActiveMember", {"account": caller})
-        accepted = expect("accept", expected, lambda: self.suite.voucher.accept(self.key[caller], slot))
-        if accepted is not None:
+        else:
+            expected = self._party_error(s, None, caller)
+        tx = expect("accept", expected, Call(self.suite.voucher, self.key[caller], "accept", (slot,)))
+        if tx is not None:
             s.status = SlotStatus.ACCEPTED
             root = self.m.mint(s, caller, s.face, 0)
-            assert accepted[0] == root == token_id(slot, 1)
+            (event,) = tx.events(self.suite.voucher.contract, "VoucherAccepted")
+            assert int(event["args"]["tokenId"]) == root == token_id(slot, 1)
+
+    def _minted(self, tx: Any, from_token: int) -> list[int]:
+        """The vouchers a split or split-transfer of ``from_token`` minted, in order."""
+        events = tx.events(self.suite.voucher.contract, "TransferValue")
+        return [int(e["args"]["_toTokenId"]) for e in events if e["args"]["_fromTokenId"] == from_token]
 
     # ------------------------------------------------------------------- rules
 
@@ -567,20 +811,29 @@ class VoucherLedgerMachine(RuleBasedStateMachine):
             invoice = self._new_invoice(creditor, debtor, face)
             assert invoice is not None
             days = data.draw(st.one_of(st.integers(10, 40), st.integers(10, 170)), label="days")
-            slot = self._issue(debtor, creditor, face, days, invoice)
+            slot = self._issue(debtor, creditor.address, face, days, invoice)
             assert slot is not None
             self._accept(slot, creditor.address)
 
     @rule(data=st.data())
     def issue(self, data: st.DataObject) -> None:
         """A core enterprise issues a voucher against an invoice its supplier registered and it
-        confirmed (or an earlier invoice between them, which may not have enough left)."""
+        confirmed (or an earlier invoice between them, which may not have enough left), now and
+        then to the auditor-only member, which may hold no voucher."""
         debtor = self._pick(data, self.cores, "debtor")
         creditor = self._pick(data, self.suppliers, "creditor")
         tiny = choose(data, "face value kind", {"any": 3, "tiny": 1}) == "tiny"
         face = data.draw(st.integers(1, 1_000 if tiny else MAX_FACE), label="face value")
         tenor = choose(data, "tenor", {"10-170 days": 8, "in the past": 1, "beyond max tenor": 1})
         days = {"in the past": -1, "beyond max tenor": 190}.get(tenor) or data.draw(st.integers(10, 170), label="days")
+        if choose(data, "to", {"a supplier": 9, "the auditor": 1}) == "the auditor":
+            # Refused before the invoice is looked at: any invoice of the debtor serves.
+            invoices = [i for i in self.m.invoices.values() if i.debtor == debtor.address] or list(
+                self.m.invoices.values()
+            )
+            invoice = data.draw(st.sampled_from(invoices), label="invoice")
+            self._issue(debtor, self.auditor.address, face, days, invoice)
+            return
         earlier = [i for i in self.m.invoices.values() if (i.creditor, i.debtor) == (creditor.address, debtor.address)]
         if earlier and choose(data, "invoice", {"new": 3, "earlier": 1}) == "earlier":
             invoice: InvoiceModel | None = data.draw(st.sampled_from(earlier), label="earlier invoice")
@@ -588,7 +841,7 @@ class VoucherLedgerMachine(RuleBasedStateMachine):
             headroom = data.draw(st.sampled_from([0, 0, face // 2, face]), label="invoice headroom")
             invoice = self._new_invoice(creditor, debtor, face + headroom)
         if invoice is not None:
-            self._issue(debtor, creditor, face, days, invoice)
+            self._issue(debtor, creditor.address, face, days, invoice)
 
     @precondition(lambda self: any(s.status == SlotStatus.ISSUED for s in self.m.slots.values()))
     @rule(data=st.data())
@@ -608,42 +861,69 @@ class VoucherLedgerMachine(RuleBasedStateMachine):
         s = self.m.slots[slot]
         caller = self._pick(data, self.cores, "caller").address
         expected = None
-        if caller != s.debtor:
+        if self.m.paused("ledger"):
+            expected = Revert("SystemPaused")
+        elif caller != s.debtor:
             expected = Revert("NotDebtor", {"slot": slot, "caller": caller})
         elif s.status != SlotStatus.ISSUED:
             expected = Revert("UnexpectedSlotStatus", {"slot": slot, "status": int(s.status)})
-        if expect("cancel", expected, lambda: self.suite.voucher.cancel(self.key[caller], slot)) is not None:
+        if expect("cancel", expected, Call(self.suite.voucher, self.key[caller], "cancel", (slot,))) is not None:
             s.status = SlotStatus.CANCELLED
             self.m.invoices[s.record].reserved -= s.face
 
     @precondition(lambda self: self.m.live)
     @rule(data=st.data())
     def split_transfer(self, data: st.DataObject) -> None:
-        """A holder pays its own supplier with part (or all) of a voucher."""
+        """A holder (or its agent, or a spender it granted a value allowance) pays a supplier
+        with part or all of a voucher."""
         now = self._now()
         token = self._live_token(data, now)
         v = self.m.live[token]
-        spender = self._owner_or_other(data, v.owner, "spender")
-        to = self._member(data, "recipient", outsider_weight=1)
+        spender = self._spender(data, v)
+        to = self._member(data, "recipient", outsider_weight=1, auditor_weight=1)
         value = self._value(data, v.value, "value")
-        expected = self._spender_error(spender, v.owner)
-        if expected is None and spender != v.owner and value > 0:
-            expected = Revert(
-                "InsufficientAllowance", {"tokenId": token, "spender": spender, "allowance": 0, "needed": value}
-            )
-        elif expected is None:
-            expected = self._movable_error(self.m, token, to, now)
-        if expected is None and value == 0:
-            expected = Revert("ZeroAmount")
-        elif expected is None and value > v.value:
-            expected = Revert("InsufficientValue", {"tokenId": token, "value": v.value, "needed": value})
-        moved = expect(
-            "split-transfer", expected, lambda: self.suite.voucher.split_transfer(self.key[spender], token, to, value)
-        )
-        if moved is not None:
+        expected = self._spend_error(token, spender, value) or self._update_error(Change.SPLIT, token, to, value, now)
+        call = Call(self.suite.voucher, self.key[spender], SPLIT_TRANSFER, (token, to, value))
+        tx = expect("split-transfer", expected, call)
+        if tx is not None:
+            self._spend(v, spender, value)
             v.value -= value
             new = self.m.mint(self.m.slots[slot_of(token)], to, value, token)
-            assert moved[0] == new, "the new voucher takes the slot's next serial"
+            assert self._minted(tx, token) == [new], "the new voucher takes the slot's next serial"
+
+    @precondition(lambda self: self.m.live)
+    @rule(data=st.data())
+    def split(self, data: st.DataObject) -> None:
+        """A holder splits a voucher into new ones it keeps (an empty list changes nothing)."""
+        now = self._now()
+        token = self._live_token(data, now)
+        v = self.m.live[token]
+        caller = self._owner_or_other(data, v.owner, "caller")
+        values: list[int] = []
+        left = v.value
+        for _ in range(data.draw(st.integers(0, 3), label="parts")):
+            values.append(self._value(data, left, "part", all_weight=1))
+            left = max(0, left - values[-1])
+        expected = None
+        if caller != v.owner:
+            expected = Revert("NotHolder", {"tokenId": token, "account": caller})
+        else:
+            rest = v.value
+            for value in values:
+                expected = self._update_error(Change.SPLIT, token, caller, value, now)
+                if expected is None and value > rest:
+                    expected = Revert("InsufficientValue", {"tokenId": token, "value": rest, "needed": value})
+                if expected is not None:
+                    break
+                rest -= value
+        tx = expect("split", expected, Call(self.suite.voucher, self.key[caller], "split", (token, values)))
+        if tx is not None:
+            s = self.m.slots[slot_of(token)]
+            new = []
+            for value in values:
+                v.value -= value
+                new.append(self.m.mint(s, caller, value, token))
+            assert self._minted(tx, token) == new
 
     @precondition(lambda self: self.m.live)
     @rule(data=st.data())
@@ -669,51 +949,104 @@ class VoucherLedgerMachine(RuleBasedStateMachine):
             target = draw_voucher(data, same_slot, "to voucher")
         elif kind == "other slot" and other_slot:
             target = draw_voucher(data, other_slot, "to voucher")
-        spender = self._owner_or_other(data, v.owner, "spender")
+        spender = self._spender(data, v)
         value = self._value(data, v.value, "value")
-        expected = self._spender_error(spender, v.owner) or self._merge_error(source, target, spender, value, now)
-        if expected is None and value == 0:
-            expected = Revert("ZeroAmount")
-        elif expected is None and value > v.value:
-            expected = Revert("InsufficientValue", {"tokenId": source, "value": v.value, "needed": value})
-        if (
-            expect("merge", expected, lambda: self.suite.voucher.merge(self.key[spender], source, target, value))
-            is not None
-        ):
+        expected = self._spend_error(source, spender, value) or self._update_error(
+            Change.MERGE, source, "", value, now, target=target
+        )
+        call = Call(self.suite.voucher, self.key[spender], MERGE, (source, target, value))
+        if expect("merge", expected, call) is not None:
+            self._spend(v, spender, value)
             v.value -= value
             self.m.live[target].value += value
 
     @precondition(lambda self: self.m.live)
     @rule(data=st.data())
     def transfer_whole(self, data: st.DataObject) -> None:
-        """A holder hands a whole voucher (ERC-721 transfer) to another member."""
+        """A holder (or its agent) hands a whole voucher (ERC-721 transfer) to another member."""
         now = self._now()
         token = self._live_token(data, now)
         v = self.m.live[token]
-        spender = self._owner_or_other(data, v.owner, "spender")
+        spender = self._spender(data, v)
         holder = self._owner_or_other(data, v.owner, "named holder")
-        to = self._member(data, "recipient", outsider_weight=1)
-        if holder != v.owner:
-            expected = Revert("NotHolder", {"tokenId": token, "account": holder})
-        elif spender != v.owner:
-            expected = Revert("NotAuthorized", {"tokenId": token, "spender": spender})
-        else:
-            expected = self._movable_error(self.m, token, to, now)
-        if (
-            expect(
-                "whole transfer",
-                expected,
-                lambda: self.suite.voucher.transfer_whole(self.key[spender], holder, to, token),
+        to = self._member(data, "recipient", outsider_weight=1, auditor_weight=1)
+        expected = self._authorize_whole_error(token, holder, spender) or self._update_error(
+            Change.MOVE, token, to, 0, now
+        )
+        call = Call(self.suite.voucher, self.key[spender], WHOLE_TRANSFER, (holder, to, token))
+        if expect("whole transfer", expected, call) is not None:
+            self.m.move(v, to)
+
+    @rule(data=st.data())
+    def appoint_agent(self, data: st.DataObject) -> None:
+        """A holder approves an operator for all its vouchers or revokes it, or approves an
+        address for one voucher (the holder's agent for all may do that too)."""
+        if self.m.live and choose(data, "approval", {"for all": 2, "for one voucher": 1}) == "for one voucher":
+            token = draw_voucher(data, self.m.live, "voucher")
+            v = self.m.live[token]
+            agents = sorted(a for (o, a) in self.m.agents if o == v.owner)
+            caller = v.owner
+            if agents and choose(data, "approved by", {"the holder": 2, "its agent": 1}) == "its agent":
+                caller = data.draw(st.sampled_from(agents), label="agent")
+            caller = caller if choose(data, "caller", {"as drawn": 6, "anyone": 1}) == "as drawn" else (
+                self._member(data, "caller", outsider_weight=1)
             )
-            is not None
-        ):
-            v.owner = to
+            to = self._member(data, "approved", outsider_weight=1)
+            expected = None
+            if to == v.owner:
+                expected = Revert("SelfApproval", {"owner": v.owner})
+            elif caller != v.owner and (v.owner, caller) not in self.m.agents:
+                expected = Revert("NotAuthorized", {"tokenId": token, "spender": caller})
+            elif caller != v.owner and not self.m.active(caller):
+                expected = Revert("NotActiveMember", {"account": caller})
+            call = Call(self.suite.voucher, self.key[caller], "approve(address,uint256)", (to, token))
+            if expect("approve voucher", expected, call) is not None:
+                v.approved = to
+            return
+        holders = sorted({v.owner for v in self.m.live.values()}) or [a.address for a in self.members]
+        holder = data.draw(st.sampled_from(holders), label="holder")
+        mine = sorted(a for (o, a) in self.m.agents if o == holder)
+        approved = not mine or choose(data, "for all", {"approve": 1, "revoke": 1}) == "approve"
+        agent = self._member(data, "agent", outsider_weight=1) if approved else data.draw(st.sampled_from(mine))
+        expected = Revert("SelfApproval", {"owner": holder}) if agent == holder else None
+        call = Call(self.suite.voucher, self.key[holder], "setApprovalForAll", (agent, approved))
+        if expect("approve for all" if approved else "revoke for all", expected, call) is not None:
+            (self.m.agents.add if approved else self.m.agents.discard)((holder, agent))
+
+    @precondition(lambda self: self.m.live)
+    @rule(data=st.data())
+    def grant_value_allowance(self, data: st.DataObject) -> None:
+        """A holder, or its agent, lets another member move part of a voucher's value."""
+        token = draw_voucher(data, self.m.live, "voucher")
+        v = self.m.live[token]
+        agents = sorted({a for (o, a) in self.m.agents if o == v.owner} | ({v.approved} if v.approved else set()))
+        caller = v.owner
+        kind = choose(data, "granted by", {"the holder": 3, "its agent": 2, "anyone": 1})
+        if kind == "its agent" and agents:
+            caller = data.draw(st.sampled_from(agents), label="agent")
+        elif kind == "anyone":
+            caller = self._member(data, "caller", outsider_weight=1)
+        spender = self._member(data, "spender", outsider_weight=1)
+        amount = choose(data, "amount", {"part": 3, "all": 1, "unlimited": 1, "zero": 1})
+        value = {"all": v.value, "unlimited": MAX_UINT256, "zero": 0}.get(amount)
+        if value is None:
+            value = data.draw(st.integers(1, max(1, v.value)), label="allowance")
+        expected = None
+        if spender == v.owner:
+            expected = Revert("SelfApproval", {"owner": v.owner})
+        elif caller != v.owner and not self.m.is_agent(v, caller):
+            expected = Revert("NotAuthorized", {"tokenId": token, "spender": caller})
+        elif caller != v.owner and not self.m.active(caller):
+            expected = Revert("NotActiveMember", {"account": caller})
+        call = Call(self.suite.voucher, self.key[caller], "approve(uint256,address,uint256)", (token, spender, value))
+        if expect("grant value allowance", expected, call) is not None:
+            v.allowances[spender] = (caller, min(value, UNLIMITED))
 
     @precondition(lambda self: self.m.live)
     @rule(data=st.data())
     def discount(self, data: st.DataObject) -> None:
-        """A holder sells part or all of a voucher to a bank by the bank's signed offer: cash
-        at the ACT/360 price against the value, in one transaction."""
+        """A holder sells part or all of a voucher to a bank by the bank's signed offer naming
+        it as the seller: cash at the ACT/360 price against the value, in one transaction."""
         kind = choose(data, "offer", {"signed by the bank": 6, "forged": 1, "expired": 1, "replayed": 1})
         now = self._now()
         if kind == "replayed" and self.executed_offers:
@@ -726,15 +1059,21 @@ class VoucherLedgerMachine(RuleBasedStateMachine):
             usurious = choose(data, "rate kind", {"market": 9, "above 100 %": 1}) != "market"
             rate = MAX_RATE_BPS + 1 if usurious else data.draw(st.integers(0, 1_500), label="rate bps")
             deadline = now + DAY // 2 if kind != "expired" else now - DAY // 2
-            offer = DiscountOffer(token, value, rate, deadline, self._next(), bank.address)
+            seller = self._owner_or_other(data, self.m.live[token].owner, "named seller")
+            offer = DiscountOffer(token, value, rate, deadline, self._next(), bank.address, seller)
             genuine = kind != "forged"
             signature = self.suite.desk.sign(bank.key if genuine else self.forger.key, offer)
         token, value, bank_address = offer.token_id, offer.value, offer.financier
         v = self.m.live.get(token)
-        submitter = self._owner_or_other(data, v.owner, "submitter") if v else self._member(data, "submitter")
+        submitter = offer.seller
+        if choose(data, "submitted by", {"the named seller": 8, "someone else": 1}) != "the named seller":
+            submitter = v.owner if v and v.owner != offer.seller else self._member(data, "submitter")
 
+        s = self.m.slots[slot_of(token)]
         expected = None
-        if value == 0:
+        if submitter != offer.seller:
+            expected = Revert("NotOfferSeller", {"seller": offer.seller, "caller": submitter})
+        elif value == 0:
             expected = Revert("ZeroAmount")
         elif self._reached(offer.deadline + 1, now):
             expected = Revert("OfferExpired", {"deadline": offer.deadline})
@@ -742,38 +1081,42 @@ class VoucherLedgerMachine(RuleBasedStateMachine):
             expected = Revert("OfferAlreadyUsed", {"financier": bank_address, "nonce": offer.nonce})
         elif not genuine:
             expected = Revert("InvalidOfferSignature", {"financier": bank_address})
+        elif not self.m.active(bank_address):
+            expected = Revert("NotFinancier", {"account": bank_address})
         elif offer.rate_bps > MAX_RATE_BPS:
             expected = Revert("RateTooHigh", {"rateBps": offer.rate_bps, "max": MAX_RATE_BPS})
         elif v is None:
             expected = Revert("UnknownVoucher", {"tokenId": token})
-        elif self._reached(self.m.slots[slot_of(token)].maturity, now):
-            expected = Revert("VoucherMatured", {"tokenId": token, "maturity": self.m.slots[slot_of(token)].maturity})
-        elif ceil_div(value * offer.rate_bps * (self.m.slots[slot_of(token)].maturity - now), YEAR_BASIS) >= value:
+        elif self._reached(s.maturity, now):
+            expected = Revert("VoucherMatured", {"tokenId": token, "maturity": s.maturity})
+        elif ceil_div(value * offer.rate_bps * (s.maturity - now), YEAR_BASIS) >= value:
             # The desk refuses a sale at a price of nothing (a tiny value with the discount
             # rounded up in the holder's disfavour takes all of it).
             expected = Revert("DiscountExceedsValue", {"value": value})
-        elif self.m.status_of(submitter) != MemberStatus.ACTIVE:
-            expected = Revert("NotPermittedHolder", {"account": submitter})  # the price is paid to it
-        elif submitter != v.owner:
-            expected = Revert("NotHolder", {"tokenId": token, "account": submitter})
         else:
-            expected = self._movable_error(self.m, token, bank_address, now)
-            if expected is None and value > v.value:
-                expected = Revert("InsufficientValue", {"tokenId": token, "value": v.value, "needed": value})
-        done = expect("discount", expected, lambda: self.suite.desk.discount(self.key[submitter], offer, signature))
-        if done is None:
+            # The price is paid first (the token's rules: pause, both parties, the balance),
+            # then the desk moves the value: whole if it is all of it, else by a split.
+            expected = self._cash_error(bank_address, submitter, value) or (
+                Revert("NotHolder", {"tokenId": token, "account": submitter}) if submitter != v.owner else None
+            )
+            if expected is None:
+                change = Change.MOVE if value == v.value else Change.SPLIT
+                expected = self._update_error(change, token, bank_address, value, now)
+        call = Call(self.suite.desk, self.key[submitter], "discount", (offer.as_tuple(), signature))
+        tx = expect("discount", expected, call)
+        if tx is None:
             return
-        financier_token, price, tx = done
         assert v is not None
-        s = self.m.slots[slot_of(token)]
-        paid_at = self.conn.block_timestamp(tx.block_number)
+        (event,) = tx.events(self.suite.desk.contract, "OfferExecuted")
+        financier_token, price = int(event["args"]["financierTokenId"]), int(event["args"]["price"])
+        paid_at = self._mined_at(tx)
         assert price == value - ceil_div(value * offer.rate_bps * (s.maturity - paid_at), YEAR_BASIS), "ACT/360 price"
         self.m.used_nonces.add((bank_address, offer.nonce))
         self.executed_offers.append((offer, signature))
         self.m.cash[bank_address] -= price
         self.m.cash[submitter] += price
         if value == v.value:
-            v.owner = bank_address
+            self.m.move(v, bank_address)
             assert financier_token == token, "all of a voucher moves whole"
         else:
             v.value -= value
@@ -781,7 +1124,8 @@ class VoucherLedgerMachine(RuleBasedStateMachine):
 
     def _fund(self, data: st.DataObject, amount_of: Callable[[int], int]) -> None:
         """The debtor approves the voucher contract for ``amount_of(unfunded)`` settlement tokens
-        and pays them toward a slot, most often one that is due (or overdue) soonest."""
+        and pays them toward a slot, most often one that is due (or overdue) soonest. A debtor
+        that is not active cannot pay: the settlement token refuses it as a holder."""
         owed = sorted(
             (s for s in self.m.slots.values() if s.status == SlotStatus.ACCEPTED and s.funded < s.face),
             key=lambda s: s.maturity,
@@ -796,7 +1140,9 @@ class VoucherLedgerMachine(RuleBasedStateMachine):
             caller = next(c.address for c in self.cores if c.address != s.debtor)
         amount = amount_of(s.face - s.funded)
         expected = None
-        if caller != s.debtor:
+        if self.m.paused("ledger"):
+            expected = Revert("SystemPaused")
+        elif caller != s.debtor:
             expected = Revert("NotDebtor", {"slot": slot, "caller": caller})
         elif s.status != SlotStatus.ACCEPTED:
             expected = Revert("UnexpectedSlotStatus", {"slot": slot, "status": int(s.status)})
@@ -804,13 +1150,13 @@ class VoucherLedgerMachine(RuleBasedStateMachine):
             expected = Revert("ZeroAmount")
         elif amount > s.face - s.funded:
             expected = Revert("OverFunding", {"slot": slot, "unfunded": s.face - s.funded, "amount": amount})
-        elif amount > self.m.cash[caller]:
-            expected = Revert("ERC20InsufficientBalance", {"sender": caller})
+        else:
+            expected = self._cash_error(caller, self.suite.voucher.address, amount)
         self.suite.token.approve(self.key[caller], self.suite.voucher.address, amount)
-        if expect("fund", expected, lambda: self.suite.voucher.fund(self.key[caller], slot, amount)) is not None:
+        if expect("fund", expected, Call(self.suite.voucher, self.key[caller], "fund", (slot, amount))) is not None:
             s.funded += amount
             self.m.cash[caller] -= amount
-            self.m.voucher_cash += amount
+            self.m.owed += amount
 
     @precondition(
         lambda self: any(s.status == SlotStatus.ACCEPTED and s.funded < s.face for s in self.m.slots.values())
@@ -825,22 +1171,29 @@ class VoucherLedgerMachine(RuleBasedStateMachine):
     )
     @rule(data=st.data())
     def fund_in_full(self, data: st.DataObject) -> None:
-        """The debtor pays all that a slot still owes (or, to be refused, one unit more)."""
+        """The debtor pays all that a slot still owes (or, to be refused, one unit more); the
+        payment completing the face value releases its credit line."""
         self._fund(
             data,
             lambda unfunded: unfunded + (choose(data, "amount", {"the rest": 9, "one unit more": 1}) != "the rest"),
         )
 
-    @rule(days=st.integers(1, 14))
-    def days_pass(self, days: int) -> None:
-        """The calendar moves on by a few whole days."""
+    def _time_passes(self, data: st.DataObject, days: int) -> None:
         increase_time(self.w3, days * DAY)
+        paused = [c for c in ("ledger", "token") if self.m.paused(c)]
+        if paused and choose(data, "then", {"the operator resumes": 2, "the pause goes on": 1}) != "the pause goes on":
+            self._pause_or_resume(data.draw(st.sampled_from(paused), label="resumed"), self.cast.operator, pause=False)
 
-    @rule(days=st.integers(15, 60))
-    def weeks_pass(self, days: int) -> None:
+    @rule(data=st.data(), days=st.integers(1, 14))
+    def days_pass(self, data: st.DataObject, days: int) -> None:
+        """The calendar moves on by a few whole days (a pause in force mostly ends then)."""
+        self._time_passes(data, days)
+
+    @rule(data=st.data(), days=st.integers(15, 60))
+    def weeks_pass(self, data: st.DataObject, days: int) -> None:
         """The calendar moves on by weeks (time matters enough to the ledger to be drawn twice as
         often as any other action: maturity, grace periods and redemption all wait for it)."""
-        increase_time(self.w3, days * DAY)
+        self._time_passes(data, days)
 
     @precondition(lambda self: self.m.live)
     @rule(data=st.data())
@@ -854,38 +1207,43 @@ class VoucherLedgerMachine(RuleBasedStateMachine):
         token = draw_voucher(data, pool, "voucher")
         caller = self._member(data, "caller", outsider_weight=2)
         after = copy.deepcopy(self.m)
-        expected = self._redeem_in(after, token, now)
-        if expect("redeem", expected, lambda: self.suite.voucher.redeem(self.key[caller], token)) is not None:
+        expected = Revert("SystemPaused") if self.m.paused("ledger") else self._redeem_in(after, token, now)
+        if expect("redeem", expected, Call(self.suite.voucher, self.key[caller], "redeem", (token,))) is not None:
             self.m = after
 
     @precondition(lambda self: self.m.live)
     @rule(data=st.data())
     def redeem_batch(self, data: st.DataObject) -> None:
-        """Anyone redeems the vouchers of a matured slot in one transaction; it reverts whole if
-        any of them cannot be redeemed."""
+        """A keeper redeems many vouchers in one transaction; entries that cannot be redeemed
+        (already burned, frozen, unfunded, not matured, held by a member not active, or a
+        duplicate) are skipped with the error a lone redeem would raise, the rest are paid."""
         now = self._now()
-        slots = sorted({slot_of(t) for t in self.m.live})
-        ready = [slot for slot in slots if all(self._redeemable(t, now) for t in self.m.live if slot_of(t) == slot)]
-        slot = data.draw(st.sampled_from(ready if ready else slots), label="slot")
-        in_slot = [voucher_label(t) for t in sorted(self.m.live) if slot_of(t) == slot]
-        tokens = [parse_label(t) for t in data.draw(st.permutations(in_slot), label="vouchers")]
-        extra = choose(data, "batch", {"just the slot": 6, "a voucher twice": 1, "a foreign voucher": 1})
-        if extra == "a voucher twice":
-            tokens = [*tokens, tokens[0]]
-        elif extra == "a foreign voucher":
-            tokens = [*tokens, draw_voucher(data, self.m.live, "foreign voucher")]
+        ready = sorted(t for t in self.m.live if self._redeemable(t, now))
+        burned = sorted(set(self.m.parents) - set(self.m.live))
+        tokens: list[int] = []
+        for _ in range(data.draw(st.integers(1, 5), label="entries")):
+            kind = choose(data, "entry", {"redeemable": 5, "any live": 2, "burned": 1, "a duplicate": 1})
+            pool = {"redeemable": ready, "burned": burned, "a duplicate": tokens}.get(kind) or sorted(self.m.live)
+            tokens.append(draw_voucher(data, pool, "entry voucher"))
         caller = self._member(data, "caller", outsider_weight=2)
         after = copy.deepcopy(self.m)
+        skipped: list[tuple[int, str]] = []
         expected = None
-        for token in tokens:
-            expected = self._redeem_in(after, token, now)
-            if expected is not None:
-                break
-        if (
-            expect("redeem batch", expected, lambda: self.suite.voucher.redeem_batch(self.key[caller], list(tokens)))
-            is not None
-        ):
-            self.m = after
+        if self.m.paused("ledger"):
+            expected = Revert("SystemPaused")
+        else:
+            for token in tokens:
+                refused = self._redeem_in(after, token, now)
+                if refused is not None:
+                    skipped.append((token, refused.error))
+                    OUTCOMES[f"redeem batch entry skipped: {refused.error}"] += 1
+        tx = expect("redeem batch", expected, Call(self.suite.voucher, self.key[caller], "redeemBatch", (tokens,)))
+        if tx is None:
+            return
+        events = tx.events(self.suite.voucher.contract, "RedemptionSkipped")
+        on_chain = [(int(e["args"]["tokenId"]), self.selectors.get(bytes(e["args"]["reason"]), "?")) for e in events]
+        assert on_chain == skipped, f"skipped on chain {on_chain}, by the model {skipped}"
+        self.m = after
 
     @precondition(lambda self: self.m.live)
     @rule(data=st.data())
@@ -910,108 +1268,281 @@ class VoucherLedgerMachine(RuleBasedStateMachine):
         elif not freeze and not v.frozen:
             expected = Revert("VoucherNotFrozen", {"tokenId": token})
         reason = keccak(text=f"court order {self._next()}")
-        action = (
-            (lambda: self.suite.voucher.freeze(caller, token, reason))
-            if freeze
-            else (lambda: self.suite.voucher.unfreeze(caller, token))
+        call = Call(self.suite.voucher, caller, "freeze", (token, reason)) if freeze else (
+            Call(self.suite.voucher, caller, "unfreeze", (token,))
         )
-        if expect("freeze" if freeze else "unfreeze", expected, action) is not None:
+        if expect("freeze" if freeze else "unfreeze", expected, call) is not None:
             assert v is not None
             v.frozen = freeze
 
-    @precondition(lambda self: MemberStatus.ACTIVE in (self.m.status_of(a.address) for a in self.suppliers))
+    @precondition(lambda self: any(self.m.active(a.address) for a in self.members))
     @rule(data=st.data())
-    def suspend(self, data: st.DataObject) -> None:
-        """The operator suspends a supplier (it may then neither send nor receive)."""
-        supplier = self._supplier(data, MemberStatus.ACTIVE)
-        status = self.m.status_of(supplier)
+    def suspend_or_remove(self, data: st.DataObject) -> None:
+        """The operator suspends a member (a supplier, a bank, or a debtor: its slots are then
+        under watch), or removes it for good (its vouchers wait for a court order)."""
+        remove = choose(data, "act", {"suspend": 4, "remove": 1}) == "remove"
+        account = self._account(data, MemberStatus.ACTIVE)
+        status = self.m.status_of(account)
+        allowed = (MemberStatus.ACTIVE, MemberStatus.SUSPENDED) if remove else (MemberStatus.ACTIVE,)
         expected = (
-            None
-            if status == MemberStatus.ACTIVE
-            else Revert("UnexpectedStatus", {"account": supplier, "actual": int(status)})
+            None if status in allowed else Revert("UnexpectedStatus", {"account": account, "actual": int(status)})
         )
-        if expect("suspend", expected, lambda: self.suite.registry.suspend(self.cast.operator, supplier)) is not None:
-            self.m.status[supplier] = MemberStatus.SUSPENDED
+        reason = keccak(text=f"supervision {self._next()}")
+        call = Call(self.suite.registry, self.cast.operator, "remove" if remove else "suspend", (account, reason))
+        if expect("remove" if remove else "suspend", expected, call) is not None:
+            self.m.status[account] = MemberStatus.REMOVED if remove else MemberStatus.SUSPENDED
 
-    @precondition(lambda self: MemberStatus.SUSPENDED in (self.m.status_of(a.address) for a in self.suppliers))
+    @precondition(lambda self: MemberStatus.SUSPENDED in self.m.status.values())
     @rule(data=st.data())
     def reinstate(self, data: st.DataObject) -> None:
-        """The operator reinstates a supplier."""
-        supplier = self._supplier(data, MemberStatus.SUSPENDED)
-        status = self.m.status_of(supplier)
+        """The operator reinstates a suspended member (threshold 1: at once)."""
+        account = self._account(data, MemberStatus.SUSPENDED)
+        status = self.m.status_of(account)
         expected = (
             None
             if status == MemberStatus.SUSPENDED
-            else Revert("UnexpectedStatus", {"account": supplier, "actual": int(status)})
+            else Revert("UnexpectedStatus", {"account": account, "actual": int(status)})
         )
-        if (
-            expect("reinstate", expected, lambda: self.suite.registry.reinstate(self.cast.operator, supplier))
-            is not None
-        ):
-            self.m.status[supplier] = MemberStatus.ACTIVE
+        call = Call(self.suite.registry, self.cast.operator, "reinstate", (account,))
+        if expect("reinstate", expected, call) is not None:
+            self.m.status[account] = MemberStatus.ACTIVE
+
+    @precondition(lambda self: self.m.live)
+    @rule(data=st.data())
+    def force_transfer(self, data: st.DataObject) -> None:
+        """A court order (threshold 1: one operator) moves a frozen voucher, or one whose holder
+        is not active, whole to an active member that may hold vouchers, at any time."""
+        fitting = sorted(t for t, v in self.m.live.items() if v.frozen or not self.m.active(v.owner))
+        burned = sorted(set(self.m.parents) - set(self.m.live))
+        pick = choose(data, "voucher pick", {"fitting": 6, "any live": 2, "burned": 1})
+        if pick == "fitting" and not fitting:
+            # The court's first step: the operator freezes the disputed voucher.
+            disputed = draw_voucher(data, self.m.live, "voucher frozen first")
+            call = Call(self.suite.voucher, self.cast.operator, "freeze", (disputed, keccak(text="dispute")))
+            expect("freeze", None, call)
+            self.m.live[disputed].frozen = True
+            fitting = [disputed]
+        token = draw_voucher(data, {"fitting": fitting, "burned": burned}.get(pick) or sorted(self.m.live), "voucher")
+        to = self._member(data, "to", outsider_weight=1, auditor_weight=1)
+        by_operator = choose(data, "caller", {"operator": 8, "a supplier": 1}) == "operator"
+        caller = self.cast.operator if by_operator else self.suppliers[0]
+        v = self.m.live.get(token)
+        expected = None
+        if not by_operator:
+            expected = Revert("NotOperator", {"account": caller.address})
+        elif v is None:
+            expected = Revert("UnknownVoucher", {"tokenId": token})
+        elif not v.frozen and self.m.active(v.owner):
+            expected = Revert("HolderInGoodStanding", {"tokenId": token, "holder": v.owner})
+        elif self.m.paused("ledger"):
+            expected = Revert("SystemPaused")
+        elif not self.m.active(to):
+            expected = Revert("NotActiveMember", {"account": to})
+        elif self.m.roles[to] & VOUCHER_HOLDER_ROLES == 0:
+            expected = Revert("CannotHoldVouchers", {"account": to, "roles": self.m.roles[to]})
+        reason = keccak(text=f"court order {self._next()}")
+        tx = expect("force transfer", expected, Call(self.suite.voucher, caller, "forceTransfer", (token, to, reason)))
+        if tx is None:
+            return
+        assert v is not None
+        (event,) = tx.events(self.suite.voucher.contract, "VoucherForceTransferred")
+        assert (event["args"]["from"], event["args"]["to"]) == (v.owner, to)
+        self.m.move(v, to)  # a frozen voucher stays frozen
+
+    def _pause_or_resume(self, contract: str, caller: LocalAccount, *, pause: bool) -> None:
+        client = self.suite.voucher if contract == "ledger" else self.suite.token
+        expected = None
+        if not self.suite.registry.is_operator(caller.address):
+            expected = Revert("NotOperator", {"account": caller.address})
+        elif self.m.paused(contract) == pause:
+            expected = Revert("AlreadyInState", {"paused": pause})
+        what = f"{'pause' if pause else 'resume'} {contract}"
+        tx = expect(what, expected, Call(client, caller, "pause" if pause else "unpause", ()))
+        if tx is None:
+            return
+        at = self._mined_at(tx)
+        if pause:
+            self.m.pauses[contract].append([at, None])
+        else:
+            self.m.pauses[contract][-1][1] = at
+
+    @rule(data=st.data())
+    def pause_or_resume(self, data: st.DataObject) -> None:
+        """An operator pauses the ledger or the settlement token, or resumes it (the overdue
+        clock stops for every second either is paused)."""
+        contract = choose(data, "contract", {"ledger": 1, "token": 1})
+        pause = not self.m.paused(contract)
+        if choose(data, "act", {"the sensible one": 8, "the other": 1}) == "the other":
+            pause = not pause
+        by_operator = choose(data, "caller", {"operator": 8, "a supplier": 1}) == "operator"
+        self._pause_or_resume(contract, self.cast.operator if by_operator else self.suppliers[0], pause=pause)
+
+    def _overdue_error(self, s: SlotModel, now: int) -> Revert | None:
+        """ReceivableVoucher.markOverdue, in its order of checks."""
+        if self.m.paused("ledger"):
+            return Revert("SystemPaused")
+        if self.m.paused("token"):
+            return Revert("SettlementPaused")
+        if s.status != SlotStatus.ACCEPTED:
+            return Revert("UnexpectedSlotStatus", {"slot": s.slot, "status": int(s.status)})
+        if s.overdue_at:
+            return Revert("AlreadyOverdue", {"slot": s.slot, "overdueAt": s.overdue_at})
+        overdue_from = self.m.overdue_from(s, now, self.grace)
+        if not self._reached(overdue_from + 1, now):
+            return Revert("GracePeriodNotOver", {"slot": s.slot, "overdueFrom": overdue_from})
+        if s.funded >= s.face:
+            return Revert("SlotFullyFunded", {"slot": s.slot})
+        return None
 
     @precondition(
         lambda self: any(s.status == SlotStatus.ACCEPTED and s.funded < s.face for s in self.m.slots.values())
     )
     @rule(data=st.data())
     def mark_overdue(self, data: st.DataObject) -> None:
-        """Anyone reports a slot unfunded after maturity plus the grace period."""
+        """Anyone reports a slot unfunded after maturity, the grace period and every second paused."""
         now = self._now()
         slot = self._slot(
             data,
             lambda s: (
-                s.status == SlotStatus.ACCEPTED and s.funded < s.face and self._reached(s.maturity + self.grace, now)
+                s.status == SlotStatus.ACCEPTED
+                and s.funded < s.face
+                and not (self.m.paused("ledger") or self.m.paused("token"))
+                and self._reached(self.m.overdue_from(s, now, self.grace) + 1, now)
             ),
         )
         s = self.m.slots[slot]
         caller = self._member(data, "caller", outsider_weight=2)
-        expected = None
-        if s.status != SlotStatus.ACCEPTED:
-            expected = Revert("UnexpectedSlotStatus", {"slot": slot, "status": int(s.status)})
-        elif s.overdue_at:
-            expected = Revert("AlreadyOverdue", {"slot": slot, "overdueAt": s.overdue_at})
-        elif not self._reached(s.maturity + self.grace, now):
-            expected = Revert("GracePeriodNotOver", {"slot": slot, "overdueFrom": s.maturity + self.grace})
-        elif s.funded >= s.face:
-            expected = Revert("SlotFullyFunded", {"slot": slot})
-        tx = expect("mark overdue", expected, lambda: self.suite.voucher.mark_overdue(self.key[caller], slot))
+        expected = self._overdue_error(s, now)
+        tx = expect("mark overdue", expected, Call(self.suite.voucher, self.key[caller], "markOverdue", (slot,)))
         if tx is not None:
-            s.overdue_at = self.conn.block_timestamp(tx.block_number)
+            s.overdue_at = self._mined_at(tx)
+
+    def _edge_slots(self) -> list[SlotModel]:
+        now = self._now()
+        return [
+            s
+            for s in self.m.slots.values()
+            if s.status == SlotStatus.ACCEPTED
+            and s.funded < s.face
+            and not s.overdue_at
+            and self.m.overdue_from(s, now, self.grace) > now + 2
+        ]
+
+    @precondition(lambda self: not (self.m.paused("ledger") or self.m.paused("token")) and self._edge_slots())
+    @rule(data=st.data())
+    def mark_overdue_at_the_very_second(self, data: st.DataObject) -> None:
+        """The clock is set to a slot's overdue time (the model's, which must be the chain's):
+        a report in that very second is refused, one in the next second records it. The
+        clock then moves on half a day, back to the run's whole days."""
+        s = data.draw(st.sampled_from(sorted(self._edge_slots(), key=lambda s: s.slot)), label="slot")
+        overdue_from = self.m.overdue_from(s, self._now(), self.grace)
+        assert self.suite.voucher.overdue_from(s.slot) == overdue_from, "overdueFromOf differs from the model's"
+        caller = self._member(data, "caller", outsider_weight=2)
+        call = Call(self.suite.voucher, self.key[caller], "markOverdue", (s.slot,))
+        self.w3.provider.make_request("evm_setNextBlockTimestamp", [overdue_from])
+        too_early = Revert("GracePeriodNotOver", {"slot": s.slot, "overdueFrom": overdue_from})
+        expect("mark overdue at the second", too_early, call)
+        self.w3.provider.make_request("evm_setNextBlockTimestamp", [overdue_from + 1])
+        tx = expect("mark overdue a second later", None, call)
+        s.overdue_at = self._mined_at(tx)
+        assert s.overdue_at == overdue_from + 1
+        increase_time(self.w3, DAY // 2)
+
+    @rule(data=st.data())
+    def stray_deposit(self, data: st.DataObject) -> None:
+        """A member sends settlement cash to the ledger or the desk by mistake."""
+        where = choose(data, "to", {"the ledger": 3, "the desk": 1})
+        to = self.suite.voucher.address if where == "the ledger" else self.suite.desk.address
+        sender = self._pick(data, self.cores + self.banks, "sender").address
+        amount = data.draw(st.integers(1, MAX_STRAY), label="amount")
+        expected = self._cash_error(sender, to, amount)
+        call = Call(self.suite.token, self.key[sender], "transfer", (to, amount))
+        if expect("stray deposit", expected, call) is not None:
+            self.m.cash[sender] -= amount
+            if where == "the ledger":
+                self.m.excess += amount
+            else:
+                self.m.desk_excess += amount
+
+    @rule(data=st.data())
+    def return_excess(self, data: st.DataObject) -> None:
+        """Governance returns stray cash from the ledger or the desk: never a cent more than the
+        excess, so never anything the ledger owes its holders."""
+        ledger = choose(data, "from", {"the ledger": 3, "the desk": 1}) == "the ledger"
+        client = self.suite.voucher if ledger else self.suite.desk
+        excess = self.m.excess if ledger else self.m.desk_excess
+        kind = choose(data, "amount", {"part": 3, "all": 2, "a cent more": 2, "zero": 1})
+        amount = {"all": excess, "a cent more": excess + 1, "zero": 0}.get(kind)
+        if amount is None:
+            amount = data.draw(st.integers(1, max(1, excess)), label="amount")
+        to = self._member(data, "to")
+        caller = self.cast.governance
+        if choose(data, "caller", {"governance": 8, "the operator": 1}) == "the operator":
+            caller = self.cast.operator
+        expected = None
+        if caller != self.cast.governance:
+            expected = Revert("NotGovernance", {"account": caller.address})
+        elif amount == 0:
+            expected = Revert("ZeroAmount")
+        elif amount > excess:
+            expected = Revert("ExceedsExcess", {"excess": excess, "amount": amount})
+        else:
+            expected = self._cash_error(client.address, to, amount)
+        call = Call(client, caller, "returnExcessSettlement", (to, amount))
+        if expect("return excess from " + ("ledger" if ledger else "desk"), expected, call) is not None:
+            self.m.cash[to] += amount
+            if ledger:
+                self.m.excess -= amount
+            else:
+                self.m.desk_excess -= amount
 
     # -------------------------------------------------------------- invariants
 
     def _chain(self) -> ChainView:
         """The ledger as the chain holds it now, read in one round trip and shared by the
         invariants of a step (every change of state mines a block, so the block number keys it)."""
-        block = self.w3.eth.block_number
-        if self._view is not None and self._view.block == block:
+        block = self.w3.eth.get_block("latest")
+        if self._view is not None and self._view.block == block["number"]:
             return self._view
         suite, read = self.suite, BatchReader(self.conn)
         slot_count = read.add(suite.voucher, "slotCount")
         slots = {slot: read.add(suite.voucher, "slotInfo", slot) for slot in self.m.slots}
+        overdue = {slot: read.add(suite.voucher, "overdueFromOf", slot) for slot in self.m.slots}
         vouchers = {
             token_id(slot, serial): read.add(suite.voucher, "tokenInfo", token_id(slot, serial))
             for slot, s in self.m.slots.items()
             for serial in range(1, s.last_serial + 1)
         }
         parents = {token: read.add(suite.voucher, "parentOf", token) for token in self.m.live}
+        allowances = {
+            (token, spender): read.add(suite.voucher, "allowance", token, spender)
+            for token, v in self.m.live.items()
+            for spender in v.allowances
+        }
         holders = {v.owner for v in self.m.live.values()}
-        status = {holder: read.add(suite.registry, "statusOf", holder) for holder in holders}
+        members = {holder: read.add(suite.registry, "memberOf", holder) for holder in holders}
         accounts = [*self.m.cash, *self.cast_accounts, suite.voucher.address, suite.desk.address]
         balances = {account: read.add(suite.token, "balanceOf", account) for account in accounts}
         supply = read.add(suite.token, "totalSupply")
+        owed = read.add(suite.voucher, "settlementOwed")
+        excess = read.add(suite.voucher, "excessSettlement")
         outstanding = {core.address: read.add(suite.voucher, "outstandingOf", core.address) for core in self.cores}
         records = {record: read.add(suite.trade, "recordOf", record) for record in self.m.invoices}
         got = read.run()
         self._view = ChainView(
-            block=block,
+            block=block["number"],
+            timestamp=block["timestamp"],
             slot_count=got[slot_count],
             slots={slot: SlotInfo(slot, *got[i][:2], SlotStatus(got[i][2]), *got[i][3:]) for slot, i in slots.items()},
+            overdue_from={slot: got[i] for slot, i in overdue.items()},
             vouchers={token: (to_checksum_address(got[i][0]), *got[i][1:]) for token, i in vouchers.items()},
             parent_of={token: got[i] for token, i in parents.items()},
-            status={holder: MemberStatus(got[i]) for holder, i in status.items()},
+            allowances={key: got[i] for key, i in allowances.items()},
+            holders={holder: (MemberStatus(got[i][0]), got[i][1]) for holder, i in members.items()},
             balances={account: got[i] for account, i in balances.items()},
             supply=got[supply],
+            owed=got[owed],
+            excess=got[excess],
             outstanding={core: got[i] for core, i in outstanding.items()},
             records={record: (got[i][7], got[i][8]) for record, i in records.items()},
         )
@@ -1023,12 +1554,13 @@ class VoucherLedgerMachine(RuleBasedStateMachine):
         assert chain.slot_count == self.first_slot - 1 + len(self.m.slots)
         for slot, s in self.m.slots.items():
             info = chain.slots[slot]
-            assert (info.status, info.funded, info.redeemed, info.last_serial, info.overdue_at) == (
+            assert (info.status, info.funded, info.redeemed, info.last_serial, info.overdue_at, info.issued_at) == (
                 s.status,
                 s.funded,
                 s.redeemed,
                 s.last_serial,
                 s.overdue_at,
+                s.issued_at,
             ), f"slot {slot}: chain {info}, model {s}"
             live_value = 0
             for serial in range(1, s.last_serial + 1):
@@ -1046,23 +1578,26 @@ class VoucherLedgerMachine(RuleBasedStateMachine):
                 assert live_value + info.redeemed == info.face_value, f"slot {slot} lost or gained value"
 
     @invariant()
-    def settlement_cash_is_conserved(self) -> None:
+    def settlement_cash_is_conserved_and_what_is_owed_stays(self) -> None:
         chain, voucher, desk = self._chain(), self.suite.voucher.address, self.suite.desk.address
         assert chain.supply == self.supply_at_start + self.minted, "settlement tokens were created or destroyed"
         assert chain.supply == sum(chain.balances.values()), "someone outside the ledger holds settlement tokens"
         assert {a: chain.balances[a] for a in self.m.cash} == self.m.cash, "members' cash differs from the model"
         assert {a: chain.balances[a] for a in self.cast_accounts} == self.cast_cash
-        assert chain.balances[desk] == 0, "the desk never keeps cash"
-        in_escrow = sum(s.funded - s.redeemed for s in self.m.slots.values())
-        assert chain.balances[voucher] == self.m.voucher_cash == in_escrow
+        assert chain.balances[desk] == self.m.desk_excess, "the desk keeps only stray cash"
+        funded_not_paid = sum(s.funded - s.redeemed for s in self.m.slots.values())
+        assert chain.owed - self.owed_at_start == self.m.owed == funded_not_paid, "settlementOwed()"
+        assert chain.balances[voucher] >= chain.owed, "the ledger holds less than it owes"
+        assert chain.balances[voucher] == chain.owed + self.m.excess and chain.excess == self.m.excess
 
     @invariant()
     def vouchers_are_held_by_members_and_trace_back_to_their_root(self) -> None:
         chain = self._chain()
-        for holder, status in chain.status.items():
-            assert status in (MemberStatus.ACTIVE, MemberStatus.SUSPENDED), (
+        for holder, (status, roles) in chain.holders.items():
+            assert status in (MemberStatus.ACTIVE, MemberStatus.SUSPENDED, MemberStatus.REMOVED), (
                 f"{self._who(holder)} holds a voucher while {status.name}"
             )
+            assert roles & VOUCHER_HOLDER_ROLES, f"{self._who(holder)} holds a voucher with roles {roles}"
         for token, parent in chain.parent_of.items():
             assert parent == self.m.parents[token], f"parentOf({voucher_label(token)}) = {voucher_label(parent)}"
         for token in self.m.live:
@@ -1077,7 +1612,7 @@ class VoucherLedgerMachine(RuleBasedStateMachine):
             assert self.m.parents[current] == 0 and chain.parent_of.get(current, 0) == 0, "a root has no parent"
 
     @invariant()
-    def outstanding_debt_is_unsettled_face_value(self) -> None:
+    def outstanding_debt_is_face_value_not_yet_paid_in(self) -> None:
         chain = self._chain()
         for core in self.cores:
             expected = self.m.outstanding(core.address)
@@ -1093,6 +1628,22 @@ class VoucherLedgerMachine(RuleBasedStateMachine):
                 s.face for s in self.m.slots.values() if s.record == record and s.status != SlotStatus.CANCELLED
             )
             assert reserved == invoice.reserved == backing <= amount == invoice.amount, f"invoice {record}"
+
+    @invariant()
+    def the_overdue_clock_stops_while_paused(self) -> None:
+        chain = self._chain()
+        for slot, s in self.m.slots.items():
+            expected = self.m.overdue_from(s, chain.timestamp, self.grace)
+            assert chain.overdue_from[slot] == expected, f"overdueFromOf({slot}): chain {chain.overdue_from[slot]}"
+
+    @invariant()
+    def allowances_lapse_with_their_grantors_authority(self) -> None:
+        chain = self._chain()
+        for (token, spender), allowed in chain.allowances.items():
+            v = self.m.live[token]
+            assert allowed == self.m.allowance(v, spender), (
+                f"allowance({voucher_label(token)}, {self._who(spender)}) = {allowed}, model {v.allowances[spender]}"
+            )
 
 
 def test_random_financing_histories_keep_the_ledger_whole(conn, w3, cast, suite):
@@ -1111,9 +1662,10 @@ def test_burning_an_emptied_voucher_after_settlement_does_not_release_the_credit
     suite, cast, invoice, now, travel
 ):
     """Found by the state machine above. Slot A (1,000.00) is paid out in full to tier2, which
-    leaves tier1's root voucher empty (value 0) but alive. Redeeming tier2's voucher settles A;
-    burning the empty root afterwards must not settle A a second time: the hospital still owes
-    slot B's 5,000.00 and its credit line must say so."""
+    leaves tier1's root voucher empty (value 0) but alive. Funding A in full releases its
+    credit line; redeeming tier2's voucher settles A; burning the empty root afterwards must
+    neither settle A a second time nor release anything more: the hospital still owes slot
+    B's 5,000.00 and its credit line must say so."""
     voucher, hospital, tier1, tier2 = suite.voucher, cast.hospital, cast.tier1, cast.tier2
     face_a, face_b = 1_000 * CNY, 5_000 * CNY
     slot_a, _ = voucher.issue(hospital, tier1.address, face_a, now + 30 * DAY, invoice(amount=face_a))
@@ -1124,6 +1676,7 @@ def test_burning_an_emptied_voucher_after_settlement_does_not_release_the_credit
     assert voucher.value_of(root_a) == 0
     suite.token.approve(hospital, voucher.address, face_a)
     voucher.fund(hospital, slot_a, face_a)
+    assert voucher.outstanding_of(hospital.address) == face_b  # A's line is released by the payment
     travel(31 * DAY)
 
     voucher.redeem(tier2, paid_to_tier2)

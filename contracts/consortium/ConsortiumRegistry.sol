@@ -56,6 +56,11 @@ contract ConsortiumRegistry is AccessControlEnumerable, IConsortiumRegistry {
     mapping(address applicant => mapping(uint32 round => mapping(address operator => bool))) private _approvedBy;
     mapping(address account => bool) private _systemAccounts;
     uint16 private _approvalThreshold;
+    /// @dev Moves on at every threshold change: approvals of actions in progress count only
+    ///      under the threshold they were given under (at a threshold of 1 an action takes
+    ///      effect without touching its round, so a round opened under a higher threshold must
+    ///      not survive a change to 1 and back).
+    uint32 private _thresholdEpoch;
     /// @dev k-of-n actions: approvals live under an epoch per (scope, action) that moves on
     ///      when the action takes effect, so no approval is ever counted twice.
     mapping(address scope => mapping(bytes32 action => uint256)) private _actionEpoch;
@@ -318,12 +323,15 @@ contract ConsortiumRegistry is AccessControlEnumerable, IConsortiumRegistry {
 
     // ----------------------------------------------------------------- governance
 
-    /// @notice Sets how many operator approvals an application needs (k of n operators).
+    /// @notice Sets how many operator approvals an application or action needs (k of n
+    ///         operators). Approvals of threshold-gated actions in progress are void: those
+    ///         acts start over under the new threshold (application rounds keep theirs).
     function setApprovalThreshold(uint16 threshold) external onlyRole(DEFAULT_ADMIN_ROLE) {
         uint256 operators = getRoleMemberCount(OPERATOR_ROLE);
         if (threshold == 0 || threshold > operators) revert InvalidThreshold(threshold, operators);
         emit ApprovalThresholdSet(_approvalThreshold, threshold);
         _approvalThreshold = threshold;
+        _thresholdEpoch += 1; // actions in progress start over under the new threshold
     }
 
     /// @notice Marks a contract of the suite (the voucher ledger) as allowed to hold settlement tokens.
@@ -476,7 +484,7 @@ contract ConsortiumRegistry is AccessControlEnumerable, IConsortiumRegistry {
     }
 
     function _actionRound(address scope, bytes32 action) private view returns (bytes32) {
-        return keccak256(abi.encode(scope, action, _actionEpoch[scope][action]));
+        return keccak256(abi.encode(scope, action, _actionEpoch[scope][action], _thresholdEpoch));
     }
 
     /// @dev Approvals of a round by operators who are operators now (a handful, grown only by
