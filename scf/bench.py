@@ -50,6 +50,7 @@ def compile_reference(solc_version: str = "0.8.30") -> ContractArtifact:
         "sources": {REFERENCE_SOURCE: {"urls": [REFERENCE_SOURCE]}},
         "settings": {
             "optimizer": {"enabled": True, "runs": 200},
+            "viaIR": True,  # as ape-config.yaml compiles ours
             "evmVersion": "cancun",
             "remappings": [f"@openzeppelin/contracts={REFERENCE_OZ}"],
             "outputSelection": {"*": {"*": ["abi", "evm.bytecode.object", "evm.deployedBytecode.object"]}},

@@ -10,7 +10,7 @@ import click
 from ape.cli import ConnectedProviderCommand
 from eth_utils import is_hex_address, to_checksum_address
 
-from scf.cli import connect, fail
+from scf.cli import connect, fail, finishing
 from scf.deploy import attach_live
 from scf.indexer import EventIndex
 from scf.inspect import InspectError, Inspector, parse_voucher
@@ -24,6 +24,11 @@ CACHE = Path(__file__).resolve().parents[1] / ".cache"
 @click.argument("what")
 def cli(provider, kind, what):
     conn = connect(provider)
+    with finishing("inspect"):  # a node that dies mid-read ends in one line, not a traceback
+        _inspect(conn, kind, what)
+
+
+def _inspect(conn, kind, what):
     try:
         suite = attach_live(conn)
     except ManifestError as exc:

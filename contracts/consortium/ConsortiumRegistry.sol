@@ -370,12 +370,8 @@ contract ConsortiumRegistry is AccessControlEnumerable, IConsortiumRegistry {
     }
 
     /// @inheritdoc IConsortiumRegistry
-    function rolesIfActiveTrio(address a, address b, address c)
-        external
-        view
-        returns (uint8 rolesA, uint8 rolesB, uint8 rolesC)
-    {
-        return (_activeRoles(a), _activeRoles(b), _activeRoles(c));
+    function rolesIfActiveTrio(address a, address b, address c) external view returns (uint256 packed) {
+        return uint256(_activeRoles(a)) | uint256(_activeRoles(b)) << 8 | uint256(_activeRoles(c)) << 16;
     }
 
     /// @inheritdoc IConsortiumRegistry

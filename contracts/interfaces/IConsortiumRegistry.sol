@@ -11,11 +11,9 @@ interface IConsortiumRegistry {
     function rolesIfActivePair(address a, address b) external view returns (uint8 rolesA, uint8 rolesB);
 
     /// @notice Roles of three accounts in one call (0 for an account that is not active): the
-    ///         voucher ledger's holder, receiver and debtor.
-    function rolesIfActiveTrio(address a, address b, address c)
-        external
-        view
-        returns (uint8 rolesA, uint8 rolesB, uint8 rolesC);
+    ///         voucher ledger's holder, receiver and debtor, packed in one word as
+    ///         `rolesA | rolesB << 8 | rolesC << 16` (one word to decode on every move).
+    function rolesIfActiveTrio(address a, address b, address c) external view returns (uint256 packed);
 
     /// @notice What an issuance needs to know in one call: the roles of both parties if active
     ///         (0 otherwise) and the debtor's credit limit.

@@ -110,6 +110,14 @@ contract ReceivableVoucher is
     }
 
     uint8 private constant FROZEN = 1;
+    // Bit offsets in a Token word and a Slot's first word (see `_loadToken`, `_loadSlotHead`).
+    uint256 private constant TOKEN_VALUE = 160;
+    uint256 private constant TOKEN_FLAGS = 248;
+    uint256 private constant SLOT_MATURITY = 160;
+    uint256 private constant SLOT_STATUS = 200;
+    uint256 private constant SLOT_LAST_SERIAL = 208;
+    uint256 private constant SLOT_ISSUED_AT = 192;
+    uint256 private constant SLOT_TRADE_RECORD = 160;
     uint8 private constant VALUE_APPROVED = 2;
 
     IERC20 public immutable settlementToken;
@@ -331,19 +339,7 @@ contract ReceivableVoucher is
         if (tradeRecordId > type(uint64).max) revert ValueTooLarge(tradeRecordId, type(uint64).max);
 
         slotId = ++_lastSlot;
-        _slots[slotId] = Slot({
-            debtor: msg.sender,
-            maturity: uint40(maturity),
-            status: SlotStatus.Issued,
-            lastSerial: 0,
-            faceValue: uint64(faceValue),
-            funded: 0,
-            redeemed: 0,
-            issuedAt: uint40(block.timestamp),
-            creditor: creditor,
-            tradeRecordId: uint64(tradeRecordId),
-            overdueAt: 0
-        });
+        _storeNewSlot(_slots[slotId], maturity, faceValue, creditor, tradeRecordId);
         _outstanding[msg.sender] = needed;
         emit VoucherIssued(slotId, msg.sender, creditor, faceValue, maturity, tradeRecordId);
 
@@ -857,11 +853,11 @@ contract ReceivableVoucher is
         uint256 slotId = (change == Change.Mint ? toId : fromId) >> SERIAL_BITS;
         Slot storage s = _slots[slotId];
         Token storage t = _tokens[fromId];
-        address from = address(0); // a root has no giving holder
+        uint256 held = change == Change.Mint ? 0 : _loadToken(t); // a root has no giving voucher
+        address from = address(uint160(held));
         if (change != Change.Mint) {
-            from = t.owner;
             if (from == address(0)) revert UnknownVoucher(fromId);
-            if (t.flags & FROZEN != 0 && change != Change.CourtOrder) revert VoucherFrozen(fromId);
+            if ((held >> TOKEN_FLAGS) & FROZEN != 0 && change != Change.CourtOrder) revert VoucherFrozen(fromId);
         }
         if (change == Change.Merge) {
             if (fromId == toId) revert SameVoucher(fromId);
@@ -876,9 +872,12 @@ contract ReceivableVoucher is
             if (registry.rolesIfActive(from) == 0) revert NotActiveMember(from);
             return _burn(fromId, t, from, s);
         }
-        if (change != Change.CourtOrder && block.timestamp >= s.maturity) revert SlotMatured(slotId, s.maturity);
+        uint256 head = _loadSlotHead(s);
+        if (change != Change.CourtOrder && block.timestamp >= uint40(head >> SLOT_MATURITY)) {
+            revert SlotMatured(slotId, uint40(head >> SLOT_MATURITY));
+        }
         if (to == address(0)) revert ZeroAddress();
-        _checkParties(change, slotId, from, to, s.debtor);
+        _checkParties(change, slotId, from, to, address(uint160(head)));
 
         if (change == Change.Move || change == Change.CourtOrder) {
             _move(fromId, t, from, to);
@@ -886,11 +885,11 @@ contract ReceivableVoucher is
         }
         if (value == 0) revert ZeroAmount();
         if (change == Change.Mint) return _mint(s, toId, to, value);
-        uint256 balance = t.value;
+        uint256 balance = uint56(held >> TOKEN_VALUE);
         if (value > balance) revert InsufficientValue(fromId, balance, value);
         unchecked {
-            // Cannot underflow: value <= balance.
-            t.value = uint56(balance - value);
+            // Cannot underflow: value <= balance, so only the value field of the word changes.
+            _storeToken(t, held - (value << TOKEN_VALUE));
         }
         if (change == Change.Merge) {
             unchecked {
@@ -900,7 +899,50 @@ contract ReceivableVoucher is
             emit TransferValue(fromId, toId, value);
             return toId;
         }
-        return _splitOff(s, fromId, to, value);
+        return _splitOff(s, head, fromId, to, value);
+    }
+
+    /// @dev A new issuance's three storage words, each written once (a field-by-field struct
+    ///      write reads and rewrites each word per field). Solidity's packing of `Slot`, from
+    ///      the low bits: word 0 debtor, maturity (160), status (200), last serial (208); word 1
+    ///      face value, funded (64), redeemed (128), issued at (192); word 2 creditor, trade
+    ///      record (160), overdue at (224). `slotInfo` reads them back through the ABI in tests.
+    ///      The caller checked every value against its field's width.
+    function _storeNewSlot(Slot storage s, uint256 maturity, uint256 faceValue, address creditor, uint256 record)
+        private
+    {
+        uint256 head = uint256(uint160(msg.sender)) | maturity << SLOT_MATURITY
+            | uint256(uint8(SlotStatus.Issued)) << SLOT_STATUS;
+        uint256 money = faceValue | block.timestamp << SLOT_ISSUED_AT;
+        uint256 provenance = uint256(uint160(creditor)) | record << SLOT_TRADE_RECORD;
+        assembly ("memory-safe") {
+            sstore(s.slot, head)
+            sstore(add(s.slot, 1), money)
+            sstore(add(s.slot, 2), provenance)
+        }
+    }
+
+    /// @dev A voucher's storage word, read once. Solidity packs `Token` from the low bits in
+    ///      declaration order: owner (bits 0-159), value (160-215), parent serial (216-247),
+    ///      flags (248-255); `tests/test_voucher_rules.py` reads fields back through the ABI.
+    function _loadToken(Token storage t) private view returns (uint256 word) {
+        assembly ("memory-safe") {
+            word := sload(t.slot)
+        }
+    }
+
+    function _storeToken(Token storage t, uint256 word) private {
+        assembly ("memory-safe") {
+            sstore(t.slot, word)
+        }
+    }
+
+    /// @dev A slot's first word, read once: debtor (bits 0-159), maturity (160-199), status
+    ///      (200-207), last serial (208-239).
+    function _loadSlotHead(Slot storage s) private view returns (uint256 word) {
+        assembly ("memory-safe") {
+            word := sload(s.slot)
+        }
     }
 
     /// @dev The root voucher's effects; checked by `_update`.
@@ -918,17 +960,24 @@ contract ReceivableVoucher is
     }
 
     /// @dev A split's new voucher, its value already taken from `fromId`; checked by `_update`.
-    function _splitOff(Slot storage s, uint256 fromId, address to, uint256 value) private returns (uint256 newId) {
+    function _splitOff(Slot storage s, uint256 head, uint256 fromId, address to, uint256 value)
+        private
+        returns (uint256 newId)
+    {
         uint256 slotId = fromId >> SERIAL_BITS;
-        uint32 serial = s.lastSerial;
+        uint32 serial = uint32(head >> SLOT_LAST_SERIAL);
         if (serial == type(uint32).max) revert TooManyFragments(slotId);
         unchecked {
             // Cannot overflow: checked against type(uint32).max just above.
             serial += 1;
             // Cannot overflow: a balance counts tokens, each minted by a transaction.
             _balances[to] += 1;
+            // Cannot overflow into other fields: the last serial was below type(uint32).max.
+            head += 1 << SLOT_LAST_SERIAL;
         }
-        s.lastSerial = serial;
+        assembly ("memory-safe") {
+            sstore(s.slot, head)
+        }
         newId = (slotId << SERIAL_BITS) | serial;
         _tokens[newId] = Token({owner: to, value: uint56(value), parentSerial: uint32(fromId & SERIAL_MASK), flags: 0});
         emit Transfer(address(0), to, newId);
@@ -943,8 +992,10 @@ contract ReceivableVoucher is
         if (change == Change.Mint) {
             (toRoles, debtorRoles) = registry.rolesIfActivePair(to, debtor);
         } else {
-            uint8 fromRoles;
-            (fromRoles, toRoles, debtorRoles) = registry.rolesIfActiveTrio(from, to, debtor);
+            uint256 packed = registry.rolesIfActiveTrio(from, to, debtor);
+            uint8 fromRoles = uint8(packed);
+            toRoles = uint8(packed >> 8);
+            debtorRoles = uint8(packed >> 16);
             if (change != Change.CourtOrder && fromRoles == 0) revert NotActiveMember(from);
         }
         if (change != Change.CourtOrder && debtorRoles == 0) revert DebtorNotActive(slotId, debtor);
