@@ -124,6 +124,7 @@ PERMISSION_ERRORS = frozenset(
         "NotOperator",
         "NotPermittedHolder",
         "NotPermittedSpender",
+        "NotSuiteContract",
         "NotTradingParty",
         "OnlySelf",  # redeemInBatch: only the ledger itself, from redeemBatch
         "UnexpectedStatus",  # applyForMembership: the caller is already a member
@@ -418,13 +419,15 @@ SPEC: dict[str, dict[str, Row]] = {
         ),
         "approve(address)": Row(only(OPERATOR), lambda s: (s.pending_applicant(),)),
         "approveAction(bytes32,address)": Row(
-            EVERYONE,
+            frozenset({LEDGER, DESK}),
             operators_approval,
-            note="Open, and rightly: an approval is counted in the scope of the calling contract (msg.sender), "
-            "so a caller only ever counts approvals of its own actions; a suite contract calls it naming its "
-            "own caller, whom it checked to be an operator (`forceTransfer`). The `operator` argument is a rule "
-            "about the argument, not the caller (NotOperator(operator)), so every cell passes the operator; "
-            "with a threshold of 2 here, each call records one approval in its caller's own scope.",
+            note="Only the suite's system accounts (the ledger; the desk is one too, and calls it nowhere): "
+            "a suite contract calls it naming its own caller, whom it checked to be an operator "
+            "(`forceTransfer`). Approvals count in the calling contract's own scope; before the attacker's "
+            "review anyone could make the registry record approvals in a real operator's name in a scope "
+            "of its own. The `operator` argument is a rule about the argument (NotOperator(operator)), so "
+            "every cell passes the operator; with a threshold of 2 here, each allowed call records one "
+            "approval.",
         ),
         "completeApplication(address)": Row(
             only(OPERATOR),

@@ -299,9 +299,12 @@ def test_under_a_two_of_two_threshold_a_court_ordered_move_needs_both_operators(
     moved, first = v.force_transfer(cast.operator, fragment, cast.tier3.address, REASON)
 
     assert not moved
+    removals = suite.registry.call("standingChangesOf", cast.tier2.address)  # bound to this removal...
+    assert removals == 1
     action = keccak(abi_encode(
-        ["bytes4", "uint256", "address", "address", "bytes32"],
-        [selector("forceTransfer(uint256,address,bytes32)"), fragment, cast.tier2.address, cast.tier3.address, REASON],
+        ["bytes4", "uint256", "address", "address", "bytes32", "uint256", "uint256"],
+        [selector("forceTransfer(uint256,address,bytes32)"), fragment, cast.tier2.address, cast.tier3.address, REASON,
+         removals, 0],  # ...and to the voucher never having been frozen
     ))
     assert event_args(first, suite.registry, "ActionApproved") == [{
         "scope": v.address, "action": action, "operator": cast.operator.address, "approvals": 1, "threshold": 2,
@@ -802,3 +805,117 @@ def test_an_application_with_a_name_longer_than_128_bytes_is_refused(suite, cast
 
     suite.registry.apply(cast.outsider, "x" * 128, Role.SUPPLIER, KYC)
     assert suite.registry.status_of(cast.outsider.address) == MemberStatus.PENDING
+
+
+# ================================================= the attacker's read of the fixes
+# A second review attacked the fixes above; each of these was an attack that worked.
+
+
+def test_a_stale_approval_of_a_credit_raise_cannot_be_revived_by_lowering_the_line_first(
+    suite, cast, second_operator
+):
+    """Operator A once proposed 5,000,000.00 -> 50,000,000.00; B refused and both agreed on
+    6,000,000.00. Later B alone lowered the line back to 5,000,000.00 (one operator's act) and
+    proposed 50,000,000.00: A's abandoned approval completed it. Every credit change now opens
+    a new round."""
+    reg, a, b, hospital = suite.registry, cast.operator, second_operator, cast.hospital.address
+    reg.set_credit_limit(a, hospital, 50_000_000 * CNY)  # 1 of 2, abandoned
+    reg.set_credit_limit(a, hospital, 6_000_000 * CNY)
+    reg.set_credit_limit(b, hospital, 6_000_000 * CNY)
+    reg.set_credit_limit(b, hospital, 5_000_000 * CNY)
+
+    revived = reg.set_credit_limit(b, hospital, 50_000_000 * CNY)
+
+    assert reg.call("creditLimitOf", hospital) == 5_000_000 * CNY
+    assert [(e["approvals"], e["threshold"]) for e in event_args(revived, reg, "ActionApproved")] == [(1, 2)]
+
+
+def test_a_court_order_approved_during_a_suspension_dies_with_the_reinstatement(
+    suite, cast, accepted_voucher, refused, second_operator
+):
+    """A approved moving tier 2's 300,000.00 fragment while tier 2 was suspended; both
+    operators then reinstated tier 2. B alone suspending it again on a pretext and approving
+    the same order moved the voucher. The order is now bound to the suspension it was given
+    under."""
+    reg, v, a, b = suite.registry, suite.voucher, cast.operator, second_operator
+    slot, root = accepted_voucher(FACE, 90)
+    fragment, _ = v.split_transfer(cast.tier1, root, cast.tier2.address, 300_000 * CNY)
+    reg.suspend(a, cast.tier2.address, REASON)
+    assert not v.force_transfer(a, fragment, cast.tier3.address, REASON)[0]
+    reg.reinstate(a, cast.tier2.address)
+    reg.reinstate(b, cast.tier2.address)
+    refused(v, b, "forceTransfer", fragment, cast.tier3.address, REASON,
+            error="HolderInGoodStanding", tokenId=fragment, holder=cast.tier2.address)
+    reg.suspend(b, cast.tier2.address, keccak(text="pretext"))
+
+    moved, order = v.force_transfer(b, fragment, cast.tier3.address, REASON)
+
+    assert not moved
+    assert [(e["approvals"], e["threshold"]) for e in event_args(order, reg, "ActionApproved")] == [(1, 2)]
+    assert (v.owner_of(fragment), v.value_of(fragment)) == (cast.tier2.address, 300_000 * CNY)
+
+
+def test_a_court_order_approved_during_a_freeze_dies_with_the_unfreeze(
+    suite, cast, accepted_voucher, second_operator
+):
+    v, a, b = suite.voucher, cast.operator, second_operator
+    slot, root = accepted_voucher(FACE, 90)
+    fragment, _ = v.split_transfer(cast.tier1, root, cast.tier2.address, 300_000 * CNY)
+    v.freeze(a, fragment, REASON)
+    assert not v.force_transfer(a, fragment, cast.tier3.address, REASON)[0]  # 1 of 2; B declines
+    v.unfreeze(a, fragment)
+    v.freeze(b, fragment, keccak(text="pretext"))  # much later, B alone
+
+    moved, _ = v.force_transfer(b, fragment, cast.tier3.address, REASON)
+
+    assert not moved and v.owner_of(fragment) == cast.tier2.address
+
+
+def test_only_a_suite_contract_may_count_approvals_in_an_operators_name(suite, cast, refused, second_operator):
+    """Anyone could make the registry record (and emit) approvals by real operators in a scope
+    of its own: a forged audit trail."""
+    reg, action = suite.registry, keccak(text="forceTransfer of everything")
+    refused.watch("forged", reg.address, "actionApprovals(address,bytes32)", cast.outsider.address, action)
+
+    refused(reg, cast.outsider, "approveAction", action, cast.operator.address,
+            error="NotSuiteContract", caller=cast.outsider.address)
+    refused(reg, cast.operator, "approveAction", action, cast.operator.address,
+            error="NotSuiteContract", caller=cast.operator.address)
+
+
+def test_a_debtor_can_still_cancel_after_governance_deauthorises_its_ledger(suite, cast, invoice, now):
+    """Migrating to a new ledger (setLedger(old, false)) left every unaccepted issuance of the
+    old one uncancellable, its credit line and invoice reservation stuck."""
+    v, trade = suite.voucher, suite.trade
+    record = invoice(amount=FACE)
+    slot, _ = v.issue(cast.hospital, cast.tier1.address, FACE, now + 30 * DAY, record)
+    trade.set_ledger(cast.governance, v.address, False)
+
+    v.cancel(cast.hospital, slot)
+
+    assert v.outstanding_of(cast.hospital.address) == 0
+    assert trade.call("availableAmount", record) == FACE
+    assert trade.record(record).ledger_id == 0  # nothing reserved: free for any ledger again
+
+
+def test_packed_words_survive_split_loops_merges_and_a_whole_move(suite, cast, accepted_voucher):
+    """`_update` reads and writes a voucher's and a slot's storage words whole: every field
+    reads back through the ABI after a mix of changes in one slot."""
+    v = suite.voucher
+    slot, root = accepted_voucher(FACE, 90)
+    before = v.slot(slot)
+    ids, _ = v.split(cast.tier1, root, [1, 2, 3, 4, 5])
+    assert ids == [token_id(slot, serial) for serial in range(2, 7)]
+    v.merge(cast.tier1, ids[0], ids[1], 1)
+    v.merge(cast.tier1, root, ids[4], FACE - 15)  # the root is left empty
+    v.transfer_whole(cast.tier1, cast.tier1.address, cast.tier2.address, ids[4])
+    ids2, _ = v.split(cast.tier2, ids[4], [7, 8])
+
+    after = v.slot(slot)
+    assert (after.debtor, after.maturity, after.status, after.face_value, after.last_serial) == (
+        before.debtor, before.maturity, SlotStatus.ACCEPTED, before.face_value, 8)
+    values = {t: v.value_of(t) for t in [root, *ids, *ids2]}
+    assert values == {root: 0, ids[0]: 0, ids[1]: 3, ids[2]: 3, ids[3]: 4, ids[4]: FACE - 15 + 5 - 15,
+                      ids2[0]: 7, ids2[1]: 8}
+    assert sum(values.values()) == FACE
+    assert v.voucher(ids2[1]).parent == ids[4] and v.owner_of(ids2[1]) == cast.tier2.address

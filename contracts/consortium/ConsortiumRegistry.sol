@@ -65,6 +65,14 @@ contract ConsortiumRegistry is AccessControlEnumerable, IConsortiumRegistry {
     ///      when the action takes effect, so no approval is ever counted twice.
     mapping(address scope => mapping(bytes32 action => uint256)) private _actionEpoch;
     mapping(bytes32 round => mapping(address operator => bool)) private _actionApprovedBy;
+    /// @dev Counts every credit-limit change of a member after admission: a raise's approvals
+    ///      are bound to it, so an approval given before any later change (a raise, a lowering)
+    ///      can never complete a raise again.
+    mapping(address account => uint256) private _creditChanges;
+    /// @dev Counts the suspensions, reinstatements and removals of a member: a court order's
+    ///      approvals are bound to the one they were given under (not to a time: several
+    ///      blocks can share a second).
+    mapping(address account => uint256) private _standingChanges;
 
     /// @notice Emitted when a firm applies (`round` counts its applications).
     event MembershipApplied(address indexed applicant, uint32 round, uint8 roles, bytes32 kycHash, string name);
@@ -115,6 +123,8 @@ contract ConsortiumRegistry is AccessControlEnumerable, IConsortiumRegistry {
     error NotOperator(address account);
     /// @notice A credit limit above 2**128 - 1.
     error CreditLimitTooLarge(uint256 limit);
+    /// @notice `approveAction` called by a contract that is not a system account of the suite.
+    error NotSuiteContract(address caller);
     /// @notice `completeApplication` on an application that has fewer current approvals than the threshold.
     error ApprovalsBelowThreshold(address applicant, uint16 approvals, uint16 threshold);
 
@@ -239,6 +249,7 @@ contract ConsortiumRegistry is AccessControlEnumerable, IConsortiumRegistry {
     function suspend(address account, bytes32 reasonHash) external onlyOperator {
         Member storage m = _members[account];
         if (m.status != MemberStatus.Active) revert UnexpectedStatus(account, m.status);
+        _standingChanges[account] += 1;
         _setStatus(account, m, MemberStatus.Suspended, reasonHash);
     }
 
@@ -251,6 +262,7 @@ contract ConsortiumRegistry is AccessControlEnumerable, IConsortiumRegistry {
         // Bound to this suspension: approvals given during an earlier one do not count.
         bytes32 action = keccak256(abi.encode(this.reinstate.selector, account, m.updatedAt, m.round));
         if (!_approveAction(address(this), action, msg.sender)) return false;
+        _standingChanges[account] += 1;
         _setStatus(account, m, MemberStatus.Active, bytes32(0));
         return true;
     }
@@ -262,6 +274,7 @@ contract ConsortiumRegistry is AccessControlEnumerable, IConsortiumRegistry {
         if (m.status == MemberStatus.None || m.status == MemberStatus.Removed) {
             revert UnexpectedStatus(account, m.status);
         }
+        _standingChanges[account] += 1;
         _setStatus(account, m, MemberStatus.Removed, reasonHash);
     }
 
@@ -300,10 +313,14 @@ contract ConsortiumRegistry is AccessControlEnumerable, IConsortiumRegistry {
         }
         if ((m.roles & ROLE_CORE_ENTERPRISE) == 0) revert NotCoreEnterprise(account);
         if (limit > type(uint128).max) revert CreditLimitTooLarge(limit);
+        uint256 changes = _creditChanges[account];
         if (limit > m.creditLimit) {
-            bytes32 action = keccak256(abi.encode(this.setCreditLimit.selector, account, m.creditLimit, limit, m.round));
+            bytes32 action = keccak256(
+                abi.encode(this.setCreditLimit.selector, account, m.creditLimit, limit, m.round, changes)
+            );
             if (!_approveAction(address(this), action, msg.sender)) return false;
         }
+        _creditChanges[account] = changes + 1;
         _setCreditLimit(account, m, limit);
         return true;
     }
@@ -312,11 +329,13 @@ contract ConsortiumRegistry is AccessControlEnumerable, IConsortiumRegistry {
     ///         contract of the suite that puts one of its acts under the consortium's threshold
     ///         (a court-ordered voucher transfer). Approvals are per scope, so a contract can
     ///         only ever count approvals of its own actions.
-    /// @dev The caller vouches that `operator` is its own msg.sender. Reverts NotOperator and
-    ///      AlreadyApproved.
+    /// @dev Only the suite's system accounts (the voucher ledger) may call it: the caller
+    ///      vouches that `operator` is its own msg.sender. Reverts NotSuiteContract, NotOperator
+    ///      and AlreadyApproved.
     /// @return reached whether the action now has the threshold's approvals (it must be
     ///         carried out in the same call: the next approval starts a new round).
     function approveAction(bytes32 action, address operator) external returns (bool reached) {
+        if (!_systemAccounts[msg.sender]) revert NotSuiteContract(msg.sender);
         if (!hasRole(OPERATOR_ROLE, operator)) revert NotOperator(operator);
         return _approveAction(msg.sender, action, operator);
     }
@@ -346,6 +365,11 @@ contract ConsortiumRegistry is AccessControlEnumerable, IConsortiumRegistry {
     /// @notice The full record of `account` (status None and empty fields if unknown).
     function memberOf(address account) external view returns (Member memory) {
         return _members[account];
+    }
+
+    /// @inheritdoc IConsortiumRegistry
+    function standingChangesOf(address account) external view returns (uint256) {
+        return _standingChanges[account];
     }
 
     /// @notice The membership status of `account`.

@@ -28,6 +28,10 @@ interface IConsortiumRegistry {
     /// @notice Whether `account` is a consortium operator.
     function isOperator(address account) external view returns (bool);
 
+    /// @notice How many times `account` was suspended, reinstated or removed: binds a court
+    ///         order's approvals to the suspension or removal they were given under.
+    function standingChangesOf(address account) external view returns (uint256);
+
     /// @notice Credit limit of a core enterprise, in settlement minor units.
     function creditLimitOf(address account) external view returns (uint256);
 

@@ -227,10 +227,12 @@ contract TradeRegistry is ITradeRegistry, ConsortiumGuarded {
     }
 
     /// @inheritdoc ITradeRegistry
-    /// @dev Only the authorised ledger that made the reservations, while not paused.
+    /// @dev Only the ledger that made the reservations, while not paused; also after governance
+    ///      de-authorised it, so that its debtors can still cancel what was never accepted.
+    ///      When nothing stays reserved the record is free for any ledger again.
     function release(uint256 recordId, uint256 amount) external whenNotPaused {
         Ledger memory ledger = _ledgers[msg.sender];
-        if (!ledger.authorised) revert NotAuthorisedLedger(msg.sender);
+        if (ledger.id == 0) revert NotAuthorisedLedger(msg.sender);
         Record storage r = _records[recordId];
         if (r.status == RecordStatus.None) revert UnknownRecord(recordId);
         uint256 mine = r.ledgerId == ledger.id ? r.reserved : 0;
@@ -238,6 +240,7 @@ contract TradeRegistry is ITradeRegistry, ConsortiumGuarded {
         // Cannot underflow: checked just above.
         uint112 reserved = r.reserved - uint112(amount);
         r.reserved = reserved;
+        if (reserved == 0) r.ledgerId = 0;
         emit AmountReleased(recordId, msg.sender, amount, reserved);
     }
 

@@ -148,6 +148,9 @@ contract ReceivableVoucher is
     mapping(uint256 tokenId => uint256) private _approvalEpoch;
     mapping(address debtor => uint256) private _outstanding;
     mapping(uint256 tokenId => bytes32) private _freezeReasons;
+    /// @dev Counts each voucher's freezes: a court order's approvals are bound to the freeze
+    ///      (and the holder's suspension) they were given under.
+    mapping(uint256 tokenId => uint256) private _freezeCount;
 
     /// @notice Emitted when a core enterprise issues a voucher (a new slot).
     event VoucherIssued(
@@ -595,6 +598,7 @@ contract ReceivableVoucher is
         if (t.flags & FROZEN != 0) revert VoucherFrozen(tokenId);
         t.flags |= FROZEN;
         _freezeReasons[tokenId] = reasonHash;
+        _freezeCount[tokenId] += 1;
         emit FreezeApplied(tokenId, reasonHash, msg.sender);
     }
 
@@ -623,7 +627,20 @@ contract ReceivableVoucher is
         address holder = t.owner;
         if (holder == address(0)) revert UnknownVoucher(tokenId);
         if (t.flags & FROZEN == 0 && registry.rolesIfActive(holder) != 0) revert HolderInGoodStanding(tokenId, holder);
-        bytes32 action = keccak256(abi.encode(this.forceTransfer.selector, tokenId, holder, to, reasonHash));
+        // Bound to this episode: approvals given while the holder was suspended before (and
+        // since reinstated), or while the voucher was frozen before (and since unfrozen), are
+        // never counted again.
+        bytes32 action = keccak256(
+            abi.encode(
+                this.forceTransfer.selector,
+                tokenId,
+                holder,
+                to,
+                reasonHash,
+                registry.standingChangesOf(holder),
+                _freezeCount[tokenId]
+            )
+        );
         // Accepted slither finding (reentrancy-no-eth): the call goes to the suite's own registry
         // (an immutable address), which records the approval and calls no one; the voucher's
         // state is read and written only after it, under the rules of `_update`.
