@@ -82,6 +82,7 @@ class ModelMember:
     round: int = 0
     updated_at: int = 0
     credit_limit: int = 0
+    credit_changes: int = 0  # setCreditLimit calls that took effect: a raise's approvals name it
     kyc_hash: bytes = NO_HASH
     name: str = ""
     approved_by: set[str] = field(default_factory=set)  # operators (then or now), in the current round
@@ -434,7 +435,10 @@ class RegistryMachine(RuleBasedStateMachine):
             expected = ("CreditLimitTooLarge", {"limit": limit})
         reached, digest = True, b""
         if expected is None and limit > m.credit_limit:
-            action = (["address", "uint128", "uint256", "uint32"], [address, m.credit_limit, limit, m.round])
+            action = (
+                ["address", "uint128", "uint256", "uint32", "uint256"],
+                [address, m.credit_limit, limit, m.round, m.credit_changes],
+            )
             expected, reached, digest = self.gate("setCreditLimit", action, (address, limit), signer)
         at = self.act(signer, "setCreditLimit", address, limit, expected=expected)
         if at is None:
@@ -442,6 +446,7 @@ class RegistryMachine(RuleBasedStateMachine):
         self.approved(digest, reached, signer, "setCreditLimit", (address, limit))
         if reached:
             m.credit_limit = limit
+            m.credit_changes += 1
 
     def co_sign(self, caller, data):
         """Another operator (or, to be refused, the same one again, or a non-operator) makes
