@@ -3,7 +3,8 @@ pragma solidity 0.8.30;
 
 /// @title Roles
 /// @notice The consortium's member role bits, declared once for every contract of the suite
-///         (the Python package reads the same values from the registry's ABI constants).
+///         (the registry's ABI constants expose them; `scf.contracts.Role` holds the same values
+///         and `tests/test_consortium_registry.py` checks that they agree).
 library Roles {
     uint8 internal constant CORE_ENTERPRISE = 1;
     uint8 internal constant SUPPLIER = 2;

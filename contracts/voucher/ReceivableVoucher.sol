@@ -216,7 +216,9 @@ contract ReceivableVoucher is
     /// @notice The receiver's roles do not allow holding vouchers (an auditor-only member).
     error CannotHoldVouchers(address account, uint8 roles);
     /// @notice The slot's debtor is suspended or removed: the slot is under watch, its vouchers
-    ///         neither accepted, moved, split, merged nor discounted (funding and redemption go on).
+    ///         neither accepted, moved, split, merged nor discounted. Redemption of what was
+    ///         fully funded goes on; the debtor itself cannot fund meanwhile (the settlement
+    ///         token refuses its cash), and funding by others is not built yet.
     error DebtorNotActive(uint256 slot, address debtor);
     /// @notice The issuer is not an active core enterprise.
     error NotCoreEnterprise(address account);
@@ -741,7 +743,8 @@ contract ReceivableVoucher is
         return _existingSlot(slotId).maturity;
     }
 
-    /// @notice Face value of `debtor`'s issuances not yet settled or cancelled.
+    /// @notice Face value of `debtor`'s issuances not yet fully funded or cancelled: what counts
+    ///         against its credit limit.
     function outstandingOf(address debtor) external view returns (uint256) {
         return _outstanding[debtor];
     }
