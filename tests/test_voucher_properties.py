@@ -1245,6 +1245,29 @@ class VoucherLedgerMachine(RuleBasedStateMachine):
         assert on_chain == skipped, f"skipped on chain {on_chain}, by the model {skipped}"
         self.m = after
 
+    def _operators_act_on(self, data: st.DataObject, token: int) -> tuple[LocalAccount, Revert | None]:
+        """An operator's act on a voucher (freeze, unfreeze, court order), now and then tried by a
+        supplier: the caller, and the refusal every such act shares (not an operator, no voucher)."""
+        by_operator = choose(data, "caller", {"operator": 8, "a supplier": 1}) == "operator"
+        caller = self.cast.operator if by_operator else self.suppliers[0]
+        if not by_operator:
+            return caller, Revert("NotOperator", {"account": caller.address})
+        if token not in self.m.live:
+            return caller, Revert("UnknownVoucher", {"tokenId": token})
+        return caller, None
+
+    def _court_order_refusal(self, token: int, v: Any, to: str) -> Revert | None:
+        """What the ledger refuses a court order of a live voucher for, in its order of checks."""
+        if not v.frozen and self.m.active(v.owner):
+            return Revert("HolderInGoodStanding", {"tokenId": token, "holder": v.owner})
+        if self.m.paused("ledger"):
+            return Revert("SystemPaused")
+        if not self.m.active(to):
+            return Revert("NotActiveMember", {"account": to})
+        if self.m.roles[to] & VOUCHER_HOLDER_ROLES == 0:
+            return Revert("CannotHoldVouchers", {"account": to, "roles": self.m.roles[to]})
+        return None
+
     @precondition(lambda self: self.m.live)
     @rule(data=st.data())
     def freeze_or_unfreeze(self, data: st.DataObject) -> None:
@@ -1255,18 +1278,10 @@ class VoucherLedgerMachine(RuleBasedStateMachine):
         pick = choose(data, "voucher pick", {"fitting": 6, "any live": 2, "burned": 1})
         pool = {"fitting": fitting, "burned": burned}.get(pick) or sorted(self.m.live)
         token = draw_voucher(data, pool, "voucher")
-        by_operator = choose(data, "caller", {"operator": 8, "a supplier": 1}) == "operator"
-        caller = self.cast.operator if by_operator else self.suppliers[0]
+        caller, expected = self._operators_act_on(data, token)
         v = self.m.live.get(token)
-        expected = None
-        if not by_operator:
-            expected = Revert("NotOperator", {"account": caller.address})
-        elif v is None:
-            expected = Revert("UnknownVoucher", {"tokenId": token})
-        elif freeze and v.frozen:
-            expected = Revert("VoucherFrozen", {"tokenId": token})
-        elif not freeze and not v.frozen:
-            expected = Revert("VoucherNotFrozen", {"tokenId": token})
+        if expected is None and v.frozen == freeze:
+            expected = Revert("VoucherFrozen" if freeze else "VoucherNotFrozen", {"tokenId": token})
         reason = keccak(text=f"court order {self._next()}")
         call = Call(self.suite.voucher, caller, "freeze", (token, reason)) if freeze else (
             Call(self.suite.voucher, caller, "unfreeze", (token,))
@@ -1324,22 +1339,9 @@ class VoucherLedgerMachine(RuleBasedStateMachine):
             fitting = [disputed]
         token = draw_voucher(data, {"fitting": fitting, "burned": burned}.get(pick) or sorted(self.m.live), "voucher")
         to = self._member(data, "to", outsider_weight=1, auditor_weight=1)
-        by_operator = choose(data, "caller", {"operator": 8, "a supplier": 1}) == "operator"
-        caller = self.cast.operator if by_operator else self.suppliers[0]
+        caller, expected = self._operators_act_on(data, token)
         v = self.m.live.get(token)
-        expected = None
-        if not by_operator:
-            expected = Revert("NotOperator", {"account": caller.address})
-        elif v is None:
-            expected = Revert("UnknownVoucher", {"tokenId": token})
-        elif not v.frozen and self.m.active(v.owner):
-            expected = Revert("HolderInGoodStanding", {"tokenId": token, "holder": v.owner})
-        elif self.m.paused("ledger"):
-            expected = Revert("SystemPaused")
-        elif not self.m.active(to):
-            expected = Revert("NotActiveMember", {"account": to})
-        elif self.m.roles[to] & VOUCHER_HOLDER_ROLES == 0:
-            expected = Revert("CannotHoldVouchers", {"account": to, "roles": self.m.roles[to]})
+        expected = expected or self._court_order_refusal(token, v, to)
         reason = keccak(text=f"court order {self._next()}")
         tx = expect("force transfer", expected, Call(self.suite.voucher, caller, "forceTransfer", (token, to, reason)))
         if tx is None:
