@@ -15,7 +15,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from eth_utils import keccak
+from eth_utils import function_signature_to_4byte_selector, keccak
 
 from scf.chain import ContractRevert
 from scf.contracts import DocType, SlotStatus, VoucherInfo, label, token_id
@@ -793,10 +793,6 @@ def skipped(result, suite) -> list[tuple[int, bytes]]:
     ]
 
 
-def selector(signature: str) -> bytes:
-    return keccak(text=signature)[:4]
-
-
 def test_a_batch_redemption_skips_a_frozen_voucher_and_a_repeated_entry_and_pays_the_rest(
     suite, cast, voucher, travel
 ):
@@ -812,8 +808,8 @@ def test_a_batch_redemption_skips_a_frozen_voucher_and_a_repeated_entry_and_pays
     first_run = v.redeem_batch(cast.hospital, [root, second, third, root])
 
     assert skipped(first_run, suite) == [
-        (third, selector("VoucherFrozen(uint256)")),
-        (root, selector("UnknownVoucher(uint256)")),  # the same voucher twice: paid once
+        (third, function_signature_to_4byte_selector("VoucherFrozen(uint256)")),
+        (root, function_signature_to_4byte_selector("UnknownVoucher(uint256)")),  # the same voucher twice: paid once
     ]
     assert token.balance_of(cast.tier1.address) == before[cast.tier1.address] + 600_000 * CNY
     assert token.balance_of(cast.tier2.address) == before[cast.tier2.address] + 300_000 * CNY
@@ -822,7 +818,7 @@ def test_a_batch_redemption_skips_a_frozen_voucher_and_a_repeated_entry_and_pays
 
     v.unfreeze(cast.operator, third)
     second_run = v.redeem_batch(cast.hospital, [root, third])
-    assert skipped(second_run, suite) == [(root, selector("UnknownVoucher(uint256)"))]
+    assert skipped(second_run, suite) == [(root, function_signature_to_4byte_selector("UnknownVoucher(uint256)"))]
     info = v.slot(slot)
     assert info.status == SlotStatus.SETTLED and info.redeemed == FACE
     assert token.balance_of(cast.tier3.address) == before[cast.tier3.address] + 100_000 * CNY
@@ -844,7 +840,7 @@ def test_a_batch_redemption_across_slots_skips_the_voucher_of_the_unfunded_slot(
     result = suite.voucher.redeem_batch(cast.hospital, [funded_root, unfunded_root])
 
     assert skipped(result, suite) == [
-        (unfunded_root, selector("SlotNotFullyFunded(uint256,uint256,uint256,uint256)"))
+        (unfunded_root, function_signature_to_4byte_selector("SlotNotFullyFunded(uint256,uint256,uint256,uint256)"))
     ]
     assert suite.token.balance_of(cast.tier1.address) == before + FACE
     assert suite.voucher.voucher(unfunded_root).value == FACE
