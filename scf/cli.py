@@ -3,25 +3,23 @@ with one clear line."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import NoReturn
 
 import click
 import requests
-from ape.exceptions import ProviderNotConnectedError
+from ape.exceptions import ApeException, ProviderNotConnectedError
 from web3 import Web3
 from web3.exceptions import CannotHandleRequest
 from web3.providers import AutoProvider
 
-from scf.chain import Artifacts, Connection, ContractRevert, MissingBuildError
-from scf.chain.connection import BatchError, RpcError
+from scf.chain import Artifacts, BatchError, Connection, ContractRevert, RpcError
 from scf.chain.journal import JournalConflict
-from scf.member import InputError
-from scf.seed import SpecError
+from scf.errors import ScfError
 from scf.text import printable
-from scf.toolchain import ToolchainError, ensure_compiler
+from scf.toolchain import ensure_compiler
 
 # The node gone, as the layers under the domain code say it when a request bypasses
 # ``Connection`` (ape's own calls, devnet helpers): requests' and the OS's transport errors,
@@ -36,17 +34,15 @@ def connect(provider) -> Connection:
 
     try:
         ensure_compiler()
-    except ToolchainError as exc:
-        fail(str(exc))
-    try:
         project.load_contracts()
         artifacts = Artifacts.load(Path(project.path) / ".build" / "__local__.json")
-    except MissingBuildError as exc:
+    except ScfError as exc:  # the toolchain or the build is missing
         fail(str(exc))
-    except Exception as exc:  # the compiler bridge prints its own one-line cause
+    except ApeException as exc:  # the compiler bridge prints its own one-line cause
         fail(f"could not compile the contracts ({exc}); run 'make setup' and try again")
-    conn = Connection(direct_web3(provider.web3), artifacts)
-    conn.ensure_poa_compatible()
+    with finishing("connecting to the chain"):
+        conn = Connection(direct_web3(provider.web3), artifacts)
+        conn.ensure_poa_compatible()
     return conn
 
 
@@ -75,26 +71,51 @@ def fail(message: str) -> NoReturn:
 
 @contextmanager
 def finishing(work: str) -> Iterator[None]:
-    """Ends ``work`` killed by the node, or refused by a contract, with one clear line; a node
-    failure also says that re-running finishes the work without repeating any of it. Texts
-    from the chain (revert reasons, node messages) are printed with control characters escaped."""
+    """Ends ``work`` stopped by any failure the package reports (``ScfError``: refused by a
+    contract, the node gone, a journal that cannot be resumed, a bad input), or by the node
+    gone under ape's own calls, with one clear line. A node failure also says that re-running
+    finishes the work without repeating any of it. Texts from the chain (revert reasons, node
+    messages) are printed with control characters escaped. Anything else is a bug: it keeps
+    its traceback."""
     try:
         yield
-    except BatchError as exc:
-        if isinstance(exc.cause, ContractRevert):
-            fail(f"{work} was refused by the chain: {printable(exc)}")
-        _node_stopped(work, exc)
-    except RpcError as exc:
-        _node_stopped(work, exc)
+    except ScfError as exc:
+        fail(explain(work, exc))
     except NODE_GONE as exc:
-        _node_stopped(work, RpcError(f"the node did not answer ({type(exc).__name__}: {exc})"))
-    except JournalConflict as exc:
-        fail(f"{work} cannot be resumed: {printable(exc)}")
-    except ContractRevert as exc:
-        fail(f"{work} was refused by the chain: {printable(exc)}")
-    except (SpecError, InputError) as exc:
-        fail(f"{work} stopped: {exc}")
+        fail(explain(work, RpcError(f"the node did not answer ({type(exc).__name__}: {exc})")))
 
 
-def _node_stopped(work: str, exc: Exception) -> NoReturn:
-    fail(f"{work} stopped: {printable(exc)}\n{RERUN}")
+def explain(work: str, exc: ScfError) -> str:
+    """The one line that says how ``work`` ended with ``exc``."""
+    cause = exc.cause if isinstance(exc, BatchError) else exc
+    if isinstance(cause, ContractRevert):
+        return f"{work} was refused by the chain: {printable(exc)}"
+    if isinstance(cause, RpcError):
+        return f"{work} stopped: {printable(exc)}\n{RERUN}"
+    if isinstance(exc, JournalConflict):
+        return f"{work} cannot be resumed: {printable(exc)}"
+    return f"{work} stopped: {exc}"
+
+
+@contextmanager
+def progress_bar(label: str) -> Iterator[Callable[[int, int, str], None]]:
+    """A progress callback ``(done, total, what)`` drawn by click's progress bar on stderr,
+    the bar opened at the first call (when the total is known) and closed on leaving, before
+    any error line is printed."""
+    bar = None
+    shown = 0
+
+    def update(done: int, total: int, what: str = "") -> None:
+        nonlocal bar, shown
+        if bar is None:
+            bar = click.progressbar(length=total, label=label, show_pos=True, file=click.get_text_stream("stderr"),
+                                    item_show_func=lambda item: item)
+            bar.__enter__()
+        bar.update(max(done - shown, 0), current_item=printable(what))
+        shown = max(shown, done)
+
+    try:
+        yield update
+    finally:
+        if bar is not None:
+            bar.__exit__(None, None, None)

@@ -12,16 +12,17 @@ from eth_account.signers.local import LocalAccount
 from eth_typing import ChecksumAddress
 from eth_utils import is_hex_address, keccak, to_checksum_address
 
-from scf.chain.connection import TxResult
+from scf.chain.sending import TxResult
 from scf.contracts import DocType
-from scf.deploy import Suite
+from scf.suite import Suite
 from scf.money import from_minor, to_minor, to_timestamp
 from scf.typed_data import DiscountOffer
+from scf.errors import ScfError
 
 Amount = Decimal | str | int
 
 
-class InputError(ValueError):
+class InputError(ScfError, ValueError):
     """A member's input that cannot be acted on; the message names the problem and the fix."""
 
 

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
+from scf.errors import ScfError
 
 DECIMALS = 2
 _QUANTUM = Decimal(1).scaleb(-DECIMALS)
 
 
-class AmountError(ValueError):
+class AmountError(ScfError, ValueError):
     """An amount that cannot be a settlement amount."""
 
 

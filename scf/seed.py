@@ -12,14 +12,15 @@ from typing import Any
 import yaml
 from eth_utils import is_hex_address, keccak, to_checksum_address
 
-from scf.chain.connection import Signer
+from scf.chain.sending import Signer
 from scf.contracts import MemberStatus, Role
-from scf.deploy import Suite
+from scf.suite import Suite
 from scf.money import AmountError, to_minor
 from scf.wallet import LOCAL_CHAIN_IDS, ape_accounts_dir, dev_key
+from scf.errors import ScfError
 
 
-class SpecError(ValueError):
+class SpecError(ScfError, ValueError):
     """A consortium or scenario file is wrong; the message lists every problem."""
 
     def __init__(self, source: str, problems: list[str]) -> None:

@@ -10,22 +10,30 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
-BRIDGE_DIR = PROJECT_ROOT / "tools" / "solc"
-SOLCJS = PROJECT_ROOT / "node_modules" / ".bin" / "solcjs"
-ANVIL = PROJECT_ROOT / "node_modules" / ".bin" / "anvil"
+from scf.errors import ScfError
+from scf.paths import project_root
 
 
-class ToolchainError(RuntimeError):
+def solc_bridge_dir() -> Path:
+    """``tools/solc``: ``solc-v<version>`` scripts that run npm's solcjs."""
+    return project_root() / "tools" / "solc"
+
+
+def npm_bin(tool: str) -> Path:
+    return project_root() / "node_modules" / ".bin" / tool
+
+
+class ToolchainError(ScfError):
     """A tool the project installs itself is missing."""
 
 
 def ensure_compiler() -> None:
-    if not SOLCJS.exists():
-        raise ToolchainError(f"the Solidity compiler is not installed ({SOLCJS} is missing): run 'make setup'")
-    if not ANVIL.exists():
-        raise ToolchainError(f"anvil is not installed ({ANVIL} is missing): run 'make setup'")
-    os.environ["SOLCX_BINARY_PATH"] = str(BRIDGE_DIR)
-    bin_dir = str(ANVIL.parent)
+    solcjs, anvil = npm_bin("solcjs"), npm_bin("anvil")
+    if not solcjs.exists():
+        raise ToolchainError(f"the Solidity compiler is not installed ({solcjs} is missing): run 'make setup'")
+    if not anvil.exists():
+        raise ToolchainError(f"anvil is not installed ({anvil} is missing): run 'make setup'")
+    os.environ["SOLCX_BINARY_PATH"] = str(solc_bridge_dir())
+    bin_dir = str(anvil.parent)
     if bin_dir not in os.environ.get("PATH", "").split(os.pathsep):
         os.environ["PATH"] = bin_dir + os.pathsep + os.environ.get("PATH", "")

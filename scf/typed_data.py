@@ -12,13 +12,13 @@ from eth_account import Account
 from eth_account.messages import encode_typed_data
 from eth_utils import keccak
 
-TYPED_DATA_DIR = Path(__file__).resolve().parents[1] / "frontend_bridge" / "typed-data"
+from scf.paths import typed_data_dir
 
 
 @cache
 def definition(primary_type: str) -> dict[str, Any]:
     """The type definition of ``primary_type`` (domain name/version, types)."""
-    return json.loads((TYPED_DATA_DIR / f"{primary_type}.json").read_text())
+    return json.loads((typed_data_dir() / f"{primary_type}.json").read_text())
 
 
 def type_string(primary_type: str) -> str:

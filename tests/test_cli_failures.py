@@ -19,7 +19,7 @@ from web3.exceptions import CannotHandleRequest
 from web3.providers import AutoProvider, BaseProvider
 
 from scf.chain import Artifacts, Connection, ContractRevert
-from scf.chain.connection import BatchError, RpcError
+from scf.chain import BatchError, RpcError
 from scf.chain.devnet import set_balance
 from scf.cli import direct_web3, finishing
 from scf.wallet import dev_key
@@ -140,7 +140,7 @@ def test_a_send_whose_answer_is_lost_on_an_ape_node_network_is_reported_and_neve
                         **conn.fees()}
             proxy.faults["eth_sendRawTransaction"] = ["drop"]
             with pytest.raises(RpcError, match=r"was sent to .* which did not confirm receiving it"):
-                conn._send_signed(sender, transfer)  # noqa: SLF001 - the broadcast itself, without a contract
+                conn.broadcast(sender, transfer)  # the broadcast itself, without a contract
         assert proxy.seen["eth_sendRawTransaction"] == 1
         tx_hash = keccak(sender.sign_transaction(transfer).raw_transaction)
         assert Web3(HTTPProvider(node.url)).eth.wait_for_transaction_receipt(tx_hash, timeout=10)["status"] == 1

@@ -7,13 +7,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
-DEFAULT_BUILD_FILE = PROJECT_ROOT / ".build" / "__local__.json"
-
-SUITE = ("ConsortiumRegistry", "SettlementToken", "TradeRegistry", "ReceivableVoucher", "DiscountDesk")
+from scf.errors import ScfError
+from scf.paths import build_file as default_build_file
 
 
-class MissingBuildError(RuntimeError):
+class MissingBuildError(ScfError):
     """The contracts have not been compiled (or not this contract)."""
 
 
@@ -33,7 +31,9 @@ class Artifacts:
         self.compiler = compiler
 
     @classmethod
-    def load(cls, build_file: Path = DEFAULT_BUILD_FILE) -> Artifacts:
+    def load(cls, build_file: Path | None = None) -> Artifacts:
+        """The build ``ape compile`` wrote (by default the project's ``.build/__local__.json``)."""
+        build_file = build_file or default_build_file()
         if not build_file.exists():
             raise MissingBuildError(
                 f"no compiled contracts at {build_file}: run 'make compile' (or 'ape compile') first"

@@ -4,11 +4,12 @@ Only for local chains: every helper refuses to run where the node lacks the meth
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from web3 import Web3
 
-from scf.chain.connection import RpcError
+from scf.chain.reads import RpcError
 
 
 def _rpc(w3: Web3, method: str, params: list[Any]) -> Any:
@@ -41,3 +42,24 @@ def snapshot(w3: Web3) -> str:
 def revert(w3: Web3, snapshot_id: str) -> None:
     if not _rpc(w3, "evm_revert", [snapshot_id]):
         raise RpcError(f"could not revert to snapshot {snapshot_id}")
+
+
+class DevnetClock:
+    """A development chain's clock (``scf.scenario.Clock``): block time, moved forward with
+    ``evm_increaseTime``."""
+
+    def __init__(self, w3: Web3) -> None:
+        self.w3 = w3
+
+    def now(self) -> int:
+        return int(self.w3.eth.get_block("latest")["timestamp"])
+
+    def advance_to(self, timestamp: int) -> None:
+        now = self.now()
+        if now < timestamp:
+            increase_time(self.w3, timestamp - now)
+
+
+def faucet(w3: Web3, wei: int = 10**21) -> Callable[[str], None]:
+    """Gives an address ``wei`` of gas money (``anvil_setBalance``)."""
+    return lambda address: set_balance(w3, address, wei)

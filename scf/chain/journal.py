@@ -23,8 +23,10 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from scf.errors import ScfError
 
-class JournalConflict(RuntimeError):
+
+class JournalConflict(ScfError):
     """A recorded transaction can neither be found nor safely sent again."""
 
 

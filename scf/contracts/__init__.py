@@ -1,4 +1,9 @@
-"""Typed clients, one per contract of the suite."""
+"""Typed clients, one per contract of the suite, and the suite's list of contracts.
+
+``SUITE`` is the one list of the suite's contracts: deployment, the manifest, the ABI export,
+the event index, the access matrix and (through the generated ``frontend_bridge/constants.json``)
+the member page and the static analysis all read it.
+"""
 
 from scf.contracts.desk import DiscountDesk
 from scf.contracts.registry import ConsortiumRegistry, Member, MemberStatus, Role
@@ -6,7 +11,21 @@ from scf.contracts.settlement import SettlementToken
 from scf.contracts.trade import DocType, RecordStatus, TradeRecord, TradeRegistry
 from scf.contracts.voucher import ReceivableVoucher, SlotInfo, SlotStatus, VoucherInfo, label, token_id
 
+# In deployment order: each constructor takes contracts deployed before it.
+SUITE = (
+    "ConsortiumRegistry",
+    "SettlementToken",
+    "TradeRegistry",
+    "ReceivableVoucher",
+    "DiscountDesk",
+    "VoucherDescriptor",
+)
+# The contracts that keep state and emit events (the descriptor only renders metadata).
+LEDGERS = SUITE[:5]
+
 __all__ = [
+    "LEDGERS",
+    "SUITE",
     "ConsortiumRegistry",
     "DiscountDesk",
     "DocType",

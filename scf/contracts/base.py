@@ -6,7 +6,8 @@ from typing import Any
 
 from web3.contract import Contract
 
-from scf.chain.connection import Connection, Signer, TxResult
+from scf.chain.connection import Connection
+from scf.chain.sending import Signer, TxResult
 
 
 class ContractClient:

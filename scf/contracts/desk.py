@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from scf.chain.connection import Signer, TxResult
+from scf.chain.sending import Signer, TxResult
 from scf.contracts.base import ContractClient
 from scf.typed_data import DiscountOffer, sign_offer
 

@@ -7,7 +7,7 @@ from enum import IntEnum, IntFlag
 
 from eth_typing import ChecksumAddress
 
-from scf.chain.connection import Signer, TxResult
+from scf.chain.sending import Signer, TxResult
 from scf.contracts.base import ContractClient
 
 

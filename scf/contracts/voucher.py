@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import IntEnum
 
-from scf.chain.connection import Signer, TxResult
+from scf.chain.sending import Signer, TxResult
 from scf.contracts.base import ContractClient
 
 SERIAL_BITS = 32

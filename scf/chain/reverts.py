@@ -9,6 +9,8 @@ from eth_abi import decode as abi_decode
 from eth_utils import function_signature_to_4byte_selector, to_checksum_address
 from hexbytes import HexBytes
 
+from scf.errors import ScfError
+
 _PANIC_CODES = {
     0x01: "assertion failed",
     0x11: "arithmetic overflow or underflow",
@@ -27,7 +29,7 @@ def _type_of(param: dict[str, Any]) -> str:
     return t
 
 
-class ContractRevert(Exception):
+class ContractRevert(ScfError):
     """A transaction or call reverted. ``error`` is the custom error's name, ``args`` its
     arguments by name, ``contract`` the contract that declares it (when known)."""
 

@@ -1,0 +1,189 @@
+"""Sending transactions: fees, encoding, gas, local signing and one broadcast per transaction.
+
+Signing stays with the member's own key (an eth-account ``LocalAccount`` or anything with its
+``sign_transaction``); this module never sees a key. A broadcast is never retried blindly: the
+node may have received a transaction whose answer was lost (see ``scf.chain.journal``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from eth_abi import encode as abi_encode
+from eth_typing import ChecksumAddress
+from eth_utils import function_abi_to_4byte_selector, get_abi_input_types
+from hexbytes import HexBytes
+from web3 import Web3
+from web3.contract import Contract
+from web3.contract.contract import ContractFunction
+from web3.exceptions import ContractLogicError, ContractPanicError
+from web3.logs import DISCARD
+from web3.providers.rpc.utils import ExceptionRetryConfiguration
+from web3.types import TxReceipt
+
+from scf.chain.journal import Journal, Sent
+from scf.chain.reads import TRANSPORT_ERRORS, ChainReader, RpcError
+from scf.chain.reverts import ContractRevert
+from scf.errors import ScfError
+
+GAS_MARGIN = 1.2
+# The estimate runs on the latest block; the transaction is mined in a later one, whose
+# timestamp can take another path: an unpause in the same second as its pause updates the pause
+# clock's last checkpoint in place, a second later it writes a new one (a fresh storage slot,
+# 22,100 gas). The headroom covers one fresh slot beyond the margin.
+GAS_HEADROOM = 25_000
+
+
+class Signer(Protocol):
+    """What a member's key must do: eth-account's ``LocalAccount`` satisfies it."""
+
+    address: ChecksumAddress
+
+    def sign_transaction(self, transaction_dict: dict[str, Any]) -> Any: ...
+
+
+@dataclass
+class TxResult:
+    """A mined, successful transaction."""
+
+    tx_hash: HexBytes
+    receipt: TxReceipt
+    result: Any = None
+    _events_cache: dict[str, list[Any]] = field(default_factory=dict, repr=False)
+
+    @property
+    def gas_used(self) -> int:
+        return int(self.receipt["gasUsed"])
+
+    @property
+    def block_number(self) -> int:
+        return int(self.receipt["blockNumber"])
+
+    def events(self, contract: Contract, name: str) -> list[Any]:
+        """Decoded events ``name`` that ``contract`` emitted in this transaction."""
+        key = f"{contract.address}:{name}"
+        if key not in self._events_cache:
+            event = getattr(contract.events, name)()
+            self._events_cache[key] = [
+                e for e in event.process_receipt(self.receipt, errors=DISCARD) if e["address"] == contract.address
+            ]
+        return self._events_cache[key]
+
+
+class BatchError(ScfError):
+    """Item ``index`` of a batch failed; the items before it succeeded."""
+
+    def __init__(self, index: int, cause: ContractRevert | RpcError) -> None:
+        self.index = index
+        self.cause = cause
+        super().__init__(f"batch item {index} failed: {cause}")
+
+
+def calldata(call: ContractFunction) -> str:
+    """``call``'s transaction data: its selector and ABI-encoded arguments (what web3's
+    ``build_transaction`` computes, without its per-call defaults and requests)."""
+    if call.kwargs:
+        arguments = [call.kwargs[i["name"]] for i in call.abi["inputs"]]  # type: ignore[typeddict-item]
+    else:
+        arguments = list(call.args)
+    selector = function_abi_to_4byte_selector(call.abi)  # type: ignore[arg-type]
+    return HexBytes(selector + abi_encode(get_abi_input_types(call.abi), arguments)).to_0x_hex()  # type: ignore[arg-type]
+
+
+def fees(reader: ChainReader, priority_fee_wei: int) -> dict[str, int]:
+    """EIP-1559 fees when the chain has a base fee, else a legacy gas price."""
+    block = reader.read(lambda: reader.w3.eth.get_block("latest"))
+    base = block.get("baseFeePerGas")
+    if base is None:
+        return {"gasPrice": int(reader.read(lambda: reader.w3.eth.gas_price))}
+    return {"maxFeePerGas": 2 * int(base) + priority_fee_wei, "maxPriorityFeePerGas": priority_fee_wei}
+
+
+def build(
+    reader: ChainReader,
+    signer: Signer,
+    call: Any,
+    *,
+    nonce: int,
+    fees: dict[str, int],
+    gas: int | None,
+    origin: str | None = None,
+) -> dict[str, Any]:
+    """The transaction for ``call`` (a contract function or a constructor), ready to sign.
+    Without ``gas``, it is estimated; a refusal raises ``ContractRevert`` and nothing is sent."""
+    params: dict[str, Any] = {"from": signer.address, "chainId": reader.chain_id, "nonce": nonce, **fees}
+    if gas is None:
+        # The estimate is made against the latest block; the transaction is mined in the next
+        # one (later timestamp, other writes before it), so leave headroom.
+        estimate = reader.read(lambda: call.estimate_gas({"from": signer.address, "nonce": nonce}), origin=origin)
+        gas = int(estimate * GAS_MARGIN) + GAS_HEADROOM
+    params["gas"] = gas
+    if isinstance(call, ContractFunction) and call.address:
+        params.update({"to": call.address, "data": calldata(call), "value": 0})
+        return params
+    try:
+        tx = call.build_transaction(params)
+    except (ContractLogicError, ContractPanicError) as exc:
+        raise reader.decode(exc, origin) from None
+    if "maxFeePerGas" in tx:
+        # A gas price strategy on the caller's web3 (ape sets one) may add a legacy price.
+        tx.pop("gasPrice", None)
+    return tx
+
+
+def broadcast(reader: ChainReader, signer: Signer, tx: dict[str, Any], journal: Journal | None) -> HexBytes:
+    """Signs ``tx`` with ``signer``'s own key and broadcasts it once. Inside an open journal
+    task it is recorded first. A transport failure is reported with the hash, never retried:
+    the node may have received the transaction before the connection broke."""
+    signed = signer.sign_transaction(tx)
+    tx_hash = HexBytes(signed.hash)
+    if journal is not None and journal.is_open:
+        journal.record(Sent(
+            hash=tx_hash.to_0x_hex(), raw=HexBytes(signed.raw_transaction).to_0x_hex(),
+            sender=signer.address, nonce=int(tx["nonce"]), to=str(tx.get("to", "")),
+            data=HexBytes(tx.get("data", b"")).to_0x_hex(), gas=int(tx["gas"]),
+        ))
+    try:
+        reader.w3.eth.send_raw_transaction(signed.raw_transaction)
+    except TRANSPORT_ERRORS as exc:
+        raise RpcError(
+            f"transaction {tx_hash.to_0x_hex()} was sent to {reader.endpoint}, which did not confirm "
+            f"receiving it ({exc}). It may still be mined, so it was not sent again: re-running deploy, "
+            "seed or scenario checks the chain (and its journal) before sending"
+        ) from exc
+    return tx_hash
+
+
+def raise_if_failed(
+    reader: ChainReader, receipt: TxReceipt, tx: dict[str, Any], sender: str, origin: str | None = None
+) -> None:
+    """Turns a mined, failed transaction into the ``ContractRevert`` that explains it."""
+    if receipt["status"] == 1:
+        return
+    if int(receipt["gasUsed"]) >= int(tx.get("gas", 0)):
+        raise ContractRevert("OutOfGas", {"gas_limit": int(tx["gas"]), "tx": receipt["transactionHash"].hex()}, None, b"")
+    # Replay the call, as its sender, on the state it met, to recover the revert data.
+    replay = {k: v for k, v in tx.items() if k in ("to", "data", "value", "gas") and v not in ("", None)}
+    replay["from"] = sender
+    try:
+        reader.w3.eth.call(replay, receipt["blockNumber"] - 1)  # type: ignore[arg-type]
+    except (ContractLogicError, ContractPanicError) as exc:
+        raise reader.decode(exc, origin) from None
+    raise ContractRevert("RevertWithoutReason", {"tx": receipt["transactionHash"].hex()}, None, b"")
+
+
+def no_blind_resends(w3: Web3) -> None:
+    """web3.py's HTTP provider retries ``eth_sendRawTransaction`` when a connection drops or
+    times out. The node may have received the first attempt; the caller then sees a confusing
+    "nonce too low" instead of the truth. Sends are taken off its retry list: a lost answer
+    becomes an ``RpcError`` naming the transaction, and re-runs settle it (scf.chain.journal)."""
+    config = getattr(w3.provider, "exception_retry_configuration", None)
+    if config is None or not any(m.startswith("eth_send") for m in config.method_allowlist):
+        return
+    w3.provider.exception_retry_configuration = ExceptionRetryConfiguration(  # type: ignore[attr-defined]
+        errors=config.errors,
+        retries=config.retries,
+        backoff_factor=config.backoff_factor,
+        method_allowlist=[m for m in config.method_allowlist if not m.startswith("eth_send")],
+    )

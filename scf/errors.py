@@ -1,0 +1,13 @@
+"""The package's one exception root.
+
+Every failure the domain layer reports on purpose is a ``ScfError``: a refused transaction,
+a node that stopped answering, a journal that cannot be resumed, a bad input file, a missing
+build or manifest. The scripts' one-line error handler (``scf.cli.finishing``) catches this
+one class; anything else is a bug and keeps its traceback.
+"""
+
+from __future__ import annotations
+
+
+class ScfError(Exception):
+    """A failure the package reports with a message meant for the person running it."""
