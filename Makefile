@@ -20,7 +20,7 @@ help:
 	@echo "make test       install what is missing, run slither (make audit), then the whole test suite on anvil"
 	@echo "make scenario   install what is missing, run the end-to-end financing story (ape run scenario)"
 	@echo "make setup      install npm (anvil, solc, OpenZeppelin) and Python dependencies into the project"
-	@echo "make compile    compile the contracts with the offline solc bridge; export ABIs to frontend_bridge/abi"
+	@echo "make compile    compile the contracts with the offline solc bridge; export ABIs and shared constants to frontend_bridge/"
 	@echo "make fuzz       the voucher and registry property tests with a deep budget (FUZZ_EXAMPLES=200 FUZZ_STEPS=50)"
 	@echo "make audit      slither on the contracts; fails on an unexplained High or Medium finding"
 	@echo "make permissions  regenerate docs/permissions.md, the access-control matrix"
@@ -57,7 +57,7 @@ $(PY_STAMP): pyproject.toml tools/ape-scf-toolchain/pyproject.toml
 
 compile: setup
 	ape compile
-	python -m scf.manifest
+	python -m scf.export
 
 abi: compile
 

@@ -11,22 +11,16 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from scf.chain.connection import Connection, Signer
+from scf.chain.connection import Connection
+from scf.chain.sending import Signer
 from scf.chain.journal import Journal
-from scf.contracts import ConsortiumRegistry, DiscountDesk, ReceivableVoucher, SettlementToken, TradeRegistry
-from scf.manifest import ABI_DIR, DEPLOYMENTS_DIR, Deployment, ManifestError, export_abis, load, load_if_present, save
+from scf.contracts import SUITE
+from scf.manifest import Deployment, load_if_present, save
+from scf.money import DECIMALS
+from scf.suite import Suite
 
-ORDER = (
-    "ConsortiumRegistry",
-    "SettlementToken",
-    "TradeRegistry",
-    "ReceivableVoucher",
-    "DiscountDesk",
-    "VoucherDescriptor",
-)
 SETTLEMENT_NAME = "Settlement CNY"
 SETTLEMENT_SYMBOL = "sCNY"
-ZERO = "0x0000000000000000000000000000000000000000"
 
 
 @dataclass
@@ -39,43 +33,6 @@ class DeployReport:
     @property
     def changed(self) -> bool:
         return bool(self.deployed or self.wired)
-
-
-@dataclass
-class Suite:
-    """Typed clients for a deployed suite."""
-
-    conn: Connection
-    deployment: Deployment
-    registry: ConsortiumRegistry
-    token: SettlementToken
-    trade: TradeRegistry
-    voucher: ReceivableVoucher
-    desk: DiscountDesk
-
-    @classmethod
-    def attach(cls, conn: Connection, deployment: Deployment) -> Suite:
-        return cls(
-            conn,
-            deployment,
-            ConsortiumRegistry(conn, deployment.address("ConsortiumRegistry")),
-            SettlementToken(conn, deployment.address("SettlementToken")),
-            TradeRegistry(conn, deployment.address("TradeRegistry")),
-            ReceivableVoucher(conn, deployment.address("ReceivableVoucher")),
-            DiscountDesk(conn, deployment.address("DiscountDesk")),
-        )
-
-
-def attach_live(conn: Connection, manifest_dir: Path = DEPLOYMENTS_DIR) -> Suite:
-    """The suite named by this chain's manifest, after checking its contracts are on chain."""
-    deployment = load(conn.chain_id, manifest_dir)
-    missing = [name for name in ORDER if name in deployment.contracts and not conn.code_at(deployment.address(name))]
-    if missing:
-        raise ManifestError(
-            f"the manifest for chain {conn.chain_id} names contracts that are not on this chain "
-            f"({', '.join(missing)}; a restarted devnet?): run 'ape run deploy'"
-        )
-    return Suite.attach(conn, deployment)
 
 
 def _deploy_journal(conn: Connection, manifest_dir: Path, fresh: bool) -> Journal:
@@ -94,21 +51,19 @@ def deploy_suite(
     deployer: Signer,
     operator: Signer,
     *,
+    manifest_dir: Path,
     fresh: bool = False,
-    manifest_dir: Path = DEPLOYMENTS_DIR,
-    abi_dir: Path = ABI_DIR,
     log: Callable[[str], None] = lambda _msg: None,
 ) -> DeployReport:
     """Deploys what is missing of the suite and wires it. ``deployer`` becomes governance;
-    ``operator`` the first consortium operator. Governance wires the contracts together."""
+    ``operator`` the first consortium operator. Governance wires the contracts together. The
+    manifest (and, while deploying, its journal) is kept in ``manifest_dir``."""
     conn.ensure_poa_compatible()
     chain_id = conn.chain_id
     previous = None if fresh else load_if_present(chain_id, manifest_dir)
     deployment = Deployment(chain_id, conn.artifacts.compiler)
     deployment.extra = {"governance": deployer.address, "operator": operator.address}
     report = DeployReport(deployment)
-
-    export_abis({name: conn.artifacts[name].abi for name in ORDER}, abi_dir)
 
     constructor_args = {
         "ConsortiumRegistry": lambda: (deployer.address, operator.address),
@@ -118,7 +73,7 @@ def deploy_suite(
             deployment.address("ConsortiumRegistry"),
             deployment.address("SettlementToken"),
             deployment.address("TradeRegistry"),
-            2,
+            DECIMALS,
         ),
         "DiscountDesk": lambda: (deployment.address("ConsortiumRegistry"), deployment.address("ReceivableVoucher")),
         "VoucherDescriptor": lambda: (),
@@ -127,7 +82,7 @@ def deploy_suite(
     journal = _deploy_journal(conn, manifest_dir, fresh)
     conn.journal = journal
     try:
-        for name in ORDER:
+        for name in SUITE:
             entry = previous.contracts.get(name) if previous else None
             if reuse and entry and conn.code_at(entry["address"]):
                 deployment.contracts[name] = entry

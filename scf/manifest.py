@@ -1,5 +1,6 @@
-"""The deployment manifest ``frontend_bridge/deployments/<chain-id>.json``: read by Python,
-the member page and outside tools. Its shape is fixed by DESIGN.md section 5."""
+"""The deployment manifest ``<manifest dir>/<chain-id>.json`` (the scripts' manifest dir is
+``frontend_bridge/deployments``, ``scf.paths.deployments_dir``): read by Python, the member
+page and outside tools. Its shape is fixed by DESIGN.md section 5."""
 
 from __future__ import annotations
 
@@ -9,12 +10,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-BRIDGE_DIR = Path(__file__).resolve().parents[1] / "frontend_bridge"
-DEPLOYMENTS_DIR = BRIDGE_DIR / "deployments"
-ABI_DIR = BRIDGE_DIR / "abi"
+from scf.errors import ScfError
 
 
-class ManifestError(RuntimeError):
+class ManifestError(ScfError):
     """No usable deployment manifest for this chain."""
 
 
@@ -45,11 +44,11 @@ class Deployment:
         return cls(int(data["chainId"]), data.get("compiler", "unknown"), dict(data.get("contracts", {})), extra)
 
 
-def manifest_path(chain_id: int, directory: Path = DEPLOYMENTS_DIR) -> Path:
+def manifest_path(chain_id: int, directory: Path) -> Path:
     return directory / f"{chain_id}.json"
 
 
-def load(chain_id: int, directory: Path = DEPLOYMENTS_DIR) -> Deployment:
+def load(chain_id: int, directory: Path) -> Deployment:
     path = manifest_path(chain_id, directory)
     if not path.exists():
         raise ManifestError(f"no deployment manifest for chain {chain_id} at {path}: run 'ape run deploy' first")
@@ -59,11 +58,11 @@ def load(chain_id: int, directory: Path = DEPLOYMENTS_DIR) -> Deployment:
         raise ManifestError(f"the deployment manifest {path} is unreadable ({exc}): redeploy with --fresh") from exc
 
 
-def load_if_present(chain_id: int, directory: Path = DEPLOYMENTS_DIR) -> Deployment | None:
+def load_if_present(chain_id: int, directory: Path) -> Deployment | None:
     return load(chain_id, directory) if manifest_path(chain_id, directory).exists() else None
 
 
-def save(deployment: Deployment, directory: Path = DEPLOYMENTS_DIR) -> Path:
+def save(deployment: Deployment, directory: Path) -> Path:
     """Writes atomically (temporary file then rename), so a crash never leaves half a manifest."""
     directory.mkdir(parents=True, exist_ok=True)
     path = manifest_path(deployment.chain_id, directory)
@@ -82,30 +81,3 @@ def _write_index(directory: Path) -> None:
     tmp = index.with_suffix(".json.tmp")
     tmp.write_text(json.dumps({"chains": chains}) + "\n")
     os.replace(tmp, index)
-
-
-def export_abis(abis: dict[str, list[dict[str, Any]]], directory: Path = ABI_DIR) -> list[Path]:
-    """Writes each ABI as a plain JSON array, ``abi/<Contract>.json``."""
-    directory.mkdir(parents=True, exist_ok=True)
-    written = []
-    for name, abi in sorted(abis.items()):
-        path = directory / f"{name}.json"
-        text = json.dumps(abi, indent=2) + "\n"
-        if not path.exists() or path.read_text() != text:
-            path.write_text(text)
-        written.append(path)
-    return written
-
-
-def main() -> None:
-    """``python -m scf.manifest``: exports the suite's ABIs from the last compile."""
-    from scf.chain.artifacts import Artifacts
-    from scf.deploy import ORDER
-
-    artifacts = Artifacts.load()
-    for path in export_abis({name: artifacts[name].abi for name in ORDER}):
-        print(f"wrote {path.relative_to(BRIDGE_DIR.parent)}")
-
-
-if __name__ == "__main__":
-    main()

@@ -1,7 +1,7 @@
 """ape run deploy [--network ...] [--deployer ALIAS --operator ALIAS] [--fresh]
 
 Deploys the suite (idempotent: on a chain that already has it, sends nothing and says so),
-writes frontend_bridge/deployments/<chain-id>.json and the ABIs in frontend_bridge/abi/.
+writes frontend_bridge/deployments/<chain-id>.json (the ABIs beside it come from `make compile`).
 On a local anvil, deterministic development keys are used unless aliases are given; on any
 other network the deployer (governance) and operator must be ape keyfile accounts."""
 
@@ -12,7 +12,8 @@ from scf.chain.devnet import set_balance
 from scf.cli import connect, fail, finishing
 from scf.deploy import deploy_suite
 from scf.manifest import manifest_path
-from scf.wallet import LOCAL_CHAIN_IDS, WalletError, dev_key, load_ape_account
+from scf.paths import deployments_dir
+from scf.wallet import LOCAL_CHAIN_IDS, dev_key, load_ape_account
 
 
 @click.command(cls=ConnectedProviderCommand, short_help="Deploy the suite and write its manifest")
@@ -24,17 +25,15 @@ def cli(provider, deployer, operator, fresh):
     local = conn.chain_id in LOCAL_CHAIN_IDS
     if not local and not (deployer and operator):
         fail(f"chain {conn.chain_id} is not a local anvil: give --deployer ALIAS and --operator ALIAS (ape accounts)")
-    try:
+    with finishing("deployment"):  # the node may stop answering at any request from here on
         governance = load_ape_account(deployer) if deployer else dev_key("governance")
         first_operator = load_ape_account(operator) if operator else dev_key("operator")
-    except WalletError as exc:
-        fail(str(exc))
-    with finishing("deployment"):  # the node may stop answering at any request from here on
         if local:
             for account in (governance, first_operator):
                 set_balance(conn.w3, account.address, 10**21)
-        report = deploy_suite(conn, governance, first_operator, fresh=fresh, log=lambda m: click.echo(m, err=True))
-    path = manifest_path(conn.chain_id)
+        report = deploy_suite(conn, governance, first_operator, manifest_dir=deployments_dir(), fresh=fresh,
+                              log=lambda m: click.echo(m, err=True))
+    path = manifest_path(conn.chain_id, deployments_dir())
     if not report.changed:
         click.echo(f"the suite is already deployed on chain {conn.chain_id}: nothing to do ({path})")
         return

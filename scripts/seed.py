@@ -11,14 +11,14 @@ from ape.cli import ConnectedProviderCommand
 
 from scf.chain.devnet import set_balance
 from scf.cli import connect, fail, finishing
-from scf.deploy import attach_live
-from scf.manifest import ManifestError
 from scf.money import fmt
+from scf.paths import deployments_dir, project_root
 from scf.seed import SpecError, load_consortium, seed_members
+from scf.suite import attach_live
 from scf.text import printable
-from scf.wallet import LOCAL_CHAIN_IDS, WalletError, dev_key, load_ape_account
+from scf.wallet import LOCAL_CHAIN_IDS, dev_key, load_ape_account
 
-DEFAULT_FILE = Path(__file__).resolve().parents[1] / "consortium" / "example.yaml"
+DEFAULT_FILE = project_root() / "consortium" / "example.yaml"
 
 
 @click.command(cls=ConnectedProviderCommand, short_help="Admit consortium members from a YAML file")
@@ -32,17 +32,11 @@ def cli(provider, file_, operator):
         fail(f"nothing was sent. {exc}")
     # Every request from here on may find the node gone: one clear line, not a traceback.
     with finishing("seeding"):
-        try:
-            suite = attach_live(conn)
-        except ManifestError as exc:
-            fail(str(exc))
+        suite = attach_live(conn, deployments_dir())
         local = conn.chain_id in LOCAL_CHAIN_IDS
         if not operator and not local:
             fail(f"chain {conn.chain_id} is not a local anvil: give --operator ALIAS (an ape keyfile account)")
-        try:
-            signer = load_ape_account(operator) if operator else dev_key("operator")
-        except WalletError as exc:
-            fail(str(exc))
+        signer = load_ape_account(operator) if operator else dev_key("operator")
         if not suite.registry.is_operator(signer.address):
             fail(f"{signer.address} is not an operator of the registry at {suite.registry.address}")
         if local:

@@ -18,7 +18,8 @@ from eth_utils import keccak
 from scf.chain import Artifacts, Connection
 from scf.chain.devnet import increase_time, set_balance
 from scf.contracts import DocType, Role
-from scf.deploy import Suite, deploy_suite
+from scf.deploy import deploy_suite
+from scf.suite import Suite
 from scf.toolchain import ensure_compiler
 from tests.support import member_key
 
@@ -83,7 +84,7 @@ def bare_suite(conn, cast, tmp_path_factory) -> Suite:
     """The suite deployed and wired, with no members."""
     workdir: Path = tmp_path_factory.mktemp("deployment")
     report = deploy_suite(
-        conn, cast.governance, cast.operator, manifest_dir=workdir / "deployments", abi_dir=workdir / "abi"
+        conn, cast.governance, cast.operator, manifest_dir=workdir / "deployments"
     )
     return Suite.attach(conn, report.deployment)
 

@@ -25,7 +25,7 @@ from hexbytes import HexBytes
 from scf.chain import ContractRevert
 from scf.chain.devnet import increase_time, revert, set_balance, snapshot
 from scf.contracts import DocType, Role
-from scf.deploy import ORDER
+from scf.contracts import SUITE as ORDER
 from scf.typed_data import DiscountOffer
 from tests.support import funded, sign_permit
 

@@ -4,7 +4,7 @@ definition that differs from the contract's type hash fails here, not in a membe
 import json
 from pathlib import Path
 
-from scf.deploy import ORDER
+from scf.contracts import SUITE as ORDER
 from scf.typed_data import DiscountOffer, offer_digest, type_hash, type_string
 
 BRIDGE = Path(__file__).resolve().parents[1] / "frontend_bridge"

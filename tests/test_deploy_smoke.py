@@ -15,10 +15,10 @@ def test_a_fresh_chain_gets_the_whole_suite_wired(bare_suite, cast):
 
 def test_deploying_again_on_the_same_chain_sends_nothing(conn, bare_suite, cast, tmp_path):
     manifest_dir = tmp_path / "deployments"
-    first = deploy_suite(conn, cast.governance, cast.operator, manifest_dir=manifest_dir, abi_dir=tmp_path / "abi")
+    first = deploy_suite(conn, cast.governance, cast.operator, manifest_dir=manifest_dir)
     assert first.changed
     block_before = conn.w3.eth.block_number
-    second = deploy_suite(conn, cast.governance, cast.operator, manifest_dir=manifest_dir, abi_dir=tmp_path / "abi")
+    second = deploy_suite(conn, cast.governance, cast.operator, manifest_dir=manifest_dir)
     assert not second.changed
     assert conn.w3.eth.block_number == block_before
     assert second.deployment.contracts == first.deployment.contracts
