@@ -10,20 +10,22 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from hexbytes import HexBytes
 from web3.contract import Contract
+from web3.exceptions import BlockNotFound
 
 from scf.chain.connection import Connection
+from scf.contracts import LEDGERS
 from scf.contracts.voucher import SERIAL_BITS
 from scf.manifest import Deployment
 
 ZERO = "0x0000000000000000000000000000000000000000"
-INDEXED = ("ConsortiumRegistry", "SettlementToken", "TradeRegistry", "ReceivableVoucher", "DiscountDesk")
+
 TOKEN_ARGS = {"tokenId", "_tokenId", "_fromTokenId", "_toTokenId", "fromTokenId", "financierTokenId"}
 SLOT_ARGS = {"slot", "_oldSlot", "_newSlot"}
 RECORD_ARGS = {"recordId", "tradeRecordId", "parentId"}
@@ -84,6 +86,21 @@ class LedgerView:
     def held_by(self, account: str) -> list[IndexedVoucher]:
         return [v for v in self.vouchers.values() if v.owner == account and not v.burned]
 
+    def descendants(self, slots: Iterable[int]) -> Iterator[tuple[IndexedVoucher, int]]:
+        """Every voucher of ``slots``, depth first from each slot's root, with its depth (0 for
+        a root): the one lineage walk behind the inspector's trees and the scenario report."""
+        wanted = set(slots)
+
+        def walk(token: int, depth: int) -> Iterator[tuple[IndexedVoucher, int]]:
+            voucher = self.vouchers[token]
+            yield voucher, depth
+            for child in voucher.children:
+                yield from walk(child, depth + 1)
+
+        for token, voucher in sorted(self.vouchers.items()):
+            if voucher.parent == 0 and voucher.slot in wanted:
+                yield from walk(token, 0)
+
     def lineage(self, token: int) -> list[int]:
         """``token`` and its ancestors up to the slot's root."""
         chain = [token]
@@ -111,7 +128,7 @@ class EventIndex:
         self.db = sqlite3.connect(str(path))
         self.db.executescript(SCHEMA)
         self._contracts: dict[str, tuple[str, Contract, dict[bytes, str]]] = {}
-        for name in INDEXED:
+        for name in LEDGERS:
             if name not in deployment.contracts:
                 continue
             contract = conn.contract(name, deployment.address(name))
@@ -157,7 +174,7 @@ class EventIndex:
             known_hash = self._meta("last_block_hash")
             try:
                 current = self.conn.read(lambda: w3.eth.get_block(last)["hash"]).hex()
-            except Exception:  # noqa: BLE001 - a missing block means the chain changed
+            except BlockNotFound:  # the chain no longer has it: it changed
                 current = None
             if current != known_hash:
                 identity = self._meta("identity") or ""

@@ -12,16 +12,17 @@ from typing import Any
 
 from scf.contracts import DocType, SlotStatus, label
 from scf.contracts.voucher import SERIAL_BITS
-from scf.deploy import Suite
 from scf.indexer import ZERO, Event, EventIndex, LedgerView
 from scf.money import fmt
-from scf.text import printable, printable_lines
+from scf.suite import Suite
+from scf.text import printable, printable_lines, tree_lines
+from scf.errors import ScfError
 
 MONEY_ARGS = {"_value", "value", "faceValue", "amount", "funded", "unfunded", "price", "reservedTotal"}
 TOKEN_ARGS = {"tokenId", "_tokenId", "_fromTokenId", "_toTokenId", "fromTokenId", "financierTokenId"}
 
 
-class InspectError(LookupError):
+class InspectError(ScfError, LookupError):
     """Nothing on the ledger matches what was asked for."""
 
 
@@ -73,21 +74,13 @@ class Inspector:
         return f"  #{e.block:<6} {when}  {e.contract}.{e.event}({args})  by {self.name_of(e.actor)}"
 
     def tree(self, ledger: LedgerView, slot: int, mark: int | None = None) -> list[str]:
-        lines: list[str] = []
-
-        def walk(token: int, depth: int) -> None:
-            v = ledger.vouchers[token]
-            state = "redeemed" if v.burned else "live"
-            star = "  <==" if token == mark else ""
-            lead = "   " * depth + ("└─ " if depth else "")
-            lines.append(f"  {lead}{label(token):<7} {self.name_of(v.owner):<44} {fmt(v.value):>20}  {state}{star}")
-            for child in v.children:
-                walk(child, depth + 1)
-
-        roots = [v.token_id for v in ledger.of_slot(slot) if v.parent == 0]
-        for root in roots:
-            walk(root, 0)
-        return lines or ["  (no voucher accepted yet)"]
+        rows = [
+            (depth, label(v.token_id),
+             f"{self.name_of(v.owner):<44} {fmt(v.value):>20}  {'redeemed' if v.burned else 'live'}"
+             + ("  <==" if v.token_id == mark else ""))
+            for v, depth in ledger.descendants([slot])
+        ]
+        return tree_lines(rows) or ["  (no voucher accepted yet)"]
 
     # ------------------------------------------------------------------ views
 
@@ -113,14 +106,13 @@ class Inspector:
         info = self.suite.voucher.slot(slot)
         if info.status == SlotStatus.NONE:
             raise InspectError(f"slot {slot} does not exist on this ledger")
-        when = lambda ts: datetime.fromtimestamp(ts, tz=UTC).strftime("%Y-%m-%d")  # noqa: E731
         out = [
             f"Slot {slot}: {info.status.name.lower()}",
             f"  debtor      {self.name_of(info.debtor)}",
             f"  creditor    {self.name_of(info.creditor)}",
             f"  face value  {fmt(info.face_value)}   funded {fmt(info.funded)}   redeemed {fmt(info.redeemed)}",
-            f"  issued      {when(info.issued_at)}   maturity {when(info.maturity)}"
-            + (f"   OVERDUE since {when(info.overdue_at)}" if info.overdue_at else ""),
+            f"  issued      {_day(info.issued_at)}   maturity {_day(info.maturity)}"
+            + (f"   OVERDUE since {_day(info.overdue_at)}" if info.overdue_at else ""),
             f"  trade record {info.trade_record_id}",
             "",
             "Lineage tree:",
@@ -174,3 +166,7 @@ class Inspector:
             *[self.event_line(e) for e in self.index.trail("record", record_id)],
         ]
         return printable_lines(out)
+
+
+def _day(timestamp: int) -> str:
+    return datetime.fromtimestamp(timestamp, tz=UTC).strftime("%Y-%m-%d")

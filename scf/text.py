@@ -9,14 +9,22 @@ passes them through ``printable``, which shows such characters as escapes instea
 
 from __future__ import annotations
 
+import io
 import unicodedata
 from collections.abc import Iterable
+
+from rich.console import Console
+from rich.text import Text
+from rich.tree import Tree
 
 # Bidirectional controls reorder what is displayed ("Trojan Source"): a name could show as
 # another member's. They are format characters (Cf), a class otherwise needed by scripts and
 # emoji (zero-width joiners), so only these are escaped.
 _BIDI_CONTROLS = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 
+
+# The width rich's tree guides take per level ("├── ", "│   ").
+GUIDE = 4
 
 _SHORT = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
 
@@ -46,3 +54,25 @@ def printable_lines(lines: Iterable[object]) -> str:
     """Lines joined with newlines, each one made printable: a report's last line of defence
     for any field its renderer did not escape itself."""
     return "\n".join(printable(line) for line in lines)
+
+
+def tree_lines(rows: Iterable[tuple[int, str, str]], indent: str = "  ") -> list[str]:
+    """Rows given depth first as ``(depth, head, tail)`` (depth 0 for a root), drawn as a tree
+    by rich, one line per row, each prefixed with ``indent``; the tails start in one column.
+    Each text is made printable and taken literally (rich markup in a member's name is shown,
+    not interpreted)."""
+    rows = [(depth, printable(head), printable(tail)) for depth, head, tail in rows]
+    column = max((GUIDE * depth + len(head) for depth, head, _ in rows), default=0)
+    roots: list[Tree] = []
+    path: list[Tree] = []
+    for depth, head, tail in rows:
+        label = Text(f"{head:<{column - GUIDE * depth}}  {tail}".rstrip(), no_wrap=True, overflow="ignore")
+        node = Tree(label) if depth == 0 else path[depth - 1].add(label)
+        if depth == 0:
+            roots.append(node)
+        path[depth:] = [node]
+    out = io.StringIO()
+    console = Console(file=out, width=10_000, color_system=None, highlight=False, emoji=False, soft_wrap=True)
+    for root in roots:
+        console.print(root)
+    return [indent + line.rstrip() for line in out.getvalue().splitlines()]

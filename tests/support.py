@@ -16,7 +16,7 @@ from eth_utils import function_signature_to_4byte_selector, keccak
 from hexbytes import HexBytes
 
 from scf.chain.devnet import set_balance
-from scf.chain.errors import ContractRevert
+from scf.chain.reverts import ContractRevert
 
 ETHER = 10**18
 
@@ -151,3 +151,12 @@ def not_active(scene, cast, who: str) -> LocalAccount:
         "a suspended member": scene.suspended,
         "a removed member": scene.removed,
     }[who]
+
+
+def play_story(conn, story, **options):
+    """``run_scenario`` on a test's anvil: the story's clock moves with ``evm_increaseTime``
+    and its accounts get gas money, as ``ape run scenario`` does."""
+    from scf.chain.devnet import DevnetClock, faucet
+    from scf.scenario import run_scenario
+
+    return run_scenario(conn, story, clock=DevnetClock(conn.w3), fund_gas=faucet(conn.w3), **options)

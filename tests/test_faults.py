@@ -19,17 +19,19 @@ from eth_account.signers.local import LocalAccount
 from eth_utils import keccak
 from web3 import Web3
 
-from scf.chain.connection import BatchError, Connection, RpcError
+from scf.chain import BatchError, Connection, RpcError
 from scf.chain.devnet import set_balance
-from scf.chain.errors import ContractRevert
+from scf.chain.reverts import ContractRevert
 from scf.chain.journal import Journal
 from scf.contracts import MemberStatus, Role
-from scf.deploy import Suite, deploy_suite
+from scf.deploy import deploy_suite
+from scf.suite import Suite
 from scf.manifest import load
 from scf.scenario import journal_path, load_scenario, run_scenario
 from scf.seed import SpecError, load_consortium, seed_members
 from scf.wallet import dev_key
 from tests.nodes import AnvilNode, CountingProvider, FlakyProxy, KillSwitch, with_timeout
+from tests.support import play_story
 
 STORY = Path(__file__).resolve().parents[1] / "scenarios" / "hospital.yaml"
 ZERO = "0x0000000000000000000000000000000000000000"
@@ -76,7 +78,7 @@ def uninterrupted(tmp_path_factory):
         conn = node.connect(provider)
         workdir = tmp_path_factory.mktemp("reference")
         manifest_dir = workdir / "deployments"
-        report = run_scenario(conn, load_scenario(STORY), manifest_dir=manifest_dir, abi_dir=workdir / "abi",
+        report = play_story(conn, load_scenario(STORY), manifest_dir=manifest_dir,
                               progress=lambda _i, _n, what: setattr(provider, "phase", what))
         effects = _on_chain_effects(Suite.attach(conn, load(conn.chain_id, manifest_dir)))
         yield {"outcome": _story_outcome(report), "effects": effects, "phases": provider.phases}
@@ -100,7 +102,7 @@ def test_a_scenario_whose_node_is_killed_finishes_on_rerun_without_paying_anyone
     uninterrupted, tmp_path, doing, which, when
 ):
     node = AnvilNode(tmp_path / "node").start()
-    manifest_dir, abi_dir = tmp_path / "deployments", tmp_path / "abi"
+    manifest_dir = tmp_path / "deployments"
     story = load_scenario(STORY)
     during = [n for n, phase in enumerate(uninterrupted["phases"], start=1) if phase.startswith(doing)]
     at = during[len(during) // 2] if which == "middle" else during[which]
@@ -108,13 +110,13 @@ def test_a_scenario_whose_node_is_killed_finishes_on_rerun_without_paying_anyone
         switch = KillSwitch(node, at=at, when=when)
         phases: list[str] = []
         with pytest.raises(RpcError):
-            run_scenario(node.connect(switch), story, manifest_dir=manifest_dir, abi_dir=abi_dir,
+            play_story(node.connect(switch), story, manifest_dir=manifest_dir,
                          progress=lambda _i, _n, what: phases.append(what))
         assert switch.fired and phases[-1].startswith(doing)
 
         node.start()  # the same chain, from disk
         conn = node.connect()
-        resumed = run_scenario(conn, story, manifest_dir=manifest_dir, abi_dir=abi_dir)
+        resumed = play_story(conn, story, manifest_dir=manifest_dir)
 
         suite = Suite.attach(conn, load(conn.chain_id, manifest_dir))
         assert _on_chain_effects(suite) == uninterrupted["effects"]
@@ -126,12 +128,12 @@ def test_a_scenario_whose_node_is_killed_finishes_on_rerun_without_paying_anyone
 
 def test_a_finished_story_run_again_on_the_same_chain_plays_a_new_story_not_a_replay(tmp_path):
     node = AnvilNode(tmp_path / "node").start()
-    manifest_dir, abi_dir = tmp_path / "deployments", tmp_path / "abi"
+    manifest_dir = tmp_path / "deployments"
     story = load_scenario(STORY)
     try:
         conn = node.connect()
-        first = run_scenario(conn, story, manifest_dir=manifest_dir, abi_dir=abi_dir)
-        second = run_scenario(conn, story, manifest_dir=manifest_dir, abi_dir=abi_dir)
+        first = play_story(conn, story, manifest_dir=manifest_dir)
+        second = play_story(conn, story, manifest_dir=manifest_dir)
         effects = _on_chain_effects(Suite.attach(conn, load(conn.chain_id, manifest_dir)))
         assert sum(effects["issued"].values()) == 2  # one issuance per run
         assert sum(effects["admitted"].values()) == len(story.members)  # members admitted once
@@ -143,18 +145,18 @@ def test_a_finished_story_run_again_on_the_same_chain_plays_a_new_story_not_a_re
 
 
 def test_a_journal_from_a_chain_that_is_gone_is_set_aside_and_the_story_starts_afresh(tmp_path):
-    manifest_dir, abi_dir = tmp_path / "deployments", tmp_path / "abi"
+    manifest_dir = tmp_path / "deployments"
     story = load_scenario(STORY)
     node = AnvilNode(tmp_path / "node").start()
     try:
         switch = KillSwitch(node, at=25, when="after")  # in the middle of the steps
         with pytest.raises(RpcError):
-            run_scenario(node.connect(switch), story, manifest_dir=manifest_dir, abi_dir=abi_dir)
+            play_story(node.connect(switch), story, manifest_dir=manifest_dir)
         node.state.unlink()  # the chain itself is lost: a fresh devnet
         node.start()
         conn = node.connect()
         notes: list[str] = []
-        report = run_scenario(conn, story, manifest_dir=manifest_dir, abi_dir=abi_dir,
+        report = play_story(conn, story, manifest_dir=manifest_dir,
                               progress=lambda _i, _n, what: notes.append(what))
         assert any("that is gone: starting afresh" in n for n in notes)
         assert journal_path(manifest_dir, conn.chain_id, story).with_suffix(".stale.json").exists()
@@ -295,7 +297,7 @@ def _private_suite(conn, tmp_path: Path) -> tuple[Suite, Account]:
     governance, operator = dev_key("fault governance"), dev_key("fault operator")
     for key in (governance, operator):
         set_balance(conn.w3, key.address, 10**21)
-    report = deploy_suite(conn, governance, operator, manifest_dir=tmp_path / "deployments", abi_dir=tmp_path / "abi")
+    report = deploy_suite(conn, governance, operator, manifest_dir=tmp_path / "deployments")
     return Suite.attach(conn, report.deployment), operator
 
 

@@ -8,13 +8,14 @@ import pytest
 
 from scf.scenario import load_scenario, parse_scenario, run_scenario
 from scf.seed import SpecError
+from tests.support import play_story
 
 STORY = Path(__file__).resolve().parents[1] / "scenarios" / "hospital.yaml"
 
 
 def test_the_hospital_story_pays_every_holder_and_prices_each_discount_to_the_cent(conn, tmp_path):
-    report = run_scenario(
-        conn, load_scenario(STORY), manifest_dir=tmp_path / "deployments", abi_dir=tmp_path / "abi"
+    report = play_story(
+        conn, load_scenario(STORY), manifest_dir=tmp_path / "deployments"
     )
     data = report.to_json()
 

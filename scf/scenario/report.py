@@ -1,0 +1,143 @@
+"""The report of a story: who was paid what and when, the lineage of every voucher, each
+supplier's effective financing cost, cash before and after, and the gas of every operation."""
+
+from __future__ import annotations
+
+import json
+import statistics
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from scf.money import fmt, from_minor, to_minor
+from scf.text import printable, printable_lines, tree_lines
+
+DAY = 86_400
+
+
+@dataclass
+class Payment:
+    member: str
+    kind: str  # "discount" or "redemption"
+    amount: int
+    at: int
+    detail: str
+
+
+@dataclass
+class Financing:
+    supplier: str
+    value: int
+    price: int
+    rate_bps: int
+    seconds_to_maturity: int
+
+    @property
+    def interest(self) -> int:
+        return self.value - self.price
+
+    @property
+    def effective_annual_rate(self) -> Decimal:
+        """Cost of the cash received, annualised on ACT/365: (value/price - 1) * 365 / days."""
+        days = Decimal(self.seconds_to_maturity) / DAY
+        return (Decimal(self.value) / Decimal(self.price) - 1) * Decimal(365) / days
+
+
+@dataclass
+class ScenarioReport:
+    name: str
+    currency: str
+    chain_id: int
+    members: dict[str, str]  # address -> display name
+    lineage: list[dict[str, Any]] = field(default_factory=list)
+    payments: list[Payment] = field(default_factory=list)
+    financings: list[Financing] = field(default_factory=list)
+    gas: dict[str, list[int]] = field(default_factory=dict)
+    cash_before: dict[str, int] = field(default_factory=dict)
+    cash_after: dict[str, int] = field(default_factory=dict)
+    seconds: float = 0.0
+
+    def record_gas(self, operation: str, used: int) -> None:
+        self.gas.setdefault(operation, []).append(used)
+
+    def progress_state(self) -> dict[str, Any]:
+        """What a resumed run needs to carry on this report (see ``restore``)."""
+        return {"lineage": self.lineage, "payments": [vars(p) for p in self.payments],
+                "financings": [vars(f) for f in self.financings], "gas": self.gas,
+                "cash_before": self.cash_before}
+
+    def restore(self, state: dict[str, Any]) -> None:
+        self.lineage = state["lineage"]
+        self.payments = [Payment(**p) for p in state["payments"]]
+        self.financings = [Financing(**f) for f in state["financings"]]
+        self.gas = state["gas"]
+        self.cash_before = state["cash_before"]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "currency": self.currency,
+            "chainId": self.chain_id,
+            "lineage": self.lineage,
+            "payments": [vars(p) | {"amount": str(from_minor(p.amount))} for p in self.payments],
+            "financing": [
+                {
+                    "supplier": f.supplier,
+                    "value": str(from_minor(f.value)),
+                    "price": str(from_minor(f.price)),
+                    "interest": str(from_minor(f.interest)),
+                    "rate_bps": f.rate_bps,
+                    "days_to_maturity": round(f.seconds_to_maturity / DAY, 4),
+                    "effective_annual_rate": str(round(f.effective_annual_rate, 6)),
+                }
+                for f in self.financings
+            ],
+            "gas": {op: {"count": len(v), "median": int(statistics.median(v)), "total": sum(v)} for op, v in self.gas.items()},
+            "cash": {
+                name: {"before": str(from_minor(self.cash_before[a])), "after": str(from_minor(self.cash_after[a]))}
+                for a, name in self.members.items()
+            },
+            "seconds": round(self.seconds, 2),
+        }
+
+    def render(self) -> str:
+        """The report for a terminal. Member names (each member chooses its own), details and
+        the story's name are shown with their control characters escaped (``scf.text``)."""
+        cur = self.currency
+        out = [f"== {printable(self.name)} (chain {self.chain_id}) ==", "",
+               "Lineage of every voucher (value held just before maturity):"]
+        out += tree_lines(
+            (row["depth"], row["voucher"], f"{printable(row['holder']):<34} {fmt(to_minor(row['value'], allow_zero=True), cur):>18}")
+            for row in self.lineage
+        )
+        out += ["", "Who received what, and when:"]
+        for p in self.payments:
+            when = datetime.fromtimestamp(p.at, tz=UTC).strftime("%Y-%m-%d")
+            out.append(
+                f"  {when}  {printable(p.member):<34} {p.kind:<11} {fmt(p.amount, cur):>18}  {printable(p.detail)}"
+            )
+        out += ["", "Financing cost per supplier (discounting before maturity):"]
+        if not self.financings:
+            out.append("  none: every supplier held to maturity")
+        for f in self.financings:
+            out.append(
+                f"  {printable(f.supplier):<34} sold {fmt(f.value, cur)} for {fmt(f.price, cur)} "
+                f"({f.seconds_to_maturity / DAY:.0f} days early, {f.rate_bps / 100:.2f} % ACT/360): "
+                f"interest {fmt(f.interest, cur)}, effective {f.effective_annual_rate * 100:.3f} % a year"
+            )
+        out += ["", "Cash (settlement tokens) before and after:"]
+        for address, name in self.members.items():
+            before, after = self.cash_before[address], self.cash_after[address]
+            out.append(f"  {printable(name):<34} {fmt(before, cur):>18} -> {fmt(after, cur):>18}")
+        out += ["", "Gas per operation (median of the runs in this story):"]
+        for op, values in self.gas.items():
+            out.append(f"  {op:<22} {int(statistics.median(values)):>9,} gas  x{len(values)}")
+        out += ["", f"Finished in {self.seconds:.1f} s."]
+        return printable_lines(out)
+
+
+
+def write_json(report: ScenarioReport, path: Path) -> None:
+    Path(path).write_text(json.dumps(report.to_json(), indent=2) + "\n")

@@ -1,0 +1,298 @@
+"""Plays a story on a chain, resumably.
+
+Progress lives in a journal next to the deployment manifest
+(``<manifest dir>/journal/<chain>-<story>.json``): after every step, the runner's state; during
+a step, each transaction as signed, written before it is broadcast (``scf.chain.journal``). If
+the run dies (the node or this process killed), running the same story again on the same
+chain finishes it: deploy and seeding check the chain, finished steps are not played again,
+and the step that was cut short settles what it had sent before sending anything new.
+
+The chain's clock is passed in (``Clock``): on anvil, ``scf.chain.devnet.DevnetClock`` moves it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any, Protocol
+
+from eth_account.signers.local import LocalAccount
+from eth_utils import keccak
+
+from scf.chain.connection import Connection
+from scf.chain.journal import Journal, JournalConflict
+from scf.contracts import label
+from scf.deploy import deploy_suite
+from scf.indexer import LedgerView, index_vouchers
+from scf.member import MemberSession
+from scf.money import from_minor, from_timestamp, to_minor
+from scf.scenario.report import DAY, Financing, Payment, ScenarioReport
+from scf.scenario.spec import Scenario
+from scf.seed import SpecError, seed_members
+from scf.suite import Suite
+from scf.wallet import dev_key
+
+
+class Clock(Protocol):
+    """The chain's time, as a story needs it: read it, and move it forward (a development
+    chain only)."""
+
+    def now(self) -> int: ...
+
+    def advance_to(self, timestamp: int) -> None:
+        """Makes the latest block's time at least ``timestamp``; never moves it back."""
+
+
+Progress = Callable[[int, int, str], None]
+
+
+def journal_path(manifest_dir: Path, chain_id: int, scenario: Scenario) -> Path:
+    slug = re.sub(r"[^a-z0-9]+", "-", scenario.name.lower()).strip("-") or "story"
+    return Path(manifest_dir) / "journal" / f"{chain_id}-{slug}.json"
+
+
+def run_scenario(
+    conn: Connection,
+    scenario: Scenario,
+    *,
+    governance: LocalAccount | None = None,
+    operator: LocalAccount | None = None,
+    clock: Clock,
+    manifest_dir: Path,
+    keys: dict[str, LocalAccount] | None = None,
+    fund_gas: Callable[[str], None] | None = None,
+    progress: Progress = lambda _i, _n, _what: None,
+) -> ScenarioReport:
+    """Deploys (or reuses) the suite, seeds the scenario's members and plays its steps, or
+    finishes an interrupted run of the same story on the same chain (see the module's doc).
+    ``clock`` moves the chain's time for the story's waits; ``fund_gas``, when given, gives
+    each account the story uses gas money (a development chain's faucet). The manifest and
+    the story's journal are kept in ``manifest_dir``."""
+    started = datetime.now(tz=UTC)
+    governance = governance or dev_key("governance")
+    operator = operator or dev_key("operator")
+    keys = keys or {m.key: dev_key(f"{scenario.name} {m.key}") for m in scenario.members}
+    total = len(scenario.steps) + 2
+    if fund_gas is not None:
+        for account in [governance, operator, *keys.values()]:
+            fund_gas(account.address)
+
+    progress(1, total, "deploying the suite")
+    deploy_report = deploy_suite(conn, governance, operator, manifest_dir=manifest_dir)
+    suite = Suite.attach(conn, deploy_report.deployment)
+    report = ScenarioReport(scenario.name, scenario.currency, conn.chain_id, {})
+    for spec in scenario.members:
+        report.members[keys[spec.key].address] = spec.name
+
+    journal = _open_journal(conn, scenario, journal_path(manifest_dir, conn.chain_id, scenario), suite,
+                            lambda what: progress(1, total, what))
+    progress(2, total, f"seeding {len(scenario.members)} members")
+    seed_gas = seed_members(suite, operator, [(m, keys[m.key].address) for m in scenario.members])
+    if journal is None:
+        for op, used in seed_gas.items():
+            for one in used:
+                report.record_gas(op, one)
+        report.cash_before = {a: suite.token.balance_of(a) for a in report.members}
+        run = _next_run(journal_path(manifest_dir, conn.chain_id, scenario))
+        player = _Player(suite, clock, keys, report, run=run)
+        journal = Journal.create(journal_path(manifest_dir, conn.chain_id, scenario), {
+            "story": scenario.name, "digest": scenario.digest, "chain_id": conn.chain_id, "run": run,
+            "voucher": suite.voucher.address, "finished": False,
+        }, conn.head(), state=player.progress_state(next_step=0, head=conn.head()))
+    else:
+        player = _Player(suite, clock, keys, report, run=journal.meta["run"])
+        player.restore(journal.state)
+
+    for index in range(journal.state["next_step"], len(scenario.steps)):
+        step = scenario.steps[index]
+        progress(index + 3, total, _describe(step))
+        player.prepare(step)  # idempotent preparation (allowances), outside the journal
+        conn.journal = journal
+        try:
+            journal.begin(f"step {index + 1}")
+            player.play(step)
+        finally:
+            conn.journal = None
+        player.collect_gas()
+        journal.finish(player.progress_state(next_step=index + 1, head=conn.head()))
+
+    report.cash_after = {a: suite.token.balance_of(a) for a in report.members}
+    report.seconds = (datetime.now(tz=UTC) - started).total_seconds()
+    if not report.lineage:
+        report.lineage = player.lineage_rows()
+    journal.meta["finished"] = True
+    journal.save()
+    return report
+
+
+def _open_journal(
+    conn: Connection, scenario: Scenario, path: Path, suite: Suite, note: Callable[[str], None]
+) -> Journal | None:
+    """The journal of an unfinished run of this story on this chain, if there is one."""
+    journal = Journal.open(path)
+    if journal is None or journal.meta.get("finished"):
+        return None
+    if not journal.on_same_chain(conn.block_hash) or journal.meta.get("voucher") != suite.voucher.address:
+        moved = journal.retire("stale")
+        note(f"the unfinished run in {moved.name} was on a chain (or a deployment) that is gone: starting afresh")
+        return None
+    last = journal.state.get("head")
+    if last and conn.block_hash(last["number"]) != last["hash"]:
+        raise JournalConflict(
+            f"the chain no longer has block {last['number']}, where step {journal.state['next_step']} of "
+            f"{scenario.name!r} was recorded as done: it was rolled back, and what was done since may be gone. "
+            f"Nothing was sent: look at the chain, then move {path} aside to start afresh"
+        )
+    if journal.meta["digest"] != scenario.digest:
+        stopped = journal.state["next_step"] + 1
+        raise SpecError(str(path), [(
+            f"an unfinished run of story {scenario.name!r} (stopped before step {stopped}) was started from "
+            "a different file: finish it with that file, or move the journal aside"
+        )])
+    note(f"resuming run {journal.meta['run']} of {scenario.name!r} at step {journal.state['next_step'] + 1}")
+    return journal
+
+
+def _next_run(path: Path) -> int:
+    """Runs of a story on one chain are numbered: documents and offer nonces differ by run."""
+    previous = Journal.open(path)
+    return (previous.meta.get("run", 0) + 1) if previous else 1
+
+
+def _describe(step: dict[str, Any]) -> str:
+    rest = ", ".join(f"{k}={v}" for k, v in step.items() if k != "do")
+    return f"{step['do']} {rest}"
+
+
+class _Player:
+    """Plays steps through each member's own session (``scf.member``): the same code a
+    member's tooling uses."""
+
+    def __init__(self, suite: Suite, clock: Clock, keys: dict[str, LocalAccount], report: ScenarioReport, run: int):
+        self.suite = suite
+        self.clock = clock
+        self.report = report
+        self.run = run  # documents and offer nonces differ between runs of a story on one chain
+        self.sessions = {key: MemberSession(suite, account) for key, account in keys.items()}
+        self.by_address = {session.address: session for session in self.sessions.values()}
+        self.records: dict[str, int] = {}
+        self.slots: dict[str, int] = {}
+        self.tokens: dict[str, int] = {}
+
+    def progress_state(self, next_step: int, head: tuple[int, str]) -> dict[str, Any]:
+        """What a resumed run restores; ``head`` (the latest block) lets it notice a rollback."""
+        return {"next_step": next_step, "records": self.records, "slots": self.slots, "tokens": self.tokens,
+                "report": self.report.progress_state(), "head": {"number": head[0], "hash": head[1]}}
+
+    def restore(self, state: dict[str, Any]) -> None:
+        self.records, self.slots, self.tokens = dict(state["records"]), dict(state["slots"]), dict(state["tokens"])
+        self.report.restore(state["report"])
+
+    def unique(self, step: dict[str, Any], what: str) -> bytes:
+        return keccak(text=f"{self.report.name} run {self.run} {step['id']} {what}")
+
+    def holder_of(self, token: int) -> MemberSession:
+        return self.session_of(self.suite.voucher.owner_of(token))
+
+    def session_of(self, address: str) -> MemberSession:
+        if address not in self.by_address:
+            raise SpecError("scenario", [f"{address} is not a member of this scenario"])
+        return self.by_address[address]
+
+    def slot_of(self, ref: str) -> int:
+        return self.tokens[ref] >> 32 if ref in self.tokens else self.slots[ref]
+
+    def prepare(self, step: dict[str, Any]) -> None:
+        """What a step needs in place first, checked on chain and so safe to repeat."""
+        if step["do"] == "discount":
+            self.sessions[step["financier"]].ensure_discount_line(step["amount"])
+
+    def play(self, step: dict[str, Any]) -> None:
+        getattr(self, f"_{step['do']}")(step)
+
+    def collect_gas(self) -> None:
+        for session in self.sessions.values():
+            for operation, values in session.gas.items():
+                for used in values:
+                    self.report.record_gas(operation, used)
+            session.gas.clear()
+
+    def _anchor(self, step: dict[str, Any]) -> None:
+        by, other = self.sessions[step["by"]], self.sessions[step["counterparty"]]
+        document = self.unique(step, "document")
+        record = by.anchor(step["type"], document, other.address, step["amount"], self.records.get(step.get("parent", ""), 0))
+        other.confirm(record)
+        self.records[step["id"]] = record
+
+    def _issue(self, step: dict[str, Any]) -> None:
+        maturity = from_timestamp(self.suite.conn.block_timestamp() + int(step["days"]) * DAY)
+        debtor, creditor = self.sessions[step["debtor"]], self.sessions[step["creditor"]]
+        self.slots[step["id"]] = debtor.issue(creditor.address, step["face"], maturity, self.records[step["invoice"]])
+
+    def _accept(self, step: dict[str, Any]) -> None:
+        slot = self.slots[step["voucher"]]
+        self.tokens[step["voucher"]] = self.session_of(self.suite.voucher.slot(slot).creditor).accept(slot)
+
+    def _transfer(self, step: dict[str, Any]) -> None:
+        source = self.tokens[step["voucher"]]
+        to = self.sessions[step["to"]].address
+        self.tokens[step["id"]] = self.holder_of(source).pay(source, to, step["amount"])
+
+    def _discount(self, step: dict[str, Any]) -> None:
+        source = self.tokens[step["voucher"]]
+        holder, bank = self.holder_of(source), self.sessions[step["financier"]]
+        nonce = int.from_bytes(self.unique(step, "offer nonce")[:16], "big")
+        offer, signature = bank.offer_discount(source, step["amount"], int(step["rate_bps"]), timedelta(days=1), nonce)
+        new_token, price, tx = holder.take_discount(offer, signature)
+        mined_at = self.suite.conn.block_timestamp(tx.block_number)
+        maturity = self.suite.voucher.slot(source >> 32).maturity
+        # The seller as the chain recorded it: a resumed run reads holders after the sale.
+        (sale,) = tx.events(self.suite.desk.contract, "OfferExecuted")
+        name, bank_name = self.name(sale["args"]["holder"]), self.name(bank.address)
+        self.report.financings.append(Financing(name, offer.value, to_minor(price), offer.rate_bps, maturity - mined_at))
+        self.report.payments.append(
+            Payment(name, "discount", to_minor(price), mined_at, f"from {bank_name}, voucher {label(source)}")
+        )
+        self.tokens[step["id"]] = new_token
+
+    def _travel(self, step: dict[str, Any]) -> None:
+        journal = self.suite.conn.journal
+        start = self.clock.now()
+        until = journal.value("until", lambda: start + int(step["days"]) * DAY) if journal else start + int(step["days"]) * DAY
+        self.clock.advance_to(until)  # a re-run after the clock already moved does not move it again
+
+    def _fund(self, step: dict[str, Any]) -> None:
+        slot = self.slot_of(step["slot_of"])
+        debtor = self.session_of(self.suite.voucher.slot(slot).debtor)
+        debtor.fund(slot, None if step["amount"] == "all" else step["amount"])
+
+    def _redeem_all(self, step: dict[str, Any]) -> None:
+        slot = self.slot_of(step["slot_of"])
+        info = self.suite.voucher.slot(slot)
+        self.clock.advance_to(info.maturity)
+        ledger = index_vouchers(self.suite.conn, self.suite.deployment)
+        self.report.lineage = self.lineage_rows(ledger)
+        live = [x.token_id for x in ledger.of_slot(slot, live_only=True)]
+        tx = self.session_of(info.debtor).redeem(live)  # anyone may redeem; the debtor triggers it here
+        mined_at = self.suite.conn.block_timestamp(tx.block_number)
+        for event in tx.events(self.suite.voucher.contract, "VoucherRedeemed"):
+            args = event["args"]
+            self.report.payments.append(
+                Payment(self.name(args["holder"]), "redemption", int(args["value"]), mined_at,
+                        f"voucher {label(int(args['tokenId']))}")
+            )
+
+    def name(self, address: str) -> str:
+        return self.report.members.get(address, address)
+
+    def lineage_rows(self, ledger: LedgerView | None = None) -> list[dict[str, Any]]:
+        ledger = ledger or index_vouchers(self.suite.conn, self.suite.deployment)
+        return [
+            {"voucher": label(x.token_id), "holder": self.name(x.owner), "value": str(from_minor(x.value)),
+             "depth": depth, "parent": label(x.parent) if x.parent else None}
+            for x, depth in ledger.descendants(self.slots.values())
+        ]
+
+
