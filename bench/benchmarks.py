@@ -28,8 +28,10 @@ from scf.chain.connection import Connection
 from scf.chain.devnet import increase_time, revert, set_balance, snapshot
 from scf.contracts import DocType, Role
 from scf.contracts.voucher import SPLIT_TRANSFER, WHOLE_TRANSFER
-from scf.deploy import Suite, deploy_suite
-from scf.toolchain import BRIDGE_DIR, PROJECT_ROOT
+from scf.deploy import deploy_suite
+from scf.paths import cache_dir, project_root
+from scf.suite import Suite
+from scf.toolchain import solc_bridge_dir
 from scf.typed_data import DiscountOffer
 from scf.wallet import dev_key
 
@@ -56,10 +58,11 @@ def compile_reference(solc_version: str = "0.8.30") -> ContractArtifact:
             "outputSelection": {"*": {"*": ["abi", "evm.bytecode.object", "evm.deployedBytecode.object"]}},
         },
     }
-    bridge = BRIDGE_DIR / f"solc-v{solc_version}"
+    bridge = solc_bridge_dir() / f"solc-v{solc_version}"
+    root = project_root()
     result = subprocess.run(
-        [str(bridge), "--standard-json", "--base-path", str(PROJECT_ROOT)],
-        input=json.dumps(request), capture_output=True, text=True, check=True, cwd=PROJECT_ROOT,
+        [str(bridge), "--standard-json", "--base-path", str(root)],
+        input=json.dumps(request), capture_output=True, text=True, check=True, cwd=root,
     )
     output = json.loads(result.stdout)
     errors = [e for e in output.get("errors", []) if e["severity"] == "error"]
@@ -118,11 +121,7 @@ class Bench:
         for account in (governance, operator, hospital, holder, bank, keeper):
             set_balance(conn.w3, account.address, 10**24)
         log("bench: deploying the suite")
-        report = deploy_suite(
-            conn, governance, operator,
-            manifest_dir=PROJECT_ROOT / ".cache" / "bench" / "deployments",
-            abi_dir=PROJECT_ROOT / ".cache" / "bench" / "abi",
-        )
+        report = deploy_suite(conn, governance, operator, manifest_dir=cache_dir() / "bench" / "deployments")
         suite = Suite.attach(conn, report.deployment)
         kyc = keccak(text="bench kyc")
         suite.registry.admit(operator, hospital.address, "Bench Hospital", Role.CORE_ENTERPRISE, kyc, 10**17)
