@@ -16,11 +16,11 @@ from scf.chain.sending import Signer
 from scf.chain.journal import Journal
 from scf.contracts import SUITE
 from scf.manifest import Deployment, load_if_present, save
-from scf.money import DECIMALS
+from scf.money import CURRENCY, DECIMALS
 from scf.suite import Suite
 
-SETTLEMENT_NAME = "Settlement CNY"
-SETTLEMENT_SYMBOL = "sCNY"
+SETTLEMENT_NAME = f"Settlement {CURRENCY}"
+SETTLEMENT_SYMBOL = f"s{CURRENCY}"
 
 
 @dataclass

@@ -3,7 +3,7 @@
 ``python -m scf.export`` (run by ``make compile``) writes, into ``frontend_bridge/``:
 
 - ``abi/<Contract>.json``: each suite contract's ABI, from the last compile;
-- ``constants.json``: the suite's contract list, the money decimals, the serial bits of a
+- ``constants.json``: the suite's contract list, the settlement currency and its decimals, the serial bits of a
   token id, and the names of role bits and of every status enum, from ``scf.contracts`` and
   ``scf.money`` (which the tests check against the chain).
 
@@ -20,7 +20,7 @@ from typing import Any
 from scf.chain.artifacts import Artifacts
 from scf.contracts import LEDGERS, SUITE, DocType, MemberStatus, RecordStatus, Role, SlotStatus
 from scf.contracts.voucher import SERIAL_BITS
-from scf.money import DECIMALS
+from scf.money import CURRENCY, DECIMALS
 from scf.paths import bridge_dir
 
 CONSTANTS_FILE = "constants.json"
@@ -36,6 +36,7 @@ def constants() -> dict[str, Any]:
     return {
         "contracts": list(SUITE),
         "ledgers": list(LEDGERS),
+        "currency": CURRENCY,
         "decimals": DECIMALS,
         "serialBits": SERIAL_BITS,
         "roles": {str(int(role)): _words(role) for role in Role},

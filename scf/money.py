@@ -11,6 +11,8 @@ from decimal import Decimal, InvalidOperation
 from scf.errors import ScfError
 
 DECIMALS = 2
+# The settlement currency: the one the settlement token's minor units count.
+CURRENCY = "CNY"
 _QUANTUM = Decimal(1).scaleb(-DECIMALS)
 
 
@@ -44,7 +46,7 @@ def from_minor(minor: int, *, decimals: int = DECIMALS) -> Decimal:
     return (Decimal(int(minor)).scaleb(-decimals)).quantize(Decimal(1).scaleb(-decimals))
 
 
-def fmt(minor: int, currency: str = "CNY") -> str:
+def fmt(minor: int, currency: str = CURRENCY) -> str:
     """``123456`` -> ``'CNY 1,234.56'``."""
     return f"{currency} {from_minor(minor):,.2f}"
 

@@ -5,6 +5,7 @@ import json
 from pathlib import Path
 
 from scf.contracts import SUITE as ORDER
+from scf.export import constants
 from scf.typed_data import DiscountOffer, offer_digest, type_hash, type_string
 
 BRIDGE = Path(__file__).resolve().parents[1] / "frontend_bridge"
@@ -27,3 +28,17 @@ def test_the_offer_type_definition_hashes_to_the_desks_type_hash(suite):
 def test_an_offer_digest_built_in_python_is_the_one_the_desk_verifies(suite, cast, conn):
     offer = DiscountOffer(4294967297, 12_345, 450, 1_900_000_000, 7, cast.bank.address, cast.tier1.address)
     assert suite.desk.call("hashOffer", offer.as_tuple()) == offer_digest(offer, conn.chain_id, suite.desk.address)
+
+
+def test_the_committed_constants_are_those_the_python_package_holds():
+    committed = json.loads((BRIDGE / "constants.json").read_text())
+    assert committed == constants(), "frontend_bridge/constants.json is stale: run 'make compile'"
+
+
+def test_the_shared_constants_agree_with_the_chain(suite):
+    shared = constants()
+    assert shared["decimals"] == suite.token.call("decimals") == suite.voucher.call("valueDecimals")
+    assert suite.token.call("symbol") == f"s{shared['currency']}"
+    for bit, name in shared["roles"].items():  # the registry publishes each role bit by name
+        assert suite.registry.call(f"ROLE_{name.upper().replace(' ', '_')}") == int(bit)
+    assert set(shared["contracts"]) == set(suite.deployment.contracts)

@@ -11,7 +11,7 @@ from typing import Any
 import yaml
 
 from scf.contracts import DocType
-from scf.money import to_minor
+from scf.money import CURRENCY, to_minor
 from scf.seed import MemberSpec, SpecError, parse_members
 
 STEP_FIELDS: dict[str, tuple[set[str], set[str]]] = {
@@ -103,6 +103,6 @@ def parse_scenario(raw: Any, source: str = "scenario") -> Scenario:
             ids.add(step["id"])
     if problems:
         raise SpecError(source, problems)
-    return Scenario(str(raw.get("name", source)), str(raw.get("currency", "CNY")), members, steps)
+    return Scenario(str(raw.get("name", source)), str(raw.get("currency", CURRENCY)), members, steps)
 
 

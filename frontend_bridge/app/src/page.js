@@ -1,10 +1,10 @@
 // The member page: connects the member's EIP-1193 wallet and lets it act on its own vouchers.
 import {
   connect,
-  formatAmount,
   formatDate,
   label,
   loadArtifacts,
+  money,
   offerFromJson,
   offerToJson,
   parseAmount,
@@ -74,7 +74,7 @@ async function refresh() {
   const cash = await client.cash();
   $("who").textContent = `${m.name || "unknown account"} · ${client.account.slice(0, 10)}… · chain ${client.chainId}`;
   $("member").textContent =
-    `Status: ${m.status} · roles: ${m.roles.join(", ") || "none"} · cash: CNY ${formatAmount(cash)}`;
+    `Status: ${m.status} · roles: ${m.roles.join(", ") || "none"} · cash: ${money(cash)}`;
   if (m.status !== "active") banner(`This account is ${m.status} in the consortium: it cannot hold or move vouchers.`);
 
   const pending = await client.pendingIssuances();
@@ -85,7 +85,7 @@ async function refresh() {
     row.append(
       cell(`slot ${p.slot}`),
       cell(p.debtor, { testid: `pending-debtor-${p.slot}` }),
-      cell(`CNY ${formatAmount(p.faceValue)}`, { className: "num" }),
+      cell(money(p.faceValue), { className: "num" }),
       cell(`due ${formatDate(p.maturity)}`),
     );
     const actions = document.createElement("td");
@@ -106,7 +106,7 @@ async function refresh() {
       cell(`${v.label}${v.frozen ? " (frozen)" : ""}`),
       cell(v.debtor, { testid: `debtor-${v.label}` }),
       cell(formatDate(v.maturity)),
-      cell(`CNY ${formatAmount(v.value)}`, { className: "num", testid: `value-${v.label}` }),
+      cell(money(v.value), { className: "num", testid: `value-${v.label}` }),
       cell(v.lineage.join(" ← ")),
     );
     const actions = document.createElement("td");
@@ -165,7 +165,7 @@ $("sign-offer").onclick = () => busy(async () => {
     $("offer-json").value = offerToJson(signed);
     await showParties(signed.offer);
     const price = await client.quote(tokenId, value, rateBps);
-    $("quote").textContent = `price now: CNY ${formatAmount(price)}`;
+    $("quote").textContent = `price now: ${money(price)}`;
     txStatus("confirmed", `offer for ${label(tokenId)} signed`);
   } catch (error) {
     txStatus("failed", client ? client.describeError(error) : error.message);
@@ -204,7 +204,7 @@ $("submit-offer").onclick = () => busy(async () => {
     return;
   }
   const price = await client.quote(offer.tokenId, offer.value, offer.rateBps).catch(() => null);
-  if (price !== null) $("quote").textContent = `price now: CNY ${formatAmount(price)}`;
+  if (price !== null) $("quote").textContent = `price now: ${money(price)}`;
   await act(`discount ${label(offer.tokenId)}`, () => client.submitOffer(offer, signed.signature));
 });
 
