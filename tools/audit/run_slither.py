@@ -8,7 +8,6 @@ test contracts are outside the audit's scope (`filter_paths`)."""
 from __future__ import annotations
 
 import inspect
-import json
 import sys
 from pathlib import Path
 
@@ -19,9 +18,6 @@ from slither.detectors import all_detectors
 from slither.detectors.abstract_detector import AbstractDetector
 
 ROOT = Path(__file__).resolve().parents[2]
-# The suite's contracts, as scf.contracts.SUITE lists them (slither runs in its own virtual
-# environment, without the scf package: it reads the list the package exports for the page).
-SCOPE = tuple(json.loads((ROOT / "frontend_bridge" / "constants.json").read_text())["contracts"])
 
 
 def main() -> int:
