@@ -56,7 +56,7 @@ def direct_web3(w3: Web3) -> Web3:
     provider AutoProvider found (ape's own calls use it too, unchanged)."""
     auto = w3.provider
     if isinstance(auto, AutoProvider):
-        found = auto._get_active_provider(use_cache=True)  # noqa: SLF001 - what AutoProvider found at connect
+        found = auto._get_active_provider(use_cache=True)
         if found is not None:
             w3.provider = found
     return w3

@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from scf.chain.connection import Connection
-from scf.chain.sending import Signer
 from scf.chain.journal import Journal
+from scf.chain.sending import Signer
 from scf.contracts import SUITE
 from scf.manifest import Deployment, load_if_present, save
 from scf.money import CURRENCY, DECIMALS

@@ -159,7 +159,7 @@ class EventIndex:
 
     def _wipe(self) -> None:
         for table in ("entities", "events", "txs", "meta"):
-            self.db.execute(f"DELETE FROM {table}")  # noqa: S608 - fixed table names
+            self.db.execute(f"DELETE FROM {table}")
 
     @property
     def last_block(self) -> int:
@@ -270,7 +270,7 @@ class EventIndex:
         marks = ",".join("?" for _ in names)
         rows = self.db.execute(
             "SELECT block, log_index, tx_hash, timestamp, actor, contract, event, args FROM events"
-            f" WHERE contract = ? AND event IN ({marks}) ORDER BY block, log_index",  # noqa: S608 - placeholders
+            f" WHERE contract = ? AND event IN ({marks}) ORDER BY block, log_index",
             (contract, *names),
         ).fetchall()
         return [Event(r[0], r[1], r[2], r[3], r[4], r[5], r[6], json.loads(r[7])) for r in rows]

@@ -12,11 +12,11 @@ from typing import Any
 
 from scf.contracts import DocType, SlotStatus, label
 from scf.contracts.voucher import SERIAL_BITS
+from scf.errors import ScfError
 from scf.indexer import ZERO, Event, EventIndex, LedgerView
 from scf.money import fmt
 from scf.suite import Suite
 from scf.text import printable, printable_lines, tree_lines
-from scf.errors import ScfError
 
 MONEY_ARGS = {"_value", "value", "faceValue", "amount", "funded", "unfunded", "price", "reservedTotal"}
 TOKEN_ARGS = {"tokenId", "_tokenId", "_fromTokenId", "_toTokenId", "fromTokenId", "financierTokenId"}

@@ -14,10 +14,10 @@ from eth_utils import is_hex_address, keccak, to_checksum_address
 
 from scf.chain.sending import TxResult
 from scf.contracts import DocType
-from scf.suite import Suite
-from scf.money import from_minor, to_minor, to_timestamp
-from scf.typed_data import DiscountOffer
 from scf.errors import ScfError
+from scf.money import from_minor, to_minor, to_timestamp
+from scf.suite import Suite
+from scf.typed_data import DiscountOffer
 
 Amount = Decimal | str | int
 

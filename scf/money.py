@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
+
 from scf.errors import ScfError
 
 DECIMALS = 2

@@ -14,10 +14,10 @@ from eth_utils import is_hex_address, keccak, to_checksum_address
 
 from scf.chain.sending import Signer
 from scf.contracts import MemberStatus, Role
-from scf.suite import Suite
-from scf.money import AmountError, to_minor
-from scf.wallet import LOCAL_CHAIN_IDS, ape_accounts_dir, dev_key
 from scf.errors import ScfError
+from scf.money import AmountError, to_minor
+from scf.suite import Suite
+from scf.wallet import LOCAL_CHAIN_IDS, ape_accounts_dir, dev_key
 
 
 class SpecError(ScfError, ValueError):
@@ -171,7 +171,7 @@ def load_consortium(path: Path, chain_id: int) -> list[tuple[MemberSpec, str]]:
     except FileNotFoundError:
         raise SpecError(str(path), ["file not found"]) from None
     try:
-        raw = yaml.load(text, Loader=_LineLoader)  # noqa: S506 - a SafeLoader subclass
+        raw = yaml.load(text, Loader=_LineLoader)
     except yaml.YAMLError as exc:
         raise SpecError(str(path), [f"not valid YAML: {exc}"]) from None
     problems: list[str] = []

@@ -12,6 +12,7 @@ from pathlib import Path
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from eth_utils import keccak
+
 from scf.errors import ScfError
 
 LOCAL_CHAIN_IDS = frozenset({31337, 1337})
