@@ -14,10 +14,11 @@ export PATH := $(CURDIR)/node_modules/.bin:$(BIN):$(PATH)
 NODE_STAMP := node_modules/.setup-stamp
 PY_STAMP := $(VENV)/.setup-stamp
 
-.PHONY: help setup chromium compile test scenario deploy devnet devnet-stop clean bench bench-quick page abi audit fuzz permissions
+.PHONY: help setup chromium compile test lint scenario deploy devnet devnet-stop clean bench bench-quick page abi audit fuzz permissions
 
 help:
-	@echo "make test       install what is missing, run slither (make audit), then the whole test suite on anvil"
+	@echo "make test       install what is missing, run ruff and mypy (make lint), slither (make audit), then the whole test suite on anvil"
+	@echo "make lint       ruff on every Python file, mypy on scf/"
 	@echo "make scenario   install what is missing, run the end-to-end financing story (ape run scenario)"
 	@echo "make setup      install npm (anvil, solc, OpenZeppelin) and Python dependencies into the project"
 	@echo "make compile    compile the contracts with the offline solc bridge; export ABIs and shared constants to frontend_bridge/"
@@ -52,7 +53,7 @@ $(PY_STAMP): pyproject.toml tools/ape-scf-toolchain/pyproject.toml
 	@echo "setup: Python virtual environment in $(VENV)/"
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]' -e tools/ape-scf-toolchain
+	$(BIN)/python -m pip install --quiet -e '.[test,lint]' -e tools/ape-scf-toolchain
 	@touch $@
 
 compile: setup
@@ -61,9 +62,13 @@ compile: setup
 
 abi: compile
 
-# The whole suite, static analysis first (it takes seconds; a finding fails fast).
-test: setup audit
+# The whole suite, style, types and static analysis first (seconds each; a finding fails fast).
+test: setup lint audit
 	ape test tests
+
+lint: setup
+	ruff check scf scripts bench tools tests
+	mypy
 
 scenario: setup
 	ape run scenario
