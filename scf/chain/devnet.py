@@ -8,12 +8,13 @@ from collections.abc import Callable
 from typing import Any
 
 from web3 import Web3
+from web3.types import RPCEndpoint
 
 from scf.chain.reads import RpcError
 
 
 def _rpc(w3: Web3, method: str, params: list[Any]) -> Any:
-    response = w3.provider.make_request(method, params)  # type: ignore[arg-type]
+    response = w3.provider.make_request(RPCEndpoint(method), params)
     if "error" in response:
         raise RpcError(f"{method} failed: {response['error'].get('message')} (is this a local anvil chain?)")
     return response.get("result")

@@ -65,7 +65,9 @@ class Journal:
             return None
 
     @classmethod
-    def create(cls, path: Path, meta: dict[str, Any], head: tuple[int, str], state: dict[str, Any] | None = None) -> Journal:
+    def create(
+        cls, path: Path, meta: dict[str, Any], head: tuple[int, str], state: dict[str, Any] | None = None
+    ) -> Journal:
         """A new journal, in one write, for work on the chain whose latest block is ``head``
         (number, hash), starting from the owner's ``state``."""
         anchored = {**meta, "block": {"number": head[0], "hash": head[1]}}

@@ -18,7 +18,7 @@ from web3.exceptions import (
     TransactionNotFound,
 )
 from web3.middleware import ExtraDataToPOAMiddleware
-from web3.types import TxReceipt
+from web3.types import BlockIdentifier, TxReceipt
 
 from scf.chain.reverts import ContractRevert, ErrorDecoder
 from scf.errors import ScfError
@@ -64,7 +64,9 @@ class ChainReader:
                 raise self.decode(exc, origin) from None
             except TRANSPORT_ERRORS as exc:
                 if attempt == self.read_retries:
-                    raise RpcError(f"the node at {self.endpoint} did not answer after {attempt + 1} tries: {exc}") from exc
+                    raise RpcError(
+                        f"the node at {self.endpoint} did not answer after {attempt + 1} tries: {exc}"
+                    ) from exc
                 time.sleep(delay)
                 delay *= 2
         raise AssertionError("unreachable")
@@ -93,7 +95,7 @@ class ChainReader:
     def code_at(self, address: str) -> bytes:
         return bytes(self.read(lambda: self.w3.eth.get_code(Web3.to_checksum_address(address))))
 
-    def block_timestamp(self, block: str | int = "latest") -> int:
+    def block_timestamp(self, block: BlockIdentifier = "latest") -> int:
         return int(self.read(lambda: self.w3.eth.get_block(block)["timestamp"]))
 
     def head(self) -> tuple[int, str]:
@@ -109,8 +111,9 @@ class ChainReader:
             return None
         return HexBytes(block["hash"]).to_0x_hex()
 
-    def nonce_of(self, address: str, block: str = "pending") -> int:
-        return int(self.read(lambda: self.w3.eth.get_transaction_count(address, block)))  # type: ignore[arg-type]
+    def nonce_of(self, address: str, block: BlockIdentifier = "pending") -> int:
+        account = Web3.to_checksum_address(address)
+        return int(self.read(lambda: self.w3.eth.get_transaction_count(account, block)))
 
     def receipt_or_none(self, tx_hash: HexBytes) -> TxReceipt | None:
         try:

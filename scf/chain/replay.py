@@ -22,24 +22,30 @@ def settle(reader: ChainReader, journal: Journal, to: str, data: str) -> TxResul
     same = data == recorded.data if not to else (recorded.to.lower() == to.lower() and recorded.selector == data[:10])
     if not same:
         what = f"{data[:10]} to {to}" if to else "a different deployment"
+        target = recorded.to or "a new contract"
         raise JournalConflict(
             f"this run would send {what}, but the journal recorded {recorded.hash} "
-            f"({recorded.selector} to {recorded.to or 'a new contract'}) at this point: the work changed since it was started"
+            f"({recorded.selector} to {target}) at this point: the work changed since it was started"
         )
     tx_hash = HexBytes(recorded.hash)
     if reader.receipt_or_none(tx_hash) is None and reader.transaction_or_none(tx_hash) is None:
         nonce = reader.nonce_of(recorded.sender, "latest")
         if nonce != recorded.nonce:
+            if nonce > recorded.nonce:
+                cause = "another transaction used that nonce"
+            else:
+                cause = "earlier transactions are missing"
             raise JournalConflict(
                 f"transaction {recorded.hash} (nonce {recorded.nonce} of {recorded.sender}) is not on chain "
-                f"and the account's next nonce is {nonce}: "
-                + ("another transaction used that nonce" if nonce > recorded.nonce else "earlier transactions are missing")
-                + ". Nothing was sent: look at the account's transactions before re-running"
+                f"and the account's next nonce is {nonce}: {cause}. "
+                "Nothing was sent: look at the account's transactions before re-running"
             )
         try:
             reader.w3.eth.send_raw_transaction(HexBytes(recorded.raw))  # the identical signed bytes
         except TRANSPORT_ERRORS as exc:
-            raise RpcError(f"could not send recorded transaction {recorded.hash} again to {reader.endpoint}: {exc}") from exc
+            raise RpcError(
+                f"could not send recorded transaction {recorded.hash} again to {reader.endpoint}: {exc}"
+            ) from exc
         except Web3RPCError as exc:
             if "already known" not in str(exc) and "nonce too low" not in str(exc):
                 raise  # it arrived in the meantime otherwise: wait for it below

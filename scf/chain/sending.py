@@ -38,7 +38,8 @@ GAS_HEADROOM = 25_000
 class Signer(Protocol):
     """What a member's key must do: eth-account's ``LocalAccount`` satisfies it."""
 
-    address: ChecksumAddress
+    @property
+    def address(self) -> ChecksumAddress: ...
 
     def sign_transaction(self, transaction_dict: dict[str, Any]) -> Any: ...
 
@@ -83,12 +84,9 @@ class BatchError(ScfError):
 def calldata(call: ContractFunction) -> str:
     """``call``'s transaction data: its selector and ABI-encoded arguments (what web3's
     ``build_transaction`` computes, without its per-call defaults and requests)."""
-    if call.kwargs:
-        arguments = [call.kwargs[i["name"]] for i in call.abi["inputs"]]  # type: ignore[typeddict-item]
-    else:
-        arguments = list(call.args)
-    selector = function_abi_to_4byte_selector(call.abi)  # type: ignore[arg-type]
-    return HexBytes(selector + abi_encode(get_abi_input_types(call.abi), arguments)).to_0x_hex()  # type: ignore[arg-type]
+    arguments = [call.kwargs[i["name"]] for i in call.abi["inputs"]] if call.kwargs else list(call.args)
+    selector = function_abi_to_4byte_selector(call.abi)
+    return HexBytes(selector + abi_encode(get_abi_input_types(call.abi), arguments)).to_0x_hex()
 
 
 def fees(reader: ChainReader, priority_fee_wei: int) -> dict[str, int]:
@@ -162,11 +160,14 @@ def raise_if_failed(
     if receipt["status"] == 1:
         return
     if int(receipt["gasUsed"]) >= int(tx.get("gas", 0)):
-        raise ContractRevert("OutOfGas", {"gas_limit": int(tx["gas"]), "tx": receipt["transactionHash"].hex()}, None, b"")
+        out_of_gas = {"gas_limit": int(tx["gas"]), "tx": receipt["transactionHash"].hex()}
+        raise ContractRevert("OutOfGas", out_of_gas, None, b"")
     # Replay the call, as its sender, on the state it met, to recover the revert data.
     replay = {k: v for k, v in tx.items() if k in ("to", "data", "value", "gas") and v not in ("", None)}
     replay["from"] = sender
     try:
+        # ``replay`` holds TxParams fields under web3's own names, but ``tx`` is typed as the plain
+        # dict that signing takes (eth-account), not as web3's TxParams TypedDict.
         reader.w3.eth.call(replay, receipt["blockNumber"] - 1)  # type: ignore[arg-type]
     except (ContractLogicError, ContractPanicError) as exc:
         raise reader.decode(exc, origin) from None
@@ -181,6 +182,8 @@ def no_blind_resends(w3: Web3) -> None:
     config = getattr(w3.provider, "exception_retry_configuration", None)
     if config is None or not any(m.startswith("eth_send") for m in config.method_allowlist):
         return
+    # Found above on this provider (web3's HTTPProvider has it); Web3.provider is typed as
+    # BaseProvider, which does not declare it.
     w3.provider.exception_retry_configuration = ExceptionRetryConfiguration(  # type: ignore[attr-defined]
         errors=config.errors,
         retries=config.retries,
