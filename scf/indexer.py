@@ -12,9 +12,12 @@ import json
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
+from eth_typing import HexStr
+from eth_utils import filter_abi_by_type
 from hexbytes import HexBytes
 from web3.contract import Contract
 from web3.exceptions import BlockNotFound
@@ -133,10 +136,9 @@ class EventIndex:
                 continue
             contract = conn.contract(name, deployment.address(name))
             topics = {}
-            for item in contract.abi:
-                if item.get("type") == "event":
-                    signature = f"{item['name']}({','.join(i['type'] for i in item['inputs'])})"
-                    topics[bytes(conn.w3.keccak(text=signature))] = item["name"]
+            for item in filter_abi_by_type("event", contract.abi):
+                signature = f"{item['name']}({','.join(i['type'] for i in item['inputs'])})"
+                topics[bytes(conn.w3.keccak(text=signature))] = item["name"]
             self._contracts[contract.address.lower()] = (name, contract, topics)
         self._check_identity()
 
@@ -187,9 +189,7 @@ class EventIndex:
         addresses = [c.address for _, c, _ in self._contracts.values()]
         for lo in range(start, head + 1, CHUNK):
             hi = min(lo + CHUNK - 1, head)
-            logs = self.conn.read(
-                lambda lo=lo, hi=hi: w3.eth.get_logs({"fromBlock": lo, "toBlock": hi, "address": addresses})
-            )
+            logs = self.conn.read(partial(w3.eth.get_logs, {"fromBlock": lo, "toBlock": hi, "address": addresses}))
             for log in logs:
                 added += self._store(log)
             if progress is not None:
@@ -219,7 +219,10 @@ class EventIndex:
         cursor = self.db.execute(
             "INSERT OR IGNORE INTO events (block, log_index, tx_hash, timestamp, actor, contract, event, args)"
             " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (log["blockNumber"], log["logIndex"], tx_hash, timestamp, actor, contract_name, event_name, json.dumps(args)),
+            (
+                log["blockNumber"], log["logIndex"], tx_hash, timestamp, actor,
+                contract_name, event_name, json.dumps(args),
+            ),
         )
         if cursor.rowcount == 0:
             return 0
@@ -235,13 +238,15 @@ class EventIndex:
         row = self.db.execute("SELECT sender FROM txs WHERE tx_hash = ?", (tx_hash,)).fetchone()
         if row:
             return row[0]
-        sender = self.conn.read(lambda: self.conn.w3.eth.get_transaction(tx_hash)["from"])
+        sender = self.conn.read(lambda: self.conn.w3.eth.get_transaction(HexStr(tx_hash))["from"])
         self.db.execute("INSERT OR IGNORE INTO txs (tx_hash, sender) VALUES (?, ?)", (tx_hash, sender))
         return sender
 
     @staticmethod
-    def _entities(contract_name: str, args: dict[str, Any], event: str, contract: Contract) -> Iterator[tuple[str, str]]:
-        abi = next(i for i in contract.abi if i.get("type") == "event" and i["name"] == event)
+    def _entities(
+        contract_name: str, args: dict[str, Any], event: str, contract: Contract
+    ) -> Iterator[tuple[str, str]]:
+        abi = next(i for i in filter_abi_by_type("event", contract.abi) if i["name"] == event)
         types = {i["name"]: i["type"] for i in abi["inputs"]}
         for name, value in args.items():
             if types.get(name) == "address" and value != ZERO:

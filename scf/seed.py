@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -107,7 +107,8 @@ def seed_members(
     kind of operation."""
     _nothing_in_flight(suite, operator)
     gas: dict[str, list[int]] = {}
-    minted = suite.token.minted_to(suite.deployment.block_of("SettlementToken")) if any(s.cash for s, _ in members) else {}
+    any_cash = any(s.cash for s, _ in members)
+    minted = suite.token.minted_to(suite.deployment.block_of("SettlementToken")) if any_cash else {}
 
     def count(kind: str, used: int) -> None:
         gas.setdefault(kind, []).append(used)
@@ -153,7 +154,7 @@ class _LineLoader(yaml.SafeLoader):
     """Records the line of every mapping, so problems can name it."""
 
 
-def _mapping_with_line(loader: yaml.SafeLoader, node: yaml.MappingNode) -> dict[str, Any]:
+def _mapping_with_line(loader: yaml.SafeLoader, node: yaml.MappingNode) -> dict[Hashable, Any]:
     mapping = dict(loader.construct_mapping(node, deep=True))
     mapping[_LINE] = node.start_mark.line + 1
     return mapping
@@ -202,7 +203,8 @@ def load_consortium(path: Path, chain_id: int) -> list[tuple[MemberSpec, str]]:
         problems.extend(f"{here}: {p.replace('cash:', 'opening_balance:')}" for p in local)
         if address:
             if address in seen_addresses:
-                problems.append(f"{here}: address {address} is already used by the member on line {seen_addresses[address]}")
+                first = seen_addresses[address]
+                problems.append(f"{here}: address {address} is already used by the member on line {first}")
             seen_addresses.setdefault(address, line)
         name = entry.get("name")
         if isinstance(name, str) and name:
@@ -210,7 +212,8 @@ def load_consortium(path: Path, chain_id: int) -> list[tuple[MemberSpec, str]]:
                 problems.append(f"{here}: name {name!r} is already used on line {seen_names[name]}")
             seen_names.setdefault(name, line)
         if spec is not None and address and not local:
-            members.append((MemberSpec(spec.key, spec.name, spec.roles, spec.credit_limit, spec.cash, kyc_hash), address))
+            member = MemberSpec(spec.key, spec.name, spec.roles, spec.credit_limit, spec.cash, kyc_hash)
+            members.append((member, address))
     if problems:
         raise SpecError(str(path), problems)
     return members

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from enum import IntEnum, IntFlag
 
 from eth_typing import ChecksumAddress
+from web3 import Web3
 
 from scf.chain.sending import Signer, TxResult
 from scf.contracts.base import ContractClient
@@ -32,7 +33,7 @@ class Role(IntFlag):
         return roles
 
     def names(self) -> list[str]:
-        return [m.name.lower() for m in Role if m in self]
+        return [name.lower() for name, role in Role.__members__.items() if role in self]
 
 
 class MemberStatus(IntEnum):
@@ -61,7 +62,9 @@ class ConsortiumRegistry(ContractClient):
 
     def member(self, address: str) -> Member:
         status, roles, approvals, rnd, updated, limit, kyc, name = self.call("memberOf", address)
-        return Member(address, MemberStatus(status), Role(roles), approvals, rnd, updated, limit, kyc, name)
+        # web3 took ``address`` as a contract argument, so it is already checksummed: this only types it.
+        account = Web3.to_checksum_address(address)
+        return Member(account, MemberStatus(status), Role(roles), approvals, rnd, updated, limit, kyc, name)
 
     def status_of(self, address: str) -> MemberStatus:
         return MemberStatus(self.call("statusOf", address))

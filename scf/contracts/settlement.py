@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 from scf.chain.sending import Signer, TxResult
 from scf.contracts.base import ContractClient
 
@@ -38,8 +40,8 @@ class SettlementToken(ContractClient):
         event = self.contract.events.Transfer()
         minted: dict[str, int] = {}
         for lo in range(from_block, head + 1, chunk):
-            logs = self.conn.read(lambda lo=lo: event.get_logs(
-                from_block=lo, to_block=min(lo + chunk - 1, head), argument_filters={"from": ZERO}
+            logs = self.conn.read(partial(
+                event.get_logs, from_block=lo, to_block=min(lo + chunk - 1, head), argument_filters={"from": ZERO}
             ))
             for log in logs:
                 minted[log["args"]["to"]] = minted.get(log["args"]["to"], 0) + int(log["args"]["value"])
