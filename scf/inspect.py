@@ -127,10 +127,11 @@ class Inspector:
         m = self.suite.registry.member(address)
         ledger = self.index.ledger()
         held = sorted(ledger.held_by(address), key=lambda v: v.token_id)
+        outstanding = self.suite.voucher.outstanding_of(address)
         out = [
             f"Member {printable(m.name) or '(unknown)'} {address}",
             f"  status {m.status.name.lower()}   roles {', '.join(m.roles.names()) or 'none'}",
-            f"  credit limit {fmt(m.credit_limit)}   outstanding issuance {fmt(self.suite.voucher.outstanding_of(address))}",
+            f"  credit limit {fmt(m.credit_limit)}   outstanding issuance {fmt(outstanding)}",
             f"  cash {fmt(self.suite.token.balance_of(address))}",
             "",
             f"Vouchers held ({len(held)}):",
@@ -150,13 +151,15 @@ class Inspector:
         while True:
             trail.append(
                 f"  #{current.record_id:<4} {current.doc_type.name.lower():<14} {fmt(current.amount):>20}  "
-                f"{current.status.name.lower():<10} {self.name_of(current.registrant)} -> {self.name_of(current.counterparty)}"
+                f"{current.status.name.lower():<10} "
+                f"{self.name_of(current.registrant)} -> {self.name_of(current.counterparty)}"
             )
             if not current.parent_id:
                 break
             current = self.suite.trade.record(current.parent_id)
         out = [
-            f"Trade record {record_id}: {r.doc_type.name.lower()} {fmt(r.amount)}, reserved by vouchers {fmt(r.reserved)}",
+            f"Trade record {record_id}: {r.doc_type.name.lower()} {fmt(r.amount)}, "
+            f"reserved by vouchers {fmt(r.reserved)}",
             f"  document hash 0x{r.doc_hash.hex()}",
             "",
             "Document trail (this record, then its parents):",

@@ -68,9 +68,8 @@ class MemberSession:
         kind = DocType.parse(doc_type) if isinstance(doc_type, str) else doc_type
         content = document.read_bytes() if isinstance(document, Path) else document
         content = content.encode() if isinstance(content, str) else content
-        record, tx = self.suite.trade.register(
-            self.key, kind, keccak(content), check_address(counterparty, "counterparty"), to_minor(amount), parent_record
-        )
+        other = check_address(counterparty, "counterparty")
+        record, tx = self.suite.trade.register(self.key, kind, keccak(content), other, to_minor(amount), parent_record)
         self._track("anchor_document", tx)
         return record
 
@@ -108,7 +107,8 @@ class MemberSession:
         return token
 
     def merge(self, voucher: int, into: int, amount: Amount) -> None:
-        self._track("merge", self.suite.voucher.merge(self.key, self._existing_voucher(voucher), into, to_minor(amount)))
+        tx = self.suite.voucher.merge(self.key, self._existing_voucher(voucher), into, to_minor(amount))
+        self._track("merge", tx)
 
     def hand_over(self, voucher: int, to: str) -> None:
         """Transfers a whole voucher (ERC-721 transfer)."""

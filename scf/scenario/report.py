@@ -94,7 +94,10 @@ class ScenarioReport:
                 }
                 for f in self.financings
             ],
-            "gas": {op: {"count": len(v), "median": int(statistics.median(v)), "total": sum(v)} for op, v in self.gas.items()},
+            "gas": {
+                op: {"count": len(v), "median": int(statistics.median(v)), "total": sum(v)}
+                for op, v in self.gas.items()
+            },
             "cash": {
                 name: {"before": str(from_minor(self.cash_before[a])), "after": str(from_minor(self.cash_after[a]))}
                 for a, name in self.members.items()
@@ -109,7 +112,11 @@ class ScenarioReport:
         out = [f"== {printable(self.name)} (chain {self.chain_id}) ==", "",
                "Lineage of every voucher (value held just before maturity):"]
         out += tree_lines(
-            (row["depth"], row["voucher"], f"{printable(row['holder']):<34} {fmt(to_minor(row['value'], allow_zero=True), cur):>18}")
+            (
+                row["depth"],
+                row["voucher"],
+                f"{printable(row['holder']):<34} {fmt(to_minor(row['value'], allow_zero=True), cur):>18}",
+            )
             for row in self.lineage
         )
         out += ["", "Who received what, and when:"]

@@ -176,7 +176,8 @@ class _Player:
         self.report = report
         self.run = run  # documents and offer nonces differ between runs of a story on one chain
         self.sessions = {key: MemberSession(suite, account) for key, account in keys.items()}
-        self.by_address = {session.address: session for session in self.sessions.values()}
+        # Keyed by plain strings: addresses are looked up as the chain returns them (owner, debtor).
+        self.by_address: dict[str, MemberSession] = {session.address: session for session in self.sessions.values()}
         self.records: dict[str, int] = {}
         self.slots: dict[str, int] = {}
         self.tokens: dict[str, int] = {}
@@ -222,7 +223,8 @@ class _Player:
     def _anchor(self, step: dict[str, Any]) -> None:
         by, other = self.sessions[step["by"]], self.sessions[step["counterparty"]]
         document = self.unique(step, "document")
-        record = by.anchor(step["type"], document, other.address, step["amount"], self.records.get(step.get("parent", ""), 0))
+        parent = self.records.get(step.get("parent", ""), 0)
+        record = by.anchor(step["type"], document, other.address, step["amount"], parent)
         other.confirm(record)
         self.records[step["id"]] = record
 
@@ -251,7 +253,8 @@ class _Player:
         # The seller as the chain recorded it: a resumed run reads holders after the sale.
         (sale,) = tx.events(self.suite.desk.contract, "OfferExecuted")
         name, bank_name = self.name(sale["args"]["holder"]), self.name(bank.address)
-        self.report.financings.append(Financing(name, offer.value, to_minor(price), offer.rate_bps, maturity - mined_at))
+        financing = Financing(name, offer.value, to_minor(price), offer.rate_bps, maturity - mined_at)
+        self.report.financings.append(financing)
         self.report.payments.append(
             Payment(name, "discount", to_minor(price), mined_at, f"from {bank_name}, voucher {label(source)}")
         )
@@ -260,7 +263,11 @@ class _Player:
     def _travel(self, step: dict[str, Any]) -> None:
         journal = self.suite.conn.journal
         start = self.clock.now()
-        until = journal.value("until", lambda: start + int(step["days"]) * DAY) if journal else start + int(step["days"]) * DAY
+
+        def target() -> int:
+            return start + int(step["days"]) * DAY
+
+        until = journal.value("until", target) if journal else target()
         self.clock.advance_to(until)  # a re-run after the clock already moved does not move it again
 
     def _fund(self, step: dict[str, Any]) -> None:

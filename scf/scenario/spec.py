@@ -37,8 +37,9 @@ class Scenario:
     @property
     def digest(self) -> str:
         """Identifies the story's content: a journal is only resumed by the same story."""
-        canonical = json.dumps({"members": [vars(m) | {"kyc_hash": m.kyc_hash.hex(), "roles": int(m.roles)} for m in self.members],
-                                "steps": self.steps, "currency": self.currency}, sort_keys=True, default=str)
+        members = [vars(m) | {"kyc_hash": m.kyc_hash.hex(), "roles": int(m.roles)} for m in self.members]
+        canonical = json.dumps({"members": members, "steps": self.steps, "currency": self.currency},
+                               sort_keys=True, default=str)
         return hashlib.sha256(canonical.encode()).hexdigest()
 
 
