@@ -86,8 +86,9 @@ def reference_gas(conn: Connection, alice: LocalAccount, bob: LocalAccount, caro
     # Explicit ids far from the ids the reference generates for split-transfers (1, 2, ...).
     a, b = 1_000_001, 1_000_002
     gas["mint"] = conn.transact(alice, ref.functions.mint(alice.address, a, 1, 1_000_000)).gas_used
-    conn.transact(alice, ref.functions.mint(bob.address, b, 1, 1_000)).gas_used
-    gas["split_transfer"] = conn.transact(alice, fn("transferFrom(uint256,address,uint256)")(a, carol.address, 1_000)).gas_used
+    conn.transact(alice, ref.functions.mint(bob.address, b, 1, 1_000))  # bob's voucher, the merge target
+    split = fn("transferFrom(uint256,address,uint256)")(a, carol.address, 1_000)
+    gas["split_transfer"] = conn.transact(alice, split).gas_used
     gas["merge"] = conn.transact(alice, fn("transferFrom(uint256,uint256,uint256)")(a, b, 1_000)).gas_used
     gas["transfer_whole"] = conn.transact(
         alice, fn("transferFrom(address,address,uint256)")(alice.address, carol.address, a)
@@ -134,8 +135,9 @@ class Bench:
         return cls(conn, suite, governance, operator, hospital, holder, bank, keeper)
 
     def admit_many(self, addresses: list[str], label: str = "Holder") -> list[int]:
+        registry = self.suite.registry
         calls = [
-            (self.operator, self.suite.registry.fn("admit", a, f"{label} {i:05d}", int(Role.SUPPLIER), keccak(text=a), 0))
+            (self.operator, registry.fn("admit", a, f"{label} {i:05d}", int(Role.SUPPLIER), keccak(text=a), 0))
             for i, a in enumerate(addresses)
         ]
         return [r.gas_used for r in self.conn.transact_many(calls, gas=400_000)]
@@ -175,7 +177,8 @@ def our_gas(bench: Bench) -> dict[str, int]:
     t1, tx = v.split_transfer(bench.holder, root, newcomers[0].address, 100_000_00)
     gas["split_transfer"] = tx.gas_used
     gas["merge"] = v.merge(bench.holder, root, t1, 10_000_00).gas_used
-    gas["transfer_whole"] = v.send(bench.holder, WHOLE_TRANSFER, bench.holder.address, newcomers[1].address, root).gas_used
+    whole = v.send(bench.holder, WHOLE_TRANSFER, bench.holder.address, newcomers[1].address, root)
+    gas["transfer_whole"] = whole.gas_used
     offer = DiscountOffer(t1, 50_000_00, 450, conn.block_timestamp() + DAY, 1, bench.bank.address, newcomers[0].address)
     _, _, tx = bench.suite.desk.discount(newcomers[0], offer, bench.suite.desk.sign(bench.bank.key, offer))
     gas["discount"] = tx.gas_used
@@ -209,7 +212,9 @@ def redemption_scale(bench: Bench, fragments: int, holders: int, log: Log = prin
     unit = 100_00
     slot, root, _ = bench.voucher(unit * fragments, days=120)
     log(f"bench: splitting slot {slot} into {fragments} fragments held by {holders} members")
-    calls = [(bench.holder, v.fn(SPLIT_TRANSFER, root, people[i % holders].address, unit)) for i in range(fragments - 1)]
+    calls = [
+        (bench.holder, v.fn(SPLIT_TRANSFER, root, people[i % holders].address, unit)) for i in range(fragments - 1)
+    ]
     for start in range(0, len(calls), 2_000):
         conn.transact_many(calls[start : start + 2_000], gas=200_000)
     tokens = [root] + [root + 1 + i for i in range(fragments - 1)]
@@ -327,7 +332,8 @@ def median_of(runs: list[dict[str, Any]], keys: tuple[str, ...]) -> dict[str, An
 def machine_description() -> str:
     cores = os.cpu_count() or 0
     try:
-        kib = int(next(line for line in Path("/proc/meminfo").read_text().splitlines() if line.startswith("MemTotal")).split()[1])
+        meminfo = Path("/proc/meminfo").read_text().splitlines()
+        kib = int(next(line for line in meminfo if line.startswith("MemTotal")).split()[1])
         memory = f"{round(kib / 1024 / 1024)} GiB"
     except (OSError, StopIteration, ValueError):
         memory = "unknown memory"

@@ -42,8 +42,12 @@ def cli(provider, quick, repeat, out, only):
     from ape import accounts, project
 
     conn = connect(provider)
-    log = lambda message: click.echo(message, err=True)  # noqa: E731
-    anvil = re.search(r"\d+\.\d+\.\d+", subprocess.run(["anvil", "--version"], capture_output=True, text=True, check=False).stdout)
+
+    def log(message: str) -> None:
+        click.echo(message, err=True)
+
+    anvil_version = subprocess.run(["anvil", "--version"], capture_output=True, text=True, check=False).stdout
+    anvil = re.search(r"\d+\.\d+\.\d+", anvil_version)
     chosen = set(only or SECTIONS)
     results = json.loads(out.read_text()) if only and out.exists() else {}
     previous_date = results.get("date")
@@ -89,7 +93,8 @@ def cli(provider, quick, repeat, out, only):
         for fragments in ((10, 100) if quick else (10, 100, 1_000, 10_000)):
             log(f"bench: redemption of {fragments} fragments")
             try:
-                results["redemption_scale"].append(b.redemption_scale(bench, fragments, holders=min(fragments, 100), log=log))
+                scale = b.redemption_scale(bench, fragments, holders=min(fragments, 100), log=log)
+                results["redemption_scale"].append(scale)
             except ScfError as exc:  # a benchmark records what the chain refused or the node lost, and goes on
                 results["errors"][f"redemption_{fragments}"] = str(exc)
             fresh()
@@ -156,23 +161,31 @@ def render(r: dict) -> str:
     ours, ref = r["gas"]["ours"], r["gas"]["reference"]
     lines = [f"{r['date']} on {r['machine']}, solc {r['versions']['solc']}, anvil {r['versions']['anvil']}", ""]
     lines.append(f"{'operation':<30} {'ours':>10} {'reference':>10} {'ratio':>7}")
-    pairs = [("issue + accept", ours["issue"] + ours["accept"], ref["mint"]), ("split_transfer", ours["split_transfer"], ref["split_transfer"]),
-             ("merge", ours["merge"], ref["merge"]), ("transfer_whole", ours["transfer_whole"], ref["transfer_whole"]),
-             ("redeem_single (burn)", ours["redeem_single"], ref["burn"])]
+    pairs = [
+        ("issue + accept", ours["issue"] + ours["accept"], ref["mint"]),
+        ("split_transfer", ours["split_transfer"], ref["split_transfer"]),
+        ("merge", ours["merge"], ref["merge"]),
+        ("transfer_whole", ours["transfer_whole"], ref["transfer_whole"]),
+        ("redeem_single (burn)", ours["redeem_single"], ref["burn"]),
+    ]
     for name, mine, theirs in pairs:
         lines.append(f"{name:<30} {mine:>10,} {theirs:>10,} {mine / theirs:>7.2f}")
     for name in ("discount", "fund", "redeem_per_voucher_in_batch"):
         lines.append(f"{name:<30} {ours[name]:>10,}")
     lines += ["", f"{'fragments':>10} {'gas/voucher':>12} {'max batch/30M':>14} {'seconds':>9}"]
     for s in r["redemption_scale"]:
-        lines.append(f"{s['fragments']:>10,} {s['gas_per_voucher']:>12,} {s['max_batch_in_30m_gas_block']:>14,} {s['seconds']:>9.2f}")
+        lines.append(
+            f"{s['fragments']:>10,} {s['gas_per_voucher']:>12,} "
+            f"{s['max_batch_in_30m_gas_block']:>14,} {s['seconds']:>9.2f}"
+        )
     t = r["throughput_ops_per_s"]
     if r.get("errors"):
         lines += ["", "errors: " + "; ".join(f"{k}: {printable(v)}" for k, v in r["errors"].items())]
     lines += ["", f"throughput ({r['throughput_operations']} split-transfers, ops/s, median): "
               + ", ".join(f"{k} {v}" for k, v in t.items())
               + f"  (scf/web3 = {t['scf'] / t['web3']:.2f})"]
-    lines += ["", f"{'members':>8} {'seconds':>9} {'gas':>15} {'gas/member':>11}   ({r['sections']['seeding']['chain']})"]
+    seeding_chain = r["sections"]["seeding"]["chain"]
+    lines += ["", f"{'members':>8} {'seconds':>9} {'gas':>15} {'gas/member':>11}   ({seeding_chain})"]
     for s in r["seeding"]:
         lines.append(f"{s['members']:>8,} {s['seconds']:>9.2f} {s['gas']:>15,} {s['gas_per_member']:>11,}")
     return "\n".join(lines)
