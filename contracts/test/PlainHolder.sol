@@ -2,15 +2,14 @@
 pragma solidity 0.8.30;
 
 import {IERC3525} from "../interfaces/IERC3525.sol";
+import {ITestDoubleErrors} from "./ITestDoubleErrors.sol";
 
 /// @title PlainHolder
 /// @notice Test double: a contract member (a corporate treasury wallet, say) that declares no
 ///         ERC-165 interface and has neither `onERC3525Received` nor `onERC721Received`. It can
 ///         still hold voucher value and pass it on; ERC-721 safe transfers to it must fail.
-contract PlainHolder {
+contract PlainHolder is ITestDoubleErrors {
     address public immutable owner;
-
-    error NotOwner(address caller);
 
     constructor() {
         owner = msg.sender;

@@ -4,6 +4,7 @@ pragma solidity 0.8.30;
 import {IERC165} from "@openzeppelin/contracts/utils/introspection/IERC165.sol";
 import {IERC721Receiver} from "@openzeppelin/contracts/token/ERC721/IERC721Receiver.sol";
 import {IERC3525, IERC3525Receiver} from "../interfaces/IERC3525.sol";
+import {ITestDoubleErrors} from "./ITestDoubleErrors.sol";
 
 /// @title ReentrantReceiver
 /// @notice Test double, never deployed outside tests: a consortium member that is a contract,
@@ -14,7 +15,7 @@ import {IERC3525, IERC3525Receiver} from "../interfaces/IERC3525.sol";
 ///         re-entry.
 /// @dev The re-entrant call is made once per `configure`; a hook triggered by the re-entry
 ///      itself only counts and accepts.
-contract ReentrantReceiver is IERC165, IERC3525Receiver, IERC721Receiver {
+contract ReentrantReceiver is IERC165, IERC3525Receiver, IERC721Receiver, ITestDoubleErrors {
     enum Action {
         Nothing, // accept quietly
         SplitOut, // split-transfer the value just received to `beneficiary`
@@ -50,8 +51,10 @@ contract ReentrantReceiver is IERC165, IERC3525Receiver, IERC721Receiver {
 
     bool private _armed;
 
+    /// @notice Either receiver hook (`onERC3525Received`, `onERC721Received`) while the
+    ///         configured action is Refuse.
+    /// @param tokenId the voucher received into (for a whole transfer, the voucher moved).
     error Refused(uint256 tokenId);
-    error NotOwner(address caller);
 
     constructor(address voucher_) {
         voucher = voucher_;
