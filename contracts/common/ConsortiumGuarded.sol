@@ -4,6 +4,7 @@ pragma solidity 0.8.30;
 import {IAccessControl} from "@openzeppelin/contracts/access/IAccessControl.sol";
 import {Checkpoints} from "@openzeppelin/contracts/utils/structs/Checkpoints.sol";
 import {IConsortiumRegistry} from "../interfaces/IConsortiumRegistry.sol";
+import {IConsortiumErrors} from "./IConsortiumErrors.sol";
 
 /// @title ConsortiumGuarded
 /// @notice What every contract of the suite shares: the registry it asks about members and
@@ -13,7 +14,8 @@ import {IConsortiumRegistry} from "../interfaces/IConsortiumRegistry.sol";
 /// @dev Where the pause flag lives is left to the contract (`_pausedFlag` / `_setPausedFlag`),
 ///      so a contract can pack it with other hot configuration in one storage word. The pause
 ///      clock is written only by pause and unpause (operators' acts, never user-grown data).
-abstract contract ConsortiumGuarded {
+///      The operator and governance checks raise IConsortiumErrors' NotOperator and NotGovernance.
+abstract contract ConsortiumGuarded is IConsortiumErrors {
     using Checkpoints for Checkpoints.Trace208;
 
     IConsortiumRegistry public immutable registry;
@@ -22,16 +24,16 @@ abstract contract ConsortiumGuarded {
     ///      up to that time << 1) | (1 if paused from then on).
     Checkpoints.Trace208 private _pauseClock;
 
-    /// @notice Emitted when an operator pauses the contract.
+    /// @notice Emitted by `pause`: an operator stopped the contract (a tick of the pause clock).
+    /// @param operator the caller.
     event Paused(address indexed operator);
-    /// @notice Emitted when an operator resumes the contract.
+    /// @notice Emitted by `unpause`: an operator resumed the contract (a tick of the pause clock).
+    /// @param operator the caller.
     event Unpaused(address indexed operator);
 
-    /// @notice The caller is not a consortium operator.
-    error NotOperator(address account);
-    /// @notice The caller does not hold governance (the registry's DEFAULT_ADMIN_ROLE).
-    error NotGovernance(address account);
-    /// @notice `pause` while paused, or `unpause` while running.
+    /// @notice `pause` while the contract is paused, or `unpause` while it is not (the
+    ///         operator check comes first).
+    /// @param paused the state the contract is already in.
     error AlreadyInState(bool paused);
 
     constructor(IConsortiumRegistry registry_) {

@@ -14,10 +14,17 @@ import {ConsortiumGuarded} from "../common/ConsortiumGuarded.sol";
 contract SettlementToken is ERC20, ERC20Permit, ConsortiumGuarded {
     bool private _paused;
 
+    /// @notice A balance change whose sender (all but a mint) or receiver (all but a burn) is
+    ///         neither an active member nor a system contract of the suite: `transfer`,
+    ///         `transferFrom`, `mint`, `burn`. The sender is checked first.
+    /// @param account the sender or receiver refused.
     error NotPermittedHolder(address account);
+    /// @notice `transferFrom` by a caller other than `from` that is neither an active member
+    ///         nor a system contract of the suite, whatever its allowance.
     error NotPermittedSpender(address spender);
+    /// @notice Any balance change while the token is paused: `transfer`, `transferFrom`, `mint`,
+    ///         `burn` (approvals and permits still work).
     error TokenPaused();
-    error ZeroAmount();
 
     constructor(IConsortiumRegistry registry_, string memory name_, string memory symbol_)
         ERC20(name_, symbol_)

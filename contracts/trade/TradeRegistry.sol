@@ -63,7 +63,9 @@ contract TradeRegistry is ITradeRegistry, ConsortiumGuarded {
     uint32 private _lastLedgerId;
     bool private _paused;
 
-    /// @notice Emitted when a party anchors a document.
+    /// @notice Emitted by `register`: `registrant` (the caller) anchored a document with
+    ///         `counterparty`.
+    /// @param parentId the record it links to, 0 for none.
     event DocumentRegistered(
         uint256 indexed recordId,
         address indexed registrant,
@@ -73,58 +75,69 @@ contract TradeRegistry is ITradeRegistry, ConsortiumGuarded {
         uint256 amount,
         uint256 parentId
     );
-    /// @notice Emitted when the counterparty confirms a record.
+    /// @notice Emitted by `confirm`: the record's counterparty (the caller) confirmed it.
     event DocumentConfirmed(uint256 indexed recordId, address indexed counterparty);
-    /// @notice Emitted when the counterparty rejects a record; its hash is free again for the two parties.
+    /// @notice Emitted by `reject`: the record's counterparty (the caller) rejected it; its hash
+    ///         is free again for the two parties.
     event DocumentRejected(uint256 indexed recordId, address indexed counterparty);
-    /// @notice Emitted when a ledger reserves part of an invoice for a voucher.
+    /// @notice Emitted by `reserve`: an authorised ledger reserved `amount` of an invoice for a
+    ///         voucher (ReceivableVoucher `issue`).
+    /// @param reservedTotal what the record has reserved after this reservation.
     event AmountReserved(uint256 indexed recordId, address indexed ledger, uint256 amount, uint256 reservedTotal);
-    /// @notice Emitted when the ledger that reserved part of an invoice releases it (a cancelled issuance).
+    /// @notice Emitted by `release`: the ledger that reserved part of an invoice released
+    ///         `amount` of it (ReceivableVoucher `cancel`).
+    /// @param reservedTotal what the record has reserved after this release.
     event AmountReleased(uint256 indexed recordId, address indexed ledger, uint256 amount, uint256 reservedTotal);
-    /// @notice Emitted when governance authorises or de-authorises a ledger.
+    /// @notice Emitted by `setLedger`: governance authorised or de-authorised a ledger.
+    /// @param operator the governance account that called (not necessarily an operator).
     event LedgerAuthorised(address indexed ledger, bool authorised, address indexed operator);
 
-    /// @notice The caller or counterparty is not an active member.
-    error NotActiveMember(address account);
-    /// @notice The account has neither the core-enterprise nor the supplier role.
+    /// @notice An active member with neither the core-enterprise nor the supplier role:
+    ///         `register` by such a caller or naming such a counterparty; `confirm` or `reject`
+    ///         by such a caller.
     error NotTradingParty(address account);
-    /// @notice The parent record was rejected.
+    /// @notice `register` with a parent record that its counterparty rejected.
     error ParentRejected(uint256 parentId);
-    /// @notice The registry is paused.
+    /// @notice `register`, `confirm`, `reject`, `reserve` or `release` while the registry is
+    ///         paused.
     error RegistryPaused();
-    /// @notice An address argument is zero.
-    error ZeroAddress();
-    /// @notice An amount is zero.
-    error ZeroAmount();
-    /// @notice An amount above 2**112 - 1.
+    /// @notice `register` of an amount above 2**112 - 1.
     error AmountTooLarge(uint256 amount);
-    /// @notice The document hash is zero.
+    /// @notice `register` of a zero document hash.
     error EmptyDocumentHash();
-    /// @notice The caller names itself as counterparty.
+    /// @notice `register` naming the caller as its own counterparty.
     error SelfCounterparty(address account);
-    /// @notice The same two parties already anchored this hash (and it was not rejected).
+    /// @notice `register` of a hash that the same two parties (either side registering)
+    ///         already anchored and that was not rejected.
     error DuplicateDocument(bytes32 docHash, uint256 existingRecordId);
-    /// @notice No record has this id.
+    /// @notice No record has this id: the nonzero parent named in `register`, or the record
+    ///         of `confirm`, `reject`, `reserve` or `release`.
     error UnknownRecord(uint256 recordId);
-    /// @notice The parent record is between other parties.
+    /// @notice `register` with a parent record between other parties than the caller and the
+    ///         counterparty (in either role).
     error ParentPartiesMismatch(uint256 parentId);
-    /// @notice The caller is not the record's counterparty.
+    /// @notice `confirm` or `reject` by anyone but the record's counterparty.
     error NotCounterparty(uint256 recordId, address caller);
-    /// @notice The record was already confirmed or rejected.
+    /// @notice `confirm` or `reject` of a record already confirmed or rejected.
     error RecordNotPending(uint256 recordId, RecordStatus status);
-    /// @notice The caller is not an authorised ledger.
+    /// @notice `reserve` by a caller that is not an authorised ledger now, or `release` by one
+    ///         that was never authorised (a de-authorised ledger still releases its own).
     error NotAuthorisedLedger(address caller);
-    /// @notice The record is not an invoice.
+    /// @notice `reserve` of a record that is not an invoice.
     error NotAnInvoice(uint256 recordId, DocType docType);
-    /// @notice The invoice is not confirmed.
+    /// @notice `reserve` of an invoice that is not confirmed (still registered, or rejected).
     error InvoiceNotConfirmed(uint256 recordId, RecordStatus status);
-    /// @notice The invoice's seller is not `creditor` or its buyer is not `debtor` (also when reversed).
+    /// @notice `reserve` for a `creditor` that is not the invoice's seller (its registrant) or
+    ///         a `debtor` that is not its buyer (its counterparty), also when the two are the
+    ///         invoice's parties the other way round.
     error InvoicePartiesMismatch(uint256 recordId, address creditor, address debtor);
-    /// @notice The invoice has less unreserved amount than needed.
+    /// @notice `reserve` of more than the invoice's unreserved amount.
+    /// @param available the invoice's amount minus what is reserved.
     error InsufficientInvoiceAmount(uint256 recordId, uint256 available, uint256 needed);
-    /// @notice More would be released than the calling ledger reserved on the record.
+    /// @notice `release` of more than the calling ledger has reserved on the record (nothing,
+    ///         when another ledger holds its reservations).
     error ReleaseExceedsReserved(uint256 recordId, uint256 reserved, uint256 released);
-    /// @notice Another ledger holds reservations on this invoice.
+    /// @notice `reserve` of an invoice on which another ledger holds reservations.
     error ReservedByAnotherLedger(uint256 recordId, address caller);
 
     constructor(IConsortiumRegistry registry_) ConsortiumGuarded(registry_) {}

@@ -152,7 +152,8 @@ contract ReceivableVoucher is
     ///      (and the holder's suspension) they were given under.
     mapping(uint256 tokenId => uint256) private _freezeCount;
 
-    /// @notice Emitted when a core enterprise issues a voucher (a new slot).
+    /// @notice Emitted by `issue`: a core enterprise (`debtor`, the caller) issued a voucher to
+    ///         `creditor`, opening slot `slot`.
     event VoucherIssued(
         uint256 indexed slot,
         address indexed debtor,
@@ -161,131 +162,180 @@ contract ReceivableVoucher is
         uint256 maturity,
         uint256 tradeRecordId
     );
-    /// @notice Emitted when the creditor accepts an issuance; the root voucher is minted.
+    /// @notice Emitted by `accept`: the creditor signed for the issuance and the root voucher
+    ///         `tokenId` (`slot << 32 | 1`) holding the whole face value was minted to it.
     event VoucherAccepted(uint256 indexed slot, uint256 indexed tokenId, address indexed creditor);
-    /// @notice Emitted when the debtor cancels an issuance not yet accepted.
+    /// @notice Emitted by `cancel`: the debtor withdrew an issuance not yet accepted; its credit
+    ///         line and invoice reservation are released.
     event VoucherCancelled(uint256 indexed slot, address indexed debtor);
-    /// @notice Emitted on every payment into a slot: `funded` of `faceValue` so far.
+    /// @notice Emitted by every payment of `fund` (and `fundWithPermit`) into a slot.
+    /// @param funded what the slot has received so far, of `faceValue`.
     event SlotFunded(uint256 indexed slot, address indexed debtor, uint256 amount, uint256 funded, uint256 faceValue);
-    /// @notice Emitted when a slot becomes fully funded: the debtor's credit line is released.
+    /// @notice Emitted by the `fund` payment that completes a slot's face value: the face value
+    ///         no longer counts against the debtor's credit limit.
     event CreditReleased(uint256 indexed slot, address indexed debtor, uint256 faceValue);
-    /// @notice Emitted when a slot is reported unfunded after maturity, the grace period and
-    ///         every second paused since issue.
+    /// @notice Emitted by `markOverdue`: the slot was still not fully funded after its overdue
+    ///         time (maturity + grace period + every second the ledger or the settlement token
+    ///         was paused since issue, see `overdueFromOf`).
+    /// @param unfunded the face value not yet funded.
+    /// @param reporter the caller (anyone).
     event SlotOverdue(uint256 indexed slot, address indexed debtor, uint256 unfunded, address indexed reporter);
-    /// @notice Emitted when the last value of a slot is redeemed.
+    /// @notice Emitted by the redemption (`redeem`, `redeemBatch`) whose value brings the
+    ///         slot's redeemed value to its face value: the slot is Settled.
+    /// @param wasOverdue whether `markOverdue` recorded the slot as overdue.
     event SlotSettled(uint256 indexed slot, address indexed debtor, bool wasOverdue);
-    /// @notice Emitted when a voucher is paid and burned.
+    /// @notice Emitted by `redeem` and `redeemBatch` for each voucher paid its value (nothing for
+    ///         a voucher emptied by merges) and burned.
     event VoucherRedeemed(uint256 indexed tokenId, uint256 indexed slot, address indexed holder, uint256 value);
     /// @notice Emitted when `redeemBatch` leaves a voucher out; `reason` is the selector of the
     ///         error a lone `redeem` of it would raise (0 if it reverted without data).
     event RedemptionSkipped(uint256 indexed tokenId, bytes4 reason);
-    /// @notice Emitted when an operator freezes a voucher.
+    /// @notice Emitted by `freeze`: an operator froze a voucher.
     event FreezeApplied(uint256 indexed tokenId, bytes32 reasonHash, address indexed operator);
-    /// @notice Emitted when an operator lifts a freeze.
+    /// @notice Emitted by `unfreeze`: an operator lifted a voucher's freeze.
     event FreezeLifted(uint256 indexed tokenId, address indexed operator);
-    /// @notice Emitted when governance's court order moves a voucher (the threshold's
-    ///         approvals reached); the operator is the one whose approval completed it.
+    /// @notice Emitted by the `forceTransfer` call that moves a voucher: the operator approval
+    ///         that reaches the consortium's threshold (the first call, with a threshold of 1).
+    /// @param operator the operator whose approval completed the court order.
     event VoucherForceTransferred(
         uint256 indexed tokenId, address indexed from, address indexed to, bytes32 reasonHash, address operator
     );
-    /// @notice Emitted when governance returns settlement tokens sent to the ledger by mistake.
+    /// @notice Emitted by `returnExcessSettlement`: governance sent `amount` of the settlement
+    ///         tokens held beyond what the ledger owes holders to `to`.
     event ExcessSettlementReturned(address indexed to, uint256 amount, address indexed governance);
-    /// @notice Emitted when governance sets the longest tenor.
+    /// @notice Emitted by the constructor (0 to 180 days) and by `setMaxTenor`.
     event MaxTenorSet(uint256 from, uint256 to);
-    /// @notice Emitted when governance sets the grace period.
+    /// @notice Emitted by the constructor (0 to 3 days) and by `setGracePeriod`.
     event GracePeriodSet(uint256 from, uint256 to);
-    /// @notice Emitted when governance names the discount desk.
+    /// @notice Emitted by `setDiscountDesk`: governance named the desk allowed to call
+    ///         `deskTransfer` (the zero address: none).
     event DiscountDeskSet(address indexed from, address indexed to);
-    /// @notice Emitted when governance names the metadata descriptor.
+    /// @notice Emitted by `setDescriptor`: governance named the metadata descriptor (the zero
+    ///         address: none).
     event DescriptorSet(address indexed from, address indexed to);
 
-    /// @notice `deskTransfer` from an address other than the discount desk.
+    /// @notice `deskTransfer` called by anyone but the discount desk governance named.
     error NotDiscountDesk(address account);
-    /// @notice The ledger is paused.
+    /// @notice The ledger is paused: `issue`, `cancel`, `fund`, `fundWithPermit`, `redeem`,
+    ///         `redeemBatch`, `markOverdue`, and every change of holder or value: `accept`,
+    ///         split-transfer, merge, `split`, whole transfers, `deskTransfer`, and the
+    ///         `forceTransfer` call that would move the voucher (approvals short of the
+    ///         threshold are still counted). Approvals, freezes and governance settings go on.
     error SystemPaused();
-    /// @notice The settlement token is paused (no overdue record while nobody can pay).
+    /// @notice `markOverdue` while the settlement token is paused (nobody can pay meanwhile).
     error SettlementPaused();
-    /// @notice An address argument is zero.
-    error ZeroAddress();
-    /// @notice An amount or value is zero.
-    error ZeroAmount();
-    /// @notice A value above the ledger's limit.
+    /// @notice `issue` of a face value above MAX_VALUE (`max` = MAX_VALUE), or against a trade
+    ///         record id above 2**64 - 1 (`value` = the id, `max` = 2**64 - 1).
     error ValueTooLarge(uint256 value, uint256 max);
-    /// @notice `account` (holder, receiver, creditor or spender) is not an active member.
-    error NotActiveMember(address account);
-    /// @notice The receiver's roles do not allow holding vouchers (an auditor-only member).
+    /// @notice A receiver that is an active member without a role that may hold vouchers (an
+    ///         auditor only): the creditor of `issue`, and the receiver of `accept` (the
+    ///         creditor, if its roles changed since), a split-transfer, a merge (the receiving
+    ///         voucher's holder), a whole transfer, `deskTransfer` or `forceTransfer`.
     error CannotHoldVouchers(address account, uint8 roles);
-    /// @notice The slot's debtor is suspended or removed: the slot is under watch, its vouchers
-    ///         neither accepted, moved, split, merged nor discounted. Redemption of what was
-    ///         fully funded goes on; the debtor itself cannot fund meanwhile (the settlement
-    ///         token refuses its cash), and funding by others is not built yet.
+    /// @notice The slot's debtor is not an active member (suspended or removed): the slot is
+    ///         under watch, and `accept`, split-transfers, merges, `split`, whole transfers and
+    ///         `deskTransfer` (so discounting) of its vouchers are refused. `redeem` of what was
+    ///         fully funded and `forceTransfer` go on; the debtor itself cannot `fund` meanwhile
+    ///         (the settlement token refuses its cash), and funding by others is not built yet.
     error DebtorNotActive(uint256 slot, address debtor);
-    /// @notice The issuer is not an active core enterprise.
-    error NotCoreEnterprise(address account);
-    /// @notice A core enterprise names itself as creditor.
+    /// @notice `issue` naming the caller as its own creditor.
     error SelfIssuance(address account);
-    /// @notice The maturity is not after now.
+    /// @notice `issue` with a maturity not after the current block time.
     error MaturityNotInFuture(uint256 maturity, uint256 now_);
-    /// @notice The maturity is later than the longest tenor allows.
+    /// @notice `issue` with a maturity later than now plus the longest tenor (`parameters`).
     error MaturityBeyondTenor(uint256 maturity, uint256 latest);
-    /// @notice A tenor or grace period outside what governance may set.
+    /// @notice `setMaxTenor` of 0 or above MAX_TENOR_CAP, or `setGracePeriod` above
+    ///         MAX_GRACE_PERIOD.
+    /// @param cap MAX_TENOR_CAP or MAX_GRACE_PERIOD.
     error TenorOutOfRange(uint256 tenor, uint256 cap);
-    /// @notice The issuance would take the debtor's unfunded face value above its credit limit.
+    /// @notice `issue` that would take the debtor's face value outstanding (issued, not
+    ///         cancelled and not fully funded, see `outstandingOf`) above its credit limit.
+    /// @param needed the outstanding face value with this issuance.
     error CreditLimitExceeded(address debtor, uint256 limit, uint256 needed);
-    /// @notice No slot has this id.
+    /// @notice No slot was ever issued with this id: `accept`, `cancel`, `fund`,
+    ///         `fundWithPermit`, `markOverdue`, `overdueFromOf`, `maturityOf`, `slotURI`.
     error UnknownSlot(uint256 slot);
-    /// @notice No live voucher has this id.
+    /// @notice No live voucher has this id (never minted, or redeemed): `ownerOf`,
+    ///         `balanceOf(uint256)`, `slotOf`, `getApproved`, `allowance`, `parentOf`,
+    ///         `tokenURI`, both `approve`s, every `transferFrom` and `safeTransferFrom` (for a
+    ///         merge, also the receiving voucher), `redeem` (and a `redeemBatch` entry),
+    ///         `freeze`, `unfreeze`, `forceTransfer`.
     error UnknownVoucher(uint256 tokenId);
-    /// @notice The slot is not in the status the call needs.
+    /// @notice `accept` or `cancel` of a slot that is not Issued; `fund` or `markOverdue` of a
+    ///         slot that is not Accepted.
+    /// @param status the slot's current status.
     error UnexpectedSlotStatus(uint256 slot, SlotStatus status);
-    /// @notice The caller is not the slot's creditor.
+    /// @notice `accept` by anyone but the slot's creditor.
     error NotCreditor(uint256 slot, address caller);
-    /// @notice The caller is not the slot's debtor.
+    /// @notice `cancel` or `fund` (`fundWithPermit`) by anyone but the slot's debtor.
     error NotDebtor(uint256 slot, address caller);
-    /// @notice `account` does not hold the voucher.
+    /// @notice `account` does not hold the voucher: `split` by a caller that does not hold it;
+    ///         a whole transfer (`transferFrom`, `safeTransferFrom`) whose `from` is not its
+    ///         holder; `deskTransfer` whose `holder` (the desk's caller) is not.
     error NotHolder(uint256 tokenId, address account);
-    /// @notice The spender is neither the holder nor approved for the voucher.
+    /// @notice A caller that is not the holder nor an agent the call allows: a whole transfer
+    ///         (`transferFrom`, `safeTransferFrom`) by a caller neither approved for the voucher
+    ///         nor for all of the holder's; a value allowance (ERC-3525 `approve`) granted by
+    ///         such a caller; a voucher approval (ERC-721 `approve`) granted by a caller not
+    ///         approved for all of the holder's.
     error NotAuthorized(uint256 tokenId, address spender);
-    /// @notice The spender's value allowance is below the value moved.
+    /// @notice A split-transfer or merge (ERC-3525 `transferFrom`) by a caller that is neither
+    ///         the holder nor approved for the voucher or for all, whose value allowance is
+    ///         below the value moved.
+    /// @param allowance the usable allowance: 0 when the agent that granted it has since lost
+    ///        its approval or its membership.
     error InsufficientAllowance(uint256 tokenId, address spender, uint256 allowance, uint256 needed);
-    /// @notice The voucher holds less value than asked.
+    /// @notice A split-transfer, merge, entry of `split` or split by `deskTransfer` of more
+    ///         value than the voucher holds.
     error InsufficientValue(uint256 tokenId, uint256 value, uint256 needed);
-    /// @notice A merge between vouchers of different slots.
+    /// @notice A merge (`transferFrom(uint256,uint256,uint256)`) into a voucher of another slot.
     error SlotMismatch(uint256 fromTokenId, uint256 toTokenId);
     /// @notice A merge of a voucher into itself.
     error SameVoucher(uint256 tokenId);
-    /// @notice The voucher is frozen.
+    /// @notice The voucher is frozen: `freeze` of a frozen voucher; any change out of a frozen
+    ///         voucher (split-transfer, merge, `split`, whole transfer, `deskTransfer`,
+    ///         `redeem`) but `forceTransfer`; a merge into a frozen voucher.
     error VoucherFrozen(uint256 tokenId);
     /// @notice `unfreeze` of a voucher that is not frozen.
     error VoucherNotFrozen(uint256 tokenId);
-    /// @notice The slot has reached maturity: its vouchers no longer move.
+    /// @notice The slot has reached maturity (block time at or after it): `accept`,
+    ///         split-transfers, merges, `split`, whole transfers and `deskTransfer` are refused;
+    ///         `forceTransfer` and redemption are not.
     error SlotMatured(uint256 slot, uint256 maturity);
-    /// @notice Redemption before maturity.
+    /// @notice `redeem` (or a `redeemBatch` entry) before the slot's maturity.
     error SlotNotMatured(uint256 tokenId, uint256 slot, uint256 maturity);
-    /// @notice Redemption of a slot not fully funded.
+    /// @notice `redeem` (or a `redeemBatch` entry) of a voucher whose slot is not fully funded
+    ///         (checked last: an unknown or frozen voucher, an unmatured slot or a holder not
+    ///         active is reported first).
     error SlotNotFullyFunded(uint256 tokenId, uint256 slot, uint256 funded, uint256 faceValue);
-    /// @notice Funding above what the slot still needs.
+    /// @notice `fund` of more than the slot still needs (face value minus funded).
     error OverFunding(uint256 slot, uint256 unfunded, uint256 amount);
-    /// @notice `markOverdue` before the overdue time (maturity + grace + seconds paused).
+    /// @notice `markOverdue` at or before the slot's overdue time (`overdueFromOf`).
     error GracePeriodNotOver(uint256 slot, uint256 overdueFrom);
-    /// @notice `markOverdue` of a fully funded slot.
+    /// @notice `markOverdue` of a slot that is fully funded (checked after the overdue time).
     error SlotFullyFunded(uint256 slot);
-    /// @notice `markOverdue` of a slot already marked.
+    /// @notice `markOverdue` of a slot already marked overdue.
+    /// @param overdueAt when it was marked.
     error AlreadyOverdue(uint256 slot, uint256 overdueAt);
-    /// @notice The slot has used all 2**32 - 1 serials.
+    /// @notice A split (split-transfer, `split`, `deskTransfer` of part of a voucher) in a slot
+    ///         that has used all 2**32 - 1 serials.
     error TooManyFragments(uint256 slot);
-    /// @notice A contract receiver refused the voucher.
+    /// @notice A contract receiver refused: after a split-transfer, a merge (to the receiving
+    ///         voucher's holder) or a split by `deskTransfer`, a contract that declares
+    ///         IERC3525Receiver through ERC-165 reverted in `onERC3525Received` or returned
+    ///         another value; after `safeTransferFrom` or a whole `deskTransfer`, a contract
+    ///         that reverted in (or lacks) `onERC721Received` or returned another value.
     error InvalidReceiver(address receiver);
-    /// @notice An approval of oneself.
+    /// @notice An approval of the holder itself: either `approve` naming the voucher's holder,
+    ///         or `setApprovalForAll` naming the caller.
     error SelfApproval(address owner);
-    /// @notice No metadata descriptor is set.
+    /// @notice `tokenURI`, `contractURI` or `slotURI` while governance has named no descriptor.
     error NoDescriptor();
-    /// @notice A court order for a voucher whose holder is active and which is not frozen.
+    /// @notice `forceTransfer` of a voucher that is not frozen and whose holder is an active
+    ///         member: a court order is for a frozen voucher or a holder no longer active.
     error HolderInGoodStanding(uint256 tokenId, address holder);
-    /// @notice `redeemInBatch` called by anyone but the ledger itself.
+    /// @notice `redeemInBatch` called by anyone but the ledger itself (from `redeemBatch`).
     error OnlySelf(address caller);
-    /// @notice More settlement tokens asked back than the ledger holds beyond what it owes.
-    error ExceedsExcess(uint256 excess, uint256 amount);
 
     /// @param registry_ the consortium registry (members, roles, operators, governance).
     /// @param settlementToken_ the cash leg.
