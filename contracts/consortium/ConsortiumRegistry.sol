@@ -4,6 +4,7 @@ pragma solidity 0.8.30;
 import {AccessControlEnumerable} from "@openzeppelin/contracts/access/extensions/AccessControlEnumerable.sol";
 import {IConsortiumRegistry} from "../interfaces/IConsortiumRegistry.sol";
 import {Roles} from "../common/Roles.sol";
+import {IConsortiumErrors} from "../common/IConsortiumErrors.sol";
 
 /// @title ConsortiumRegistry
 /// @notice Members of the supply-chain finance consortium: who they are, what they may do,
@@ -16,7 +17,7 @@ import {Roles} from "../common/Roles.sol";
 ///      the threshold's number of current operators has made the same call. Other contracts of
 ///      the suite put their own governance acts (a court-ordered voucher transfer) under the
 ///      same threshold through `approveAction`.
-contract ConsortiumRegistry is AccessControlEnumerable, IConsortiumRegistry {
+contract ConsortiumRegistry is AccessControlEnumerable, IConsortiumRegistry, IConsortiumErrors {
     /// @notice Operators run the consortium day to day.
     bytes32 public constant OPERATOR_ROLE = keccak256("OPERATOR_ROLE");
 
@@ -74,58 +75,98 @@ contract ConsortiumRegistry is AccessControlEnumerable, IConsortiumRegistry {
     ///      blocks can share a second).
     mapping(address account => uint256) private _standingChanges;
 
-    /// @notice Emitted when a firm applies (`round` counts its applications).
+    /// @notice Emitted by `applyForMembership`: a firm applied, opening approval round `round`
+    ///         (followed by MemberStatusChanged to Pending).
+    /// @param round the member's round counter after this application: each application, and
+    ///        the admission of a firm that never applied, opens a new round.
     event MembershipApplied(address indexed applicant, uint32 round, uint8 roles, bytes32 kycHash, string name);
-    /// @notice Emitted when an operator approves an application: `approvals` of `threshold` so far.
+    /// @notice Emitted by every successful `approve`: `operator` approved the application's
+    ///         current round, which now has `approvals` of the `threshold` it needs (counting
+    ///         current operators only). The approval that reaches the threshold is followed by
+    ///         MemberStatusChanged to Active.
     event ApplicationApproved(address indexed applicant, address indexed operator, uint16 approvals, uint16 threshold);
-    /// @notice Emitted when an operator rejects an application.
+    /// @notice Emitted by `rejectApplication` (followed by MemberStatusChanged from Pending to
+    ///         Removed; the firm may apply again).
     event ApplicationRejected(address indexed applicant, address indexed operator, bytes32 reasonHash);
-    /// @notice Emitted when a firm is admitted directly (its status change follows).
+    /// @notice Emitted by `admit` when the admission takes effect (at once with a threshold of
+    ///         1, else on the approval that reaches the threshold), followed by
+    ///         MemberStatusChanged to Active and, for a nonzero credit limit, CreditLimitSet.
+    /// @param operator the operator whose call admitted the firm.
     event MemberAdmitted(address indexed account, address indexed operator, uint8 roles, bytes32 kycHash, string name);
-    /// @notice Emitted on every status change: application, activation, suspension, reinstatement, removal.
+    /// @notice Emitted on every status change: `applyForMembership` (None or Removed to
+    ///         Pending), `approve` reaching the threshold and `completeApplication` (Pending to
+    ///         Active), `rejectApplication` (Pending to Removed), `admit` taking effect (None or
+    ///         Pending to Active), `suspend` (Active to Suspended), `reinstate` taking effect
+    ///         (Suspended to Active) and `remove` (to Removed).
+    /// @param operator the caller: the operator, or the applicant itself for an application.
+    /// @param reasonHash the reason given to `suspend`, `remove` or `rejectApplication`; 0 otherwise.
     event MemberStatusChanged(
         address indexed account, MemberStatus from, MemberStatus to, address indexed operator, bytes32 reasonHash
     );
-    /// @notice Emitted when a member's roles change.
+    /// @notice Emitted by `setRoles` when it takes effect (taking roles away at once, granting
+    ///         one on the approval that reaches the threshold), also when `to` equals `from`.
+    ///         Roles given by an application or an admission are in MembershipApplied and
+    ///         MemberAdmitted instead.
     event MemberRolesChanged(address indexed account, uint8 from, uint8 to, address indexed operator);
-    /// @notice Emitted when a core enterprise's credit limit changes (also to 0 on re-application or losing the role).
+    /// @notice Emitted whenever a member's credit limit is written: `admit` with a nonzero
+    ///         limit; `setCreditLimit` when it takes effect (lowering, or an unchanged limit, at
+    ///         once; raising on the approval that reaches the threshold); `setRoles` taking the
+    ///         core-enterprise role from a member with a limit (to 0); `applyForMembership` by a
+    ///         removed firm that still had a limit (to 0, `operator` being the applicant).
     event CreditLimitSet(address indexed account, uint256 from, uint256 to, address indexed operator);
-    /// @notice Emitted when governance sets the approval threshold.
+    /// @notice Emitted by the constructor (0 to 1) and by `setApprovalThreshold` (governance).
     event ApprovalThresholdSet(uint16 from, uint16 to);
-    /// @notice Emitted when governance marks or unmarks a suite contract as a system account.
+    /// @notice Emitted by `setSystemAccount`: governance marks (`enabled`) or unmarks a suite
+    ///         contract as a system account.
     event SystemAccountSet(address indexed account, bool enabled);
-    /// @notice Emitted when an operator approves a k-of-n action of `scope` (this registry or
-    ///         another contract of the suite) that has not reached the threshold yet; the
-    ///         call that reaches it emits the action's own event instead.
+    /// @notice Emitted, while the threshold is above 1, by an operator's approval of a k-of-n
+    ///         action that does not reach the threshold yet: `admit`, `reinstate`, `setRoles`
+    ///         granting a role and `setCreditLimit` raising a limit (scope: this registry), and
+    ///         `approveAction` (scope: the calling suite contract, e.g. ReceivableVoucher's
+    ///         `forceTransfer`). The approval that reaches the threshold emits the action's own
+    ///         events instead. Application approvals emit ApplicationApproved.
+    /// @param action the digest of the action and its arguments (approvals of different
+    ///        arguments never add up).
     event ActionApproved(
         address indexed scope, bytes32 indexed action, address indexed operator, uint16 approvals, uint16 threshold
     );
 
-    /// @notice An address argument is zero.
-    error ZeroAddress();
-    /// @notice `roles` is 0 or has bits beyond ALL_ROLES.
+    /// @notice `roles` is 0 or above ALL_ROLES (15): `applyForMembership`, `admit`, `setRoles`.
     error InvalidRoles(uint8 roles);
-    /// @notice An application or admission carries an empty name.
+    /// @notice `applyForMembership` or `admit` with an empty name.
     error EmptyName();
-    /// @notice A name is longer than MAX_NAME_BYTES.
+    /// @notice `applyForMembership` or `admit` with a name longer than MAX_NAME_BYTES bytes.
     error NameTooLong(uint256 length, uint256 max);
-    /// @notice An application or admission carries no KYC evidence hash.
+    /// @notice `applyForMembership` or `admit` with a zero KYC evidence hash.
     error MissingKycEvidence();
-    /// @notice The member is not in a status that allows the call.
+    /// @notice The member's status does not allow the call: `applyForMembership` by a pending,
+    ///         active or suspended firm; `approve`, `completeApplication` or
+    ///         `rejectApplication` of a firm that is not pending; `admit` of an active,
+    ///         suspended or removed firm; `suspend` of a member that is not active; `reinstate`
+    ///         of one that is not suspended; `remove` of an unknown or removed one; `setRoles` or
+    ///         `setCreditLimit` for one that is neither active nor suspended.
+    /// @param actual the member's status (None for an unknown address).
     error UnexpectedStatus(address account, MemberStatus actual);
-    /// @notice The operator already approved this application round or action.
+    /// @notice The operator already approved: `approve` of an application round it approved;
+    ///         or, while the threshold is above 1, an action whose open round it approved
+    ///         (`admit`, `reinstate`, `setRoles` granting a role, `setCreditLimit` raising a
+    ///         limit, `approveAction`).
+    /// @param applicant the applicant for `approve`; for an action, its scope: this registry,
+    ///        or the suite contract that called `approveAction`.
     error AlreadyApproved(address applicant, address operator);
-    /// @notice The threshold is 0, above the number of operators, or would become so.
+    /// @notice `setApprovalThreshold` of 0 or of more than the current operators; or a
+    ///         `revokeRole`/`renounceRole` of OPERATOR_ROLE that would leave fewer operators
+    ///         than the threshold.
+    /// @param threshold the threshold asked for, or the current one when an operator leaves.
+    /// @param operators the number of operators (after the revocation, when one leaves).
     error InvalidThreshold(uint16 threshold, uint256 operators);
-    /// @notice A credit limit is set for a member without the core-enterprise role.
-    error NotCoreEnterprise(address account);
-    /// @notice The caller (or the operator named by a suite contract) is not an operator.
-    error NotOperator(address account);
-    /// @notice A credit limit above 2**128 - 1.
+    /// @notice `admit` or `setCreditLimit` with a credit limit above 2**128 - 1.
     error CreditLimitTooLarge(uint256 limit);
-    /// @notice `approveAction` called by a contract that is not a system account of the suite.
+    /// @notice `approveAction` called by an address that governance has not marked as a system
+    ///         account of the suite (`setSystemAccount`).
     error NotSuiteContract(address caller);
-    /// @notice `completeApplication` on an application that has fewer current approvals than the threshold.
+    /// @notice `completeApplication` of a pending application whose approvals by current
+    ///         operators are fewer than the threshold.
     error ApprovalsBelowThreshold(address applicant, uint16 approvals, uint16 threshold);
 
     /// @param governance receives DEFAULT_ADMIN_ROLE (appoints operators, sets the threshold).
@@ -214,8 +255,8 @@ contract ConsortiumRegistry is AccessControlEnumerable, IConsortiumRegistry {
     ///         1, each operator's identical call counts as one approval of this admission and
     ///         the call that reaches the threshold admits it (earlier calls emit ActionApproved).
     /// @dev Reverts ZeroAddress, InvalidRoles, EmptyName, NameTooLong, MissingKycEvidence,
-    ///      UnexpectedStatus, AlreadyApproved (the same operator twice), NotCoreEnterprise and
-    ///      CreditLimitTooLarge (a credit limit for a firm without the role).
+    ///      UnexpectedStatus, CreditLimitTooLarge, NotCoreEnterprise (a credit limit for a firm
+    ///      without the role) and AlreadyApproved (the same operator twice).
     /// @return admitted whether the firm is now active.
     function admit(address account, string calldata name, uint8 roles, bytes32 kycHash, uint256 creditLimit)
         external
