@@ -11,6 +11,7 @@ import {IConsortiumRegistry} from "../interfaces/IConsortiumRegistry.sol";
 import {ReceivableVoucher} from "../voucher/ReceivableVoucher.sol";
 import {IAccessControl} from "@openzeppelin/contracts/access/IAccessControl.sol";
 import {Roles} from "../common/Roles.sol";
+import {IConsortiumErrors} from "../common/IConsortiumErrors.sol";
 
 /// @title DiscountDesk
 /// @notice Discounting of vouchers at a bank or factor, delivery versus payment in one
@@ -21,7 +22,7 @@ import {Roles} from "../common/Roles.sol";
 /// @dev Offers name their seller (only it may submit them) and are single-use (per-financier
 ///      nonces), cancellable, expiring, and bound to this chain and contract by the EIP-712 domain. Signatures are checked with SignatureChecker:
 ///      EOAs (high-s rejected) and ERC-1271 contract wallets.
-contract DiscountDesk is EIP712, ReentrancyGuardTransient {
+contract DiscountDesk is EIP712, ReentrancyGuardTransient, IConsortiumErrors {
     using SafeERC20 for IERC20;
 
     /// @notice EIP-712 type of an offer; `frontend_bridge/typed-data` holds the same definition.
@@ -50,7 +51,11 @@ contract DiscountDesk is EIP712, ReentrancyGuardTransient {
 
     mapping(address financier => mapping(uint256 nonce => bool)) private _nonceUsed;
 
-    /// @notice Emitted when a holder sells value to a financier under its signed offer.
+    /// @notice Emitted by `discount`: `holder` (the offer's seller) sold `value` of
+    ///         `fromTokenId` to `financier` for `price`.
+    /// @param offerHash the EIP-712 digest the financier signed (`hashOffer`).
+    /// @param financierTokenId the voucher the financier now holds: `fromTokenId` itself when
+    ///        the whole value was sold, else the new voucher split off it.
     event OfferExecuted(
         bytes32 indexed offerHash,
         address indexed financier,
@@ -61,33 +66,34 @@ contract DiscountDesk is EIP712, ReentrancyGuardTransient {
         uint256 rateBps,
         uint256 price
     );
-    /// @notice Emitted when a financier withdraws an offer (its nonce is spent).
+    /// @notice Emitted by `cancelOffer`: the financier spent `nonce`, so no offer carrying it
+    ///         can be executed.
     event OfferCancelled(address indexed financier, uint256 indexed nonce);
-    /// @notice Emitted when governance returns settlement tokens sent to the desk by mistake.
+    /// @notice Emitted by `returnExcessSettlement`: governance sent `amount` of the settlement
+    ///         tokens held by the desk to `to`.
     event ExcessSettlementReturned(address indexed to, uint256 amount, address indexed governance);
 
-    /// @notice The offer's value is zero.
-    error ZeroAmount();
-    /// @notice The offer's rate is above MAX_RATE_BPS.
+    /// @notice `quote`, or `discount` pricing its offer, at a rate above MAX_RATE_BPS.
     error RateTooHigh(uint256 rateBps, uint256 max);
-    /// @notice The offer's deadline has passed.
+    /// @notice `discount` after the offer's deadline (a block time strictly later).
     error OfferExpired(uint256 deadline, uint256 now_);
-    /// @notice The offer's nonce was used or cancelled.
+    /// @notice `discount` of an offer whose nonce the financier already used or cancelled, or
+    ///         `cancelOffer` of a nonce of the caller already used or cancelled.
     error OfferAlreadyUsed(address financier, uint256 nonce);
-    /// @notice The signature is not the financier's over this offer on this desk and chain.
+    /// @notice `discount` with a signature that is not `offer.financier`'s over `hashOffer(offer)`
+    ///         (an ECDSA signature of an EOA, or an ERC-1271 contract wallet's approval).
     error InvalidOfferSignature(address financier);
-    /// @notice The signer is not an active financier.
+    /// @notice `discount` of an offer whose financier (its signer) is not an active member with
+    ///         the financier role.
     error NotFinancier(address account);
-    /// @notice The voucher's slot has matured.
+    /// @notice `quote`, or `discount` pricing its offer, at or after the maturity of the
+    ///         voucher's slot.
     error VoucherMatured(uint256 tokenId, uint256 maturity);
-    /// @notice The discount would take the whole value.
+    /// @notice `quote`, or `discount` pricing its offer, when the discount (rounded up) is the
+    ///         whole value or more: only a rate near 100 % with more than 360 days to maturity.
     error DiscountExceedsValue(uint256 value, uint256 discount);
-    /// @notice The caller is not the seller the offer names.
+    /// @notice `discount` by anyone but the seller the offer names.
     error NotOfferSeller(address seller, address caller);
-    /// @notice The caller does not hold governance.
-    error NotGovernance(address account);
-    /// @notice More returned than the desk holds.
-    error ExceedsExcess(uint256 excess, uint256 amount);
 
     constructor(IConsortiumRegistry registry_, ReceivableVoucher voucher_)
         EIP712("ReceivableVoucher DiscountDesk", "1")
