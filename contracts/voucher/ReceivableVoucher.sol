@@ -6,6 +6,7 @@ import {IERC721} from "@openzeppelin/contracts/token/ERC721/IERC721.sol";
 import {IERC721Metadata} from "@openzeppelin/contracts/token/ERC721/extensions/IERC721Metadata.sol";
 import {IERC721Receiver} from "@openzeppelin/contracts/token/ERC721/IERC721Receiver.sol";
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import {IERC20Metadata} from "@openzeppelin/contracts/token/ERC20/extensions/IERC20Metadata.sol";
 import {IERC20Permit} from "@openzeppelin/contracts/token/ERC20/extensions/IERC20Permit.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
@@ -338,11 +339,11 @@ contract ReceivableVoucher is
     error OnlySelf(address caller);
 
     /// @param registry_ the consortium registry (members, roles, operators, governance).
-    /// @param settlementToken_ the cash leg.
+    /// @param settlementToken_ the cash leg, an ERC-20 with metadata: its `decimals()` (2 for
+    ///        SettlementToken: cents / fen), read here once, becomes `valueDecimals()`, so a
+    ///        voucher's value reads in the same minor units as its cash.
     /// @param tradeRegistry_ where invoices are anchored and reserved.
-    /// @param decimals_ becomes `valueDecimals()`: deployment passes the settlement token's
-    ///        decimals (2), so a voucher's value reads in the same minor units as its cash.
-    constructor(IConsortiumRegistry registry_, IERC20 settlementToken_, ITradeRegistry tradeRegistry_, uint8 decimals_)
+    constructor(IConsortiumRegistry registry_, IERC20 settlementToken_, ITradeRegistry tradeRegistry_)
         ConsortiumGuarded(registry_)
     {
         if (
@@ -351,7 +352,7 @@ contract ReceivableVoucher is
         ) revert ZeroAddress();
         settlementToken = settlementToken_;
         tradeRegistry = tradeRegistry_;
-        _valueDecimals = decimals_;
+        _valueDecimals = IERC20Metadata(address(settlementToken_)).decimals();
         _maxTenor = uint32(180 days);
         _gracePeriod = uint32(3 days);
         emit MaxTenorSet(0, 180 days);
@@ -818,7 +819,8 @@ contract ReceivableVoucher is
         return (_maxTenor, _gracePeriod, _discountDesk, _paused, address(_descriptor));
     }
 
-    /// @inheritdoc IERC3525
+    /// @notice Decimals of a voucher's value: the settlement token's `decimals()`, read at
+    ///         deployment (2: values are in cents / fen, like the cash that redeems them).
     function valueDecimals() external view override returns (uint8) {
         return _valueDecimals;
     }
