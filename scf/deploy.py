@@ -16,7 +16,7 @@ from scf.chain.journal import Journal
 from scf.chain.sending import Signer
 from scf.contracts import SUITE
 from scf.manifest import Deployment, load_if_present, save
-from scf.money import CURRENCY, DECIMALS
+from scf.money import CURRENCY
 from scf.suite import Suite
 
 SETTLEMENT_NAME = f"Settlement {CURRENCY}"
@@ -73,7 +73,6 @@ def deploy_suite(
             deployment.address("ConsortiumRegistry"),
             deployment.address("SettlementToken"),
             deployment.address("TradeRegistry"),
-            DECIMALS,
         ),
         "DiscountDesk": lambda: (deployment.address("ConsortiumRegistry"), deployment.address("ReceivableVoucher")),
         "VoucherDescriptor": lambda: (),
