@@ -4,7 +4,7 @@ pragma solidity 0.8.30;
 import {IAccessControl} from "@openzeppelin/contracts/access/IAccessControl.sol";
 import {Checkpoints} from "@openzeppelin/contracts/utils/structs/Checkpoints.sol";
 import {IConsortiumRegistry} from "../interfaces/IConsortiumRegistry.sol";
-import {IConsortiumErrors} from "./IConsortiumErrors.sol";
+import {NotGovernance, NotOperator} from "./ConsortiumErrors.sol";
 
 /// @title ConsortiumGuarded
 /// @notice What every contract of the suite shares: the registry it asks about members and
@@ -14,8 +14,8 @@ import {IConsortiumErrors} from "./IConsortiumErrors.sol";
 /// @dev Where the pause flag lives is left to the contract (`_pausedFlag` / `_setPausedFlag`),
 ///      so a contract can pack it with other hot configuration in one storage word. The pause
 ///      clock is written only by pause and unpause (operators' acts, never user-grown data).
-///      The operator and governance checks raise IConsortiumErrors' NotOperator and NotGovernance.
-abstract contract ConsortiumGuarded is IConsortiumErrors {
+///      The operator and governance checks raise NotOperator and NotGovernance (common/ConsortiumErrors.sol).
+abstract contract ConsortiumGuarded {
     using Checkpoints for Checkpoints.Trace208;
 
     IConsortiumRegistry public immutable registry;

@@ -4,7 +4,7 @@ pragma solidity 0.8.30;
 import {AccessControlEnumerable} from "@openzeppelin/contracts/access/extensions/AccessControlEnumerable.sol";
 import {IConsortiumRegistry} from "../interfaces/IConsortiumRegistry.sol";
 import {Roles} from "../common/Roles.sol";
-import {IConsortiumErrors} from "../common/IConsortiumErrors.sol";
+import {NotCoreEnterprise, NotOperator, ZeroAddress} from "../common/ConsortiumErrors.sol";
 
 /// @title ConsortiumRegistry
 /// @notice Members of the supply-chain finance consortium: who they are, what they may do,
@@ -17,7 +17,7 @@ import {IConsortiumErrors} from "../common/IConsortiumErrors.sol";
 ///      the threshold's number of current operators has made the same call. Other contracts of
 ///      the suite put their own governance acts (a court-ordered voucher transfer) under the
 ///      same threshold through `approveAction`.
-contract ConsortiumRegistry is AccessControlEnumerable, IConsortiumRegistry, IConsortiumErrors {
+contract ConsortiumRegistry is AccessControlEnumerable, IConsortiumRegistry {
     /// @notice Operators run the consortium day to day.
     bytes32 public constant OPERATOR_ROLE = keccak256("OPERATOR_ROLE");
 

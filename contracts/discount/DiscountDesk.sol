@@ -11,7 +11,7 @@ import {IConsortiumRegistry} from "../interfaces/IConsortiumRegistry.sol";
 import {ReceivableVoucher} from "../voucher/ReceivableVoucher.sol";
 import {IAccessControl} from "@openzeppelin/contracts/access/IAccessControl.sol";
 import {Roles} from "../common/Roles.sol";
-import {IConsortiumErrors} from "../common/IConsortiumErrors.sol";
+import {ExceedsExcess, NotGovernance, ZeroAmount} from "../common/ConsortiumErrors.sol";
 
 /// @title DiscountDesk
 /// @notice Discounting of vouchers at a bank or factor, delivery versus payment in one
@@ -22,7 +22,7 @@ import {IConsortiumErrors} from "../common/IConsortiumErrors.sol";
 /// @dev Offers name their seller (only it may submit them) and are single-use (per-financier
 ///      nonces), cancellable, expiring, and bound to this chain and contract by the EIP-712 domain. Signatures are checked with SignatureChecker:
 ///      EOAs (high-s rejected) and ERC-1271 contract wallets.
-contract DiscountDesk is EIP712, ReentrancyGuardTransient, IConsortiumErrors {
+contract DiscountDesk is EIP712, ReentrancyGuardTransient {
     using SafeERC20 for IERC20;
 
     /// @notice EIP-712 type of an offer; `frontend_bridge/typed-data` holds the same definition.

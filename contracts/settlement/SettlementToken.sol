@@ -5,6 +5,7 @@ import {ERC20} from "@openzeppelin/contracts/token/ERC20/ERC20.sol";
 import {ERC20Permit} from "@openzeppelin/contracts/token/ERC20/extensions/ERC20Permit.sol";
 import {IConsortiumRegistry} from "../interfaces/IConsortiumRegistry.sol";
 import {ConsortiumGuarded} from "../common/ConsortiumGuarded.sol";
+import {ZeroAmount} from "../common/ConsortiumErrors.sol";
 
 /// @title SettlementToken
 /// @notice The cash leg of the consortium: a permissioned ERC-20 in minor units (2 decimals:

@@ -5,6 +5,7 @@ import {IConsortiumRegistry} from "../interfaces/IConsortiumRegistry.sol";
 import {ITradeRegistry} from "../interfaces/ITradeRegistry.sol";
 import {ConsortiumGuarded} from "../common/ConsortiumGuarded.sol";
 import {Roles} from "../common/Roles.sol";
+import {NotActiveMember, ZeroAddress, ZeroAmount} from "../common/ConsortiumErrors.sol";
 
 /// @title TradeRegistry
 /// @notice Anchors the information flow of a trade: contracts, orders, delivery notes,

@@ -16,6 +16,7 @@ import {ITradeRegistry} from "../interfaces/ITradeRegistry.sol";
 import {IVoucherDescriptor} from "../interfaces/IVoucherDescriptor.sol";
 import {ConsortiumGuarded} from "../common/ConsortiumGuarded.sol";
 import {Roles} from "../common/Roles.sol";
+import {ExceedsExcess, NotActiveMember, NotCoreEnterprise, ZeroAddress, ZeroAmount} from "../common/ConsortiumErrors.sol";
 
 /// @notice The pause clock of the settlement token, as the ledger reads it.
 interface IPauseClock {
