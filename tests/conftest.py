@@ -21,13 +21,18 @@ from scf.contracts import DocType, Role
 from scf.deploy import deploy_suite
 from scf.suite import Suite
 from scf.toolchain import ensure_compiler
-from tests.support import member_key
+from tests.support import (
+    BANK_OPENING_CASH,
+    DAY,
+    ETHER,
+    FACE,
+    HOSPITAL_CREDIT_LIMIT,
+    HOSPITAL_OPENING_CASH,
+    KYC,
+    member_key,
+)
 
 ensure_compiler()  # the offline solc bridge, before ape compiles anything
-
-ETHER = 10**18
-CNY = 100  # minor units per currency unit
-DAY = 86_400
 
 
 @dataclass
@@ -44,10 +49,6 @@ class Cast:
     auditor: LocalAccount
     outsider: LocalAccount  # never admitted
 
-
-HOSPITAL_CREDIT_LIMIT = 5_000_000 * CNY
-BANK_OPENING_CASH = 2_000_000 * CNY
-HOSPITAL_OPENING_CASH = 3_000_000 * CNY
 
 
 @pytest.fixture(scope="session")
@@ -93,13 +94,12 @@ def bare_suite(conn, cast, tmp_path_factory) -> Suite:
 def suite(bare_suite, cast) -> Suite:
     """The suite with the story's members admitted and opening cash minted."""
     reg, op = bare_suite.registry, cast.operator
-    kyc = keccak(text="kyc evidence")
-    reg.admit(op, cast.hospital.address, "City Hospital Group", Role.CORE_ENTERPRISE, kyc, HOSPITAL_CREDIT_LIMIT)
-    reg.admit(op, cast.tier1.address, "MedSupply Co (tier 1)", Role.SUPPLIER, kyc)
-    reg.admit(op, cast.tier2.address, "Precision Parts Ltd (tier 2)", Role.SUPPLIER, kyc)
-    reg.admit(op, cast.tier3.address, "Raw Polymers Ltd (tier 3)", Role.SUPPLIER, kyc)
-    reg.admit(op, cast.bank.address, "Commerce Bank", Role.FINANCIER, kyc)
-    reg.admit(op, cast.auditor.address, "Regulator", Role.AUDITOR, kyc)
+    reg.admit(op, cast.hospital.address, "City Hospital Group", Role.CORE_ENTERPRISE, KYC, HOSPITAL_CREDIT_LIMIT)
+    reg.admit(op, cast.tier1.address, "MedSupply Co (tier 1)", Role.SUPPLIER, KYC)
+    reg.admit(op, cast.tier2.address, "Precision Parts Ltd (tier 2)", Role.SUPPLIER, KYC)
+    reg.admit(op, cast.tier3.address, "Raw Polymers Ltd (tier 3)", Role.SUPPLIER, KYC)
+    reg.admit(op, cast.bank.address, "Commerce Bank", Role.FINANCIER, KYC)
+    reg.admit(op, cast.auditor.address, "Regulator", Role.AUDITOR, KYC)
     bare_suite.token.mint(op, cast.bank.address, BANK_OPENING_CASH)
     bare_suite.token.mint(op, cast.hospital.address, HOSPITAL_OPENING_CASH)
     return bare_suite
@@ -121,7 +121,7 @@ def invoice(suite, cast):
     """A confirmed invoice from a supplier to a debtor; returns its record id."""
     counter = iter(range(1, 10**6))
 
-    def make(creditor=None, debtor=None, amount: int = 1_000_000 * CNY) -> int:
+    def make(creditor=None, debtor=None, amount: int = FACE) -> int:
         creditor = creditor or cast.tier1
         debtor = debtor or cast.hospital
         doc_hash = keccak(text=f"invoice {creditor.address} {debtor.address} {next(counter)} {amount}")
@@ -136,7 +136,7 @@ def invoice(suite, cast):
 def accepted_voucher(suite, cast, invoice, now):
     """The hospital's 1,000,000.00 voucher to tier1, due in 90 days, accepted: (slot, root)."""
 
-    def make(face: int = 1_000_000 * CNY, days: int = 90) -> tuple[int, int]:
+    def make(face: int = FACE, days: int = 90) -> tuple[int, int]:
         record = invoice(amount=face)
         slot, _ = suite.voucher.issue(cast.hospital, cast.tier1.address, face, now + days * DAY, record)
         root, _ = suite.voucher.accept(cast.tier1, slot)

@@ -26,8 +26,7 @@ from web3 import HTTPProvider, Web3
 
 from scf.chain import Artifacts, Connection
 from scf.chain.devnet import set_next_timestamp
-
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
+from tests.support import ROOT as PROJECT_ROOT
 
 
 def anvil_binary() -> Path:

@@ -1,10 +1,14 @@
-"""Helpers shared by the test modules: keys, event and view readers, permits.
+"""Helpers shared by the test modules: the story's constants, keys, event and view readers,
+refusals mined and compared, permits.
 
-Fixtures live in conftest.py; these are plain functions and classes."""
+Fixtures live in conftest.py; these are plain functions, classes and constants, declared
+once here and imported by every test module (conftest included)."""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,8 +21,29 @@ from hexbytes import HexBytes
 
 from scf.chain.devnet import set_balance
 from scf.chain.reverts import ContractRevert
+from scf.money import DECIMALS
+
+# ------------------------------------------------------------------ the story's constants
 
 ETHER = 10**18
+CNY = 10**DECIMALS  # minor units (fen) per yuan
+DAY = 86_400
+GRACE = 3 * DAY  # the ledger's grace period after maturity, as deployed
+YEAR_BASIS = 360 * DAY * 10_000  # DiscountDesk: ACT/360, times basis points
+ZERO_ADDRESS = "0x0000000000000000000000000000000000000000"
+NO_HASH = b"\0" * 32  # no reason, no document
+OPERATOR_ROLE = keccak(text="OPERATOR_ROLE")
+KYC = keccak(text="kyc evidence")  # what conftest admits the cast with
+
+# The cast as conftest admits and pays it.
+HOSPITAL_CREDIT_LIMIT = 5_000_000 * CNY
+BANK_OPENING_CASH = 2_000_000 * CNY
+HOSPITAL_OPENING_CASH = 3_000_000 * CNY
+FACE = 1_000_000 * CNY  # the hospital's voucher to tier 1 (conftest's accepted_voucher)
+
+ROOT = Path(__file__).resolve().parents[1]  # read from only: tests write to temporary folders
+BRIDGE = ROOT / "frontend_bridge"
+STORY = ROOT / "scenarios" / "hospital.yaml"
 
 
 def member_key(name: str) -> LocalAccount:
@@ -37,15 +62,20 @@ def event_args(result, client, name: str) -> list[dict]:
 
 
 class ViewFingerprint:
-    """The raw answers of a fixed list of views, to prove a refused call changed nothing.
-    Plain ``eth_call`` with pre-encoded data: a few dozen reads per check stay cheap."""
+    """The raw answers of a fixed list of views, by name (``"balanceOf(0x…)"``), to prove a
+    refused call changed nothing: a state for ``Refusals``. Plain ``eth_call`` with
+    pre-encoded data: a few dozen reads per check stay cheap."""
 
     def __init__(self, client, calls) -> None:
         self.w3 = client.conn.w3
-        self.requests = [{"to": client.address, "data": client.contract.encode_abi(f, list(a))} for f, *a in calls]
+        self.requests = {
+            f"{f}{tuple(a)}": {"to": client.address, "data": client.contract.encode_abi(f, list(a))}
+            for f, *a in calls
+        }
 
-    def take(self) -> list[str]:
-        return [self.w3.provider.make_request("eth_call", [r, "latest"])["result"] for r in self.requests]
+    def __call__(self) -> dict[str, str]:
+        return {name: self.w3.provider.make_request("eth_call", [r, "latest"])["result"]
+                for name, r in self.requests.items()}
 
 
 def read_many(w3, calls: dict[str, tuple[str, str, tuple[Any, ...]]]) -> dict[str, bytes]:
@@ -102,26 +132,95 @@ def sign_permit(
     return signed.v, signed.r.to_bytes(32, "big"), signed.s.to_bytes(32, "big")
 
 
-# A refused call is sent with this fixed gas limit, so that it is mined as a failed transaction
-# (not stopped by the gas estimate before sending): the "nothing changed" comparison after it
-# then checks a transaction the chain really executed.
+# ------------------------------------------------------------------------------ refusals
+
+# Every call a test expects the chain to refuse goes out with this fixed gas limit (the
+# property tests and the access matrix send every call with it): nothing is estimated, so the
+# refusal is mined as a failed transaction, decoded by replaying it, and a "nothing changed"
+# comparison after it checks a transaction the chain really executed. Refused at its gas
+# estimate instead, nothing would ever be sent and the comparison could not fail.
 REFUSAL_GAS = 3_000_000
 
+State = Callable[[], Mapping[str, Any]]
 
-def refusal(client, views: ViewFingerprint):
-    """``check(signer, fn, *args)``: the call is mined and fails, the views read the same
-    before and after, and the revert (decoded by replaying it) is returned."""
 
-    def check(signer, function: str, *args) -> ContractRevert:
-        before = views.take()
-        nonce = client.conn.w3.eth.get_transaction_count(signer.address)
-        with pytest.raises(ContractRevert) as e:
-            client.send(signer, function, *args, gas=REFUSAL_GAS)
-        assert client.conn.w3.eth.get_transaction_count(signer.address) == nonce + 1, "the refusal was not mined"
-        assert views.take() == before
-        return e.value
+def mined_refusal(client, signer, function: str, *args: Any) -> ContractRevert:
+    """Sends ``function(*args)`` of ``client``'s contract, signed by ``signer``, with
+    ``REFUSAL_GAS``; asserts it was mined as the signer's next transaction and failed, and that
+    the revert the client decoded (by replaying it) is the one in the mined transaction's own
+    trace. Returns that revert."""
+    w3 = client.conn.w3
+    nonce = w3.eth.get_transaction_count(signer.address)
+    try:
+        accepted = client.send(signer, function, *args, gas=REFUSAL_GAS)
+    except ContractRevert as exc:
+        refusal = exc
+    else:
+        pytest.fail(f"{function}{args} by {signer.address} was accepted (block {accepted.block_number}), not refused")
+    block = w3.eth.get_block("latest", full_transactions=True)
+    mined = [tx for tx in block["transactions"] if tx["from"] == signer.address and tx["nonce"] == nonce]
+    assert mined, f"{function}: the refusal ({refusal}) was not mined: it was stopped before sending"
+    tx_hash = HexBytes(mined[0]["hash"]).to_0x_hex()
+    assert w3.eth.get_transaction_receipt(tx_hash)["status"] == 0, f"{function} was mined but did not fail"
+    trace = w3.provider.make_request("debug_traceTransaction", [tx_hash, {"tracer": "callTracer"}])["result"]
+    on_chain = client.conn.errors.decode(trace.get("output"), prefer=client.NAME)
+    assert (on_chain.error, on_chain.args_by_name) == (refusal.error, refusal.args_by_name), (
+        f"{function}: mined with {on_chain}, but the client reported {refusal}"
+    )
+    return refusal
 
-    return check
+
+def check_revert(refusal: ContractRevert, error: str, expected: Mapping[str, Any]) -> None:
+    """Exactly ``error`` with exactly the arguments ``expected`` (a callable is a predicate)."""
+    assert refusal.error == error, f"expected {error}, got {refusal}"
+    assert set(refusal.args_by_name) == set(expected), f"{refusal}: arguments {sorted(refusal.args_by_name)}"
+    for name, want in expected.items():
+        got = refusal.args_by_name[name]
+        if callable(want):
+            assert want(got), f"{refusal}: {name}={got} fails its check"
+        else:
+            assert got == want, f"{refusal}: {name}={got}, expected {want}"
+
+
+class Refusals:
+    """``refused(client, signer, "fn", *args, error="Name", **arguments)``: the call is mined
+    as a failed transaction (``mined_refusal``) with exactly that error and those arguments
+    (a callable argument is a predicate), and the watched state reads the same before and
+    after. Without ``error`` the caller checks the returned revert itself.
+
+    The watched state is the union of ``states`` (callables returning ``{name: value}``: a
+    ``ViewFingerprint``, a fixture reading ``read_many``) and the views a test adds with
+    ``watch``. ``on(client)`` binds the calls to one contract: ``refused(signer, "fn", *args)``."""
+
+    def __init__(self, w3, *states: State) -> None:
+        self.w3 = w3
+        self.states = states
+        self.extra: dict[str, tuple[str, str, tuple[Any, ...]]] = {}
+
+    def watch(self, name: str, address: str, signature: str, *args: Any) -> None:
+        self.extra[name] = (address, signature, args)
+
+    def state(self) -> dict[str, Any]:
+        state: dict[str, Any] = {}
+        for read in self.states:
+            state |= read()
+        return state | read_many(self.w3, self.extra)
+
+    def __call__(
+        self, client, signer, function: str, /, *args: Any, error: str | None = None, **expected: Any
+    ) -> ContractRevert:
+        assert error is not None or not expected, "arguments to check without the error they belong to"
+        before = self.state()
+        refusal = mined_refusal(client, signer, function, *args)
+        if error is not None:
+            check_revert(refusal, error, expected)
+        after = self.state()
+        changed = {k: (before.get(k), after.get(k)) for k in before | after if before.get(k) != after.get(k)}
+        assert not changed, f"{refusal.error} was mined as a failure, but these changed: {changed}"
+        return refusal
+
+    def on(self, client) -> Callable[..., ContractRevert]:
+        return lambda signer, function, *args, **expected: self(client, signer, function, *args, **expected)
 
 
 def fuzz_budget(examples: int, steps: int, **options: Any):

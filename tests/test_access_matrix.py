@@ -15,7 +15,6 @@ import itertools
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 from eth_utils import is_checksum_address, keccak
@@ -24,30 +23,25 @@ from hexbytes import HexBytes
 
 from scf.chain import ContractRevert
 from scf.chain.devnet import increase_time, revert, set_balance, snapshot
-from scf.contracts import DocType, Role
 from scf.contracts import SUITE as ORDER
+from scf.contracts import DocType, Role
 from scf.typed_data import DiscountOffer
-from tests.support import funded, sign_permit
+from tests.support import CNY, DAY, ETHER, GRACE, OPERATOR_ROLE, REFUSAL_GAS, ROOT, funded, sign_permit
 
-CNY = 100  # minor units per yuan (2 decimals), as in conftest
-DAY = 86_400
-ETHER = 10**18
 FACE = 10_000 * CNY  # every voucher a row issues
 CASH = 1_000 * CNY  # given to every actor that may hold settlement tokens
 AMOUNT = 100 * CNY  # what every call moves, approves, mints or reserves
-GRACE = 3 * DAY  # the ledger's default grace period
-OPERATOR_ROLE = keccak(text="OPERATOR_ROLE")
 KYC = keccak(text="kyc evidence of the new firm")
 REASON = keccak(text="reason: access matrix")
 ACTION = keccak(text="an action of the caller's, approved by the operator")
 OFFER_NONCE = 7
-# Every cell is a mined transaction with this gas limit: a refusal is a failed transaction on
-# chain, decoded by replaying it on the state it met. No gas estimate decides a cell (an
-# estimate made in one second can fall short in the next: `unpause` writes a new pause-clock
-# checkpoint when mined in a later second than the pause, a cheaper in-place write otherwise).
-CALL_GAS = 2_000_000
+# Every cell is a mined transaction with a fixed gas limit (REFUSAL_GAS): a refusal is a
+# failed transaction on chain, decoded by replaying it on the state it met. No gas estimate
+# decides a cell (an estimate made in one second can fall short in the next: `unpause` writes a
+# new pause-clock checkpoint when mined in a later second than the pause, a cheaper in-place
+# write otherwise).
 
-DOC = Path(__file__).resolve().parents[1] / "docs" / "permissions.md"
+DOC = ROOT / "docs" / "permissions.md"
 REGENERATE = "make permissions"  # SCF_WRITE_PERMISSIONS=1 ape test tests/test_access_matrix.py
 
 # ------------------------------------------------------------------------------- actors
@@ -317,7 +311,7 @@ class Stage:
             if actor in self.contracts:
                 self.send_unsigned(caller, call, contract)
             else:
-                self.conn.transact(self.keys[actor], call, gas=CALL_GAS, origin=contract)
+                self.conn.transact(self.keys[actor], call, gas=REFUSAL_GAS, origin=contract)
         except ContractRevert as refusal:
             return Cell.refused(refusal, caller)
         return Cell(allowed=True)
@@ -325,13 +319,13 @@ class Stage:
     def send_unsigned(self, sender: str, call, origin: str) -> None:
         """A contract of the suite has no key: anvil sends its call unsigned, mined like a
         keyed caller's; a failed one is replayed on the state it met, for its error."""
-        tx = {"from": sender, "to": call.address, "data": call._encode_transaction_data(), "gas": hex(CALL_GAS)}
+        tx = {"from": sender, "to": call.address, "data": call._encode_transaction_data(), "gas": hex(REFUSAL_GAS)}
         tx_hash = HexBytes(self.w3.manager.request_blocking("eth_sendUnsignedTransaction", [tx]))
         receipt = self.conn.wait(tx_hash)
         if receipt["status"] == 1:
             return
         before = receipt["blockNumber"] - 1
-        self.conn.read(lambda: call.call({"from": sender, "gas": CALL_GAS}, block_identifier=before), origin=origin)
+        self.conn.read(lambda: call.call({"from": sender, "gas": REFUSAL_GAS}, block_identifier=before), origin=origin)
         raise ContractRevert("RevertWithoutReason", {"tx": tx_hash.to_0x_hex()}, None, b"")
 
 

@@ -2,13 +2,11 @@
 definition that differs from the contract's type hash fails here, not in a member's wallet."""
 
 import json
-from pathlib import Path
 
 from scf.contracts import SUITE as ORDER
 from scf.export import constants
 from scf.typed_data import DiscountOffer, offer_digest, type_hash, type_string
-
-BRIDGE = Path(__file__).resolve().parents[1] / "frontend_bridge"
+from tests.support import BRIDGE
 
 
 def test_the_committed_abis_are_those_of_the_compiled_contracts(conn):

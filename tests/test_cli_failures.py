@@ -18,8 +18,7 @@ from web3 import HTTPProvider, Web3
 from web3.exceptions import CannotHandleRequest
 from web3.providers import AutoProvider, BaseProvider
 
-from scf.chain import Artifacts, Connection, ContractRevert
-from scf.chain import BatchError, RpcError
+from scf.chain import Artifacts, BatchError, Connection, ContractRevert, RpcError
 from scf.chain.devnet import set_balance
 from scf.cli import direct_web3, finishing
 from scf.wallet import dev_key

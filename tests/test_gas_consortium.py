@@ -7,13 +7,8 @@ from eth_utils import keccak
 
 from scf.chain.devnet import set_balance
 from scf.contracts import DocType, Role
-from tests.support import member_key, sign_permit
+from tests.support import CNY, ETHER, KYC, OPERATOR_ROLE, member_key, sign_permit
 
-ETHER = 10**18
-CNY = 100  # minor units per yuan (2 decimals), as in conftest
-
-OPERATOR_ROLE = keccak(text="OPERATOR_ROLE")
-KYC = keccak(text="kyc evidence")
 REASON = keccak(text="reason")
 # Generous: far above any of these functions, low enough to catch an accidental loop or a
 # storage layout that went wrong.

@@ -8,7 +8,7 @@ import pytest
 from scf.contracts import label
 from scf.indexer import EventIndex
 from scf.inspect import InspectError, Inspector, parse_voucher
-from tests.conftest import CNY
+from tests.support import CNY
 
 
 @pytest.fixture

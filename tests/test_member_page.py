@@ -18,11 +18,8 @@ from eth_utils import keccak
 
 from scf.contracts import DocType, Role, label
 from scf.manifest import save
-from tests.conftest import BANK_OPENING_CASH, CNY, DAY
-from tests.support import funded
+from tests.support import BANK_OPENING_CASH, BRIDGE, CNY, DAY, ROOT, funded
 
-ROOT = Path(__file__).resolve().parents[1]
-BRIDGE = ROOT / "frontend_bridge"
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 NODE = shutil.which("node")
 

@@ -24,26 +24,30 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule, run_state_machine_as_test
 
 from scf.chain.devnet import revert, set_balance, snapshot
-from scf.chain.errors import ContractRevert
+from scf.chain.reverts import ContractRevert
 from scf.contracts import MemberStatus
-from tests.support import fuzz_budget, member_key
+from tests.support import (
+    CNY,
+    ETHER,
+    KYC,
+    NO_HASH,
+    OPERATOR_ROLE,
+    REFUSAL_GAS,
+    fuzz_budget,
+    member_key,
+    mined_refusal,
+)
+from tests.support import NO_HASH as NO_REASON
 
-ETHER = 10**18
-CNY = 100  # minor units per yuan (2 decimals), as in conftest
-
-OPERATOR_ROLE = keccak(text="OPERATOR_ROLE")
-KYC = keccak(text="kyc evidence")
-NO_HASH = b"\0" * 32
-NO_REASON = b"\0" * 32
 ACTORS = 6
 POOL = 4  # would-be operators: the suite's operator and three more governance may appoint
 MAX_NAME_BYTES = 128
 MAX_APPLICATION_BYTES = 4 + 4 * 32 + MAX_NAME_BYTES
 MAX_CREDIT = 2**128 - 1
 CORE = 1
-# Every action goes out with fixed gas, so a refusal is mined as a failed transaction (and the
-# invariant then proves it changed nothing), and an exact estimate cannot starve a no-op.
-GAS = 1_000_000
+# Every action goes out with fixed gas (REFUSAL_GAS), so a refusal is mined as a failed
+# transaction (and the invariant then proves it changed nothing), and an exact estimate cannot
+# starve a no-op.
 MEMBER_TUPLE = "(uint8,uint8,uint16,uint32,uint40,uint128,bytes32,string)"
 APPLY = function_signature_to_4byte_selector("applyForMembership(string,uint8,bytes32)")
 SELECTOR = {
@@ -151,13 +155,14 @@ class RegistryMachine(RuleBasedStateMachine):
         (the block's timestamp is returned), else be mined as failed with exactly the
         predicted error and arguments. Outcomes are counted in ``OUTCOMES`` (printed with -s)."""
         OUTCOMES[f"{function}: {expected[0] if expected else 'ok'}"] += 1
-        try:
-            result = self.registry.send(signer, function, *args, gas=GAS)
-        except ContractRevert as exc:
-            assert expected is not None, f"{function}{args} by {signer.address}: the chain refused {exc.describe()}"
-            assert (exc.error, exc.args_by_name) == expected, f"{function}{args} by {signer.address}"
+        if expected is not None:
+            exc = mined_refusal(self.registry, signer, function, *args)
+            assert (exc.error, exc.args_by_name) == expected, f"{function}{args} by {signer.address}: {exc.describe()}"
             return None
-        assert expected is None, f"{function}{args} by {signer.address}: the model expected {expected}"
+        try:
+            result = self.registry.send(signer, function, *args, gas=REFUSAL_GAS)
+        except ContractRevert as exc:
+            raise AssertionError(f"{function}{args} by {signer.address}: the chain refused {exc.describe()}") from exc
         return self.registry.conn.block_timestamp(result.block_number)
 
     @staticmethod

@@ -7,7 +7,7 @@ nonces read the same before and after. Figures are worked out by hand in the tes
 
 The conftest's cast: the hospital (core enterprise, 5,000,000.00 credit line, 3,000,000.00
 cash), tier 1 / 2 / 3 suppliers (no cash), the bank (2,000,000.00 cash), an auditor, and
-an outsider who never applied. CNY = 100 minor units.
+an outsider who never applied. CNY = 100 minor units (``tests.support``).
 """
 
 from __future__ import annotations
@@ -20,22 +20,25 @@ from eth_abi import encode as abi_encode
 from eth_account.signers.local import LocalAccount
 from eth_utils import function_signature_to_4byte_selector, keccak
 
-from scf.chain.errors import ContractRevert
 from scf.contracts import DocType, MemberStatus, Role, SlotStatus, token_id
 from scf.contracts.voucher import MERGE, SPLIT_TRANSFER, WHOLE_TRANSFER
 from scf.typed_data import DiscountOffer
-from tests.support import event_args, funded, read_many
+from tests.support import (
+    BANK_OPENING_CASH,
+    CNY,
+    DAY,
+    FACE,
+    GRACE,
+    HOSPITAL_CREDIT_LIMIT,
+    KYC,
+    OPERATOR_ROLE,
+    REFUSAL_GAS,
+    Refusals,
+    event_args,
+    funded,
+    read_many,
+)
 
-CNY = 100  # minor units per yuan, as in conftest
-DAY = 86_400
-HOSPITAL_CREDIT_LIMIT = 5_000_000 * CNY  # as conftest admits the hospital
-BANK_OPENING_CASH = 2_000_000 * CNY
-FACE = 1_000_000 * CNY  # the hospital's voucher to tier 1 (conftest's accepted_voucher)
-GRACE = 3 * DAY  # the ledger's grace period after maturity, as deployed
-
-GAS = 2_000_000  # refusals are sent with this limit: mined as failed transactions, not estimated
-OPERATOR_ROLE = keccak(text="OPERATOR_ROLE")
-KYC = keccak(text="kyc evidence")
 REASON = keccak(text="court order 2024-117: tier 2 insolvent, receivables to tier 3")
 SUPPLIER = int(Role.SUPPLIER)
 
@@ -53,24 +56,14 @@ def next_block_at(w3, timestamp: int) -> None:
 # --------------------------------------------------------------------------- refusals
 
 
-class Refusals:
-    """``refused(client, signer, "fn", *args, error="Name", **arguments)``: sends the call with
-    a fixed gas limit so that it is mined and fails; checks it is the last transaction of
-    ``signer``, failed, with exactly that error and those arguments, and that the watched state
-    (cash, vouchers, slots, members, invoices, offer nonces, and whatever a test adds with
-    ``watch``) reads the same before and after."""
+def story_state(suite, cast) -> Callable[[], dict[str, bytes]]:
+    """What a refusal could have touched: cash, vouchers, slots, members, invoices, offer
+    nonces, read raw (tests add more with ``refused.watch``)."""
+    people = {name: person.address for name, person in vars(cast).items()}
+    people |= {"ledger": suite.voucher.address, "desk": suite.desk.address}
 
-    def __init__(self, suite, cast) -> None:
-        self.suite, self.w3 = suite, suite.conn.w3
-        self.people = {name: person.address for name, person in vars(cast).items()}
-        self.people |= {"ledger": suite.voucher.address, "desk": suite.desk.address}
-        self.extra: dict[str, tuple[str, str, tuple[Any, ...]]] = {}
-
-    def watch(self, name: str, address: str, signature: str, *args: Any) -> None:
-        self.extra[name] = (address, signature, args)
-
-    def state(self) -> dict[str, bytes]:
-        s = self.suite
+    def read() -> dict[str, bytes]:
+        s = suite
         cash, ledger, reg = s.token.address, s.voucher.address, s.registry.address
         trade, desk = s.trade.address, s.desk.address
         calls: dict[str, tuple[str, str, tuple[Any, ...]]] = {
@@ -80,9 +73,9 @@ class Refusals:
             "ledger parameters": (ledger, "parameters()", ()),
             "threshold": (reg, "approvalThreshold()", ()),
             "records": (trade, "recordCount()", ()),
-            "bank's line at the desk": (cash, "allowance(address,address)", (self.people["bank"], desk)),
+            "bank's line at the desk": (cash, "allowance(address,address)", (people["bank"], desk)),
         }
-        for name, address in self.people.items():
+        for name, address in people.items():
             calls[f"{name}: cash"] = (cash, "balanceOf(address)", (address,))
             calls[f"{name}: vouchers"] = (ledger, "balanceOf(address)", (address,))
             calls[f"{name}: outstanding"] = (ledger, "outstandingOf(address)", (address,))
@@ -94,29 +87,18 @@ class Refusals:
         for record in range(1, 7):
             calls[f"record {record}"] = (trade, "recordOf(uint256)", (record,))
         for nonce in range(1, 4):
-            calls[f"bank's offer nonce {nonce}"] = (desk, "isNonceUsed(address,uint256)", (self.people["bank"], nonce))
-        return read_many(self.w3, calls | self.extra)
+            calls[f"bank's offer nonce {nonce}"] = (desk, "isNonceUsed(address,uint256)", (people["bank"], nonce))
+        return read_many(s.conn.w3, calls)
 
-    def __call__(
-        self, client, signer: LocalAccount, function: str, *args: Any, error: str, **expected: Any
-    ) -> ContractRevert:
-        before = self.state()
-        with pytest.raises(ContractRevert) as caught:
-            client.send(signer, function, *args, gas=GAS)
-        exc = caught.value
-        latest = self.w3.eth.get_block("latest", full_transactions=True)
-        (mined,) = [tx for tx in latest["transactions"] if tx["from"] == signer.address]
-        assert self.w3.eth.get_transaction_receipt(mined["hash"])["status"] == 0, "the refusal was not mined as failed"
-        assert (exc.error, exc.args_by_name) == (error, expected), f"expected {error}{expected}, got {exc}"
-        after = self.state()
-        changed = sorted(k for k in before if before[k] != after[k])
-        assert not changed, f"{error} was raised but these changed: {changed}"
-        return exc
+    return read
 
 
 @pytest.fixture
 def refused(suite, cast) -> Refusals:
-    return Refusals(suite, cast)
+    """``refused(client, signer, "fn", *args, error="Name", **arguments)``: mined as a failed
+    transaction with exactly that error, and the story's state (``story_state``, plus whatever
+    a test adds with ``refused.watch``) as it was (``tests.support.Refusals``)."""
+    return Refusals(suite.conn.w3, story_state(suite, cast))
 
 
 @pytest.fixture
@@ -366,7 +348,7 @@ def test_two_paused_days_around_maturity_push_the_overdue_time_back_by_two_days(
     refused(v, cast.tier1, "markOverdue", slot, error="GracePeriodNotOver", slot=slot, overdueFrom=overdue_from)
     assert suite.conn.block_timestamp() == overdue_from  # refused in that very second
     next_block_at(w3, overdue_from + 1)
-    marked = v.send(cast.tier1, "markOverdue", slot, gas=GAS)
+    marked = v.send(cast.tier1, "markOverdue", slot, gas=REFUSAL_GAS)  # no estimate: mined in that second
 
     assert event_args(marked, v, "SlotOverdue") == [
         {"slot": slot, "debtor": cast.hospital.address, "unfunded": 1_000_000 * CNY, "reporter": cast.tier1.address}
@@ -387,7 +369,7 @@ def test_with_no_grace_period_a_slot_is_not_overdue_in_its_own_maturity_second(
     refused(v, cast.tier1, "markOverdue", slot, error="GracePeriodNotOver", slot=slot, overdueFrom=maturity)
     assert suite.conn.block_timestamp() == maturity  # refused in the maturity second itself
     next_block_at(w3, maturity + 1)
-    v.send(cast.tier1, "markOverdue", slot, gas=GAS)
+    v.send(cast.tier1, "markOverdue", slot, gas=REFUSAL_GAS)
     assert v.slot(slot).overdue_at == maturity + 1
 
 

@@ -2,15 +2,12 @@
 checked to the cent."""
 
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 
-from scf.scenario import load_scenario, parse_scenario, run_scenario
+from scf.scenario import load_scenario, parse_scenario
 from scf.seed import SpecError
-from tests.support import play_story
-
-STORY = Path(__file__).resolve().parents[1] / "scenarios" / "hospital.yaml"
+from tests.support import STORY, play_story
 
 
 def test_the_hospital_story_pays_every_holder_and_prices_each_discount_to_the_cent(conn, tmp_path):

@@ -26,9 +26,8 @@ from scf.scenario import Financing, Payment, ScenarioReport
 from scf.seed import load_consortium, seed_members
 from scf.text import printable
 from scf.wallet import WalletError, load_ape_account
-from tests.conftest import CNY, DAY
+from tests.support import CNY, DAY, ROOT
 
-ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "consortium" / "example.yaml"
 
 

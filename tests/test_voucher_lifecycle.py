@@ -11,9 +11,8 @@ from eth_utils import keccak
 from scf.chain.devnet import set_next_timestamp
 from scf.contracts import SlotStatus, label, token_id
 from scf.typed_data import DiscountOffer
-from tests.conftest import BANK_OPENING_CASH, CNY, DAY, HOSPITAL_OPENING_CASH
+from tests.support import BANK_OPENING_CASH, CNY, DAY, FACE, HOSPITAL_OPENING_CASH
 
-FACE = 1_000_000 * CNY
 TO_TIER2 = 400_000 * CNY
 TO_TIER3 = 150_000 * CNY
 DISCOUNTED = 300_000 * CNY

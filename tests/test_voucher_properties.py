@@ -38,13 +38,12 @@ from hypothesis.stateful import (
 )
 
 from scf.chain.devnet import increase_time, revert, set_balance, snapshot
-from scf.chain.errors import ContractRevert
+from scf.chain.reverts import ContractRevert
 from scf.contracts import DocType, MemberStatus, Role, SlotInfo, SlotStatus, token_id
 from scf.contracts import label as voucher_label
 from scf.contracts.voucher import MERGE, SPLIT_TRANSFER, WHOLE_TRANSFER
 from scf.typed_data import DiscountOffer
-from tests.conftest import CNY, DAY, member_key
-from tests.support import fuzz_budget
+from tests.support import CNY, DAY, REFUSAL_GAS, YEAR_BASIS, fuzz_budget, member_key, mined_refusal
 
 T = TypeVar("T")
 OUTCOMES: Counter[str] = Counter()
@@ -61,10 +60,8 @@ SERIAL_BITS = 32
 SERIAL_MASK = (1 << SERIAL_BITS) - 1
 MAX_UINT256 = 2**256 - 1
 UNLIMITED = 2**96 - 1  # ReceivableVoucher: a value allowance this large is never spent down
-YEAR_BASIS = 360 * DAY * 10_000  # DiscountDesk: ACT/360 times basis points
 MAX_RATE_BPS = 10_000
 VOUCHER_HOLDER_ROLES = Role.CORE_ENTERPRISE | Role.SUPPLIER | Role.FINANCIER
-GAS = 3_000_000  # every action's fixed gas: a refusal is mined, not only estimated
 
 CORE_CREDIT_LIMITS = (1_500_000 * CNY, 800_000 * CNY)
 CORE_OPENING_CASH = 10_000_000 * CNY
@@ -218,7 +215,7 @@ class Ledger:
 
 @dataclass(frozen=True)
 class Call:
-    """One transaction of the machine: sent with fixed gas, so that a refusal is mined."""
+    """One transaction of the machine: sent with fixed gas (REFUSAL_GAS), so that a refusal is mined."""
 
     client: Any
     signer: LocalAccount
@@ -226,7 +223,7 @@ class Call:
     args: tuple[Any, ...]
 
     def send(self) -> Any:
-        return self.client.send(self.signer, self.function, *self.args, gas=GAS)
+        return self.client.send(self.signer, self.function, *self.args, gas=REFUSAL_GAS)
 
 
 def expect(what: str, expected: Revert | None, call: Call) -> Any:
@@ -235,19 +232,18 @@ def expect(what: str, expected: Revert | None, call: Call) -> Any:
     Outcomes are counted in ``OUTCOMES``, which the test prints (``-s``) to show what the run
     covered."""
     OUTCOMES[f"{what}: {expected.error if expected else 'ok'}"] += 1
-    try:
-        result = call.send()
-    except ContractRevert as exc:
-        if expected is None:
-            raise AssertionError(f"the model expected success, the chain reverted with {exc.describe()}") from exc
+    if expected is not None:
+        exc = mined_refusal(call.client, call.signer, call.function, *call.args)
         assert exc.error == expected.error, f"the model expected {expected}, the chain reverted with {exc.describe()}"
         for name, value in expected.args.items():
             assert exc.args_by_name.get(name) == value, (
                 f"the model expected {expected}, the chain reverted with {exc.describe()}"
             )
         return None
-    assert expected is None, f"the model expected {expected}, the chain accepted it"
-    return result
+    try:
+        return call.send()
+    except ContractRevert as exc:
+        raise AssertionError(f"the model expected success, the chain reverted with {exc.describe()}") from exc
 
 
 def parse_label(text: str) -> int:

@@ -21,13 +21,10 @@ from eth_utils import keccak
 
 from scf.chain import ContractRevert
 from scf.contracts import Role, token_id
-from tests.support import read_many
+from scf.contracts.voucher import MERGE, SAFE_WHOLE_TRANSFER, SPLIT_TRANSFER
+from tests.support import CNY, FACE, ZERO_ADDRESS, Refusals, read_many
 
-CNY = 100  # minor units per yuan (2 decimals), as in conftest
-DAY = 86_400
-FACE = 1_000_000 * CNY
 PART = 100_000 * CNY
-ZERO = "0x0000000000000000000000000000000000000000"
 
 ERC165 = bytes.fromhex("01ffc9a7")
 ERC3525_RECEIVER = bytes.fromhex("009ce20b")
@@ -59,7 +56,9 @@ class Receiver:
         self.contract = conn.contract("ReentrantReceiver", address)
         self.address = self.contract.address
 
-    def configure(self, action: Action, beneficiary: str = ZERO, merge_target: int = 0, *, declares: bool = True):
+    def configure(
+        self, action: Action, beneficiary: str = ZERO_ADDRESS, merge_target: int = 0, *, declares: bool = True
+    ):
         call = self.contract.functions.configure(int(action), beneficiary, merge_target, declares)
         return self.conn.transact(self.owner, call)
 
@@ -113,20 +112,10 @@ def ledger(suite, cast, receiver, plain) -> Callable[[], dict[str, bytes]]:
 
 
 @pytest.fixture
-def refused(ledger) -> Callable[..., ContractRevert]:
-    def check(action: Callable[[], Any], error: str, **expected: Any) -> ContractRevert:
-        before = ledger()
-        with pytest.raises(ContractRevert) as caught:
-            action()
-        exc = caught.value
-        assert exc.error == error, f"expected {error}, got {exc}"
-        assert exc.args_by_name == expected, exc
-        after = ledger()
-        changed = sorted(k for k in before if before[k] != after[k])
-        assert not changed, f"{error} was raised but these changed: {changed}"
-        return exc
-
-    return check
+def refused(suite, ledger) -> Refusals:
+    """``refused(client, signer, "fn", *args, error="Name", **arguments)``: mined as a failed
+    transaction with exactly that error, and the ledger as it was (``tests.support.Refusals``)."""
+    return Refusals(suite.conn.w3, ledger)
 
 
 def holdings(suite, slot: int) -> dict[int, tuple[str, int]]:
@@ -312,9 +301,8 @@ def test_a_receiver_that_refuses_value_makes_the_split_transfer_fail(suite, cast
     _, root = voucher
     receiver.configure(refusal)
     refused(
-        lambda: suite.voucher.split_transfer(cast.tier1, root, receiver.address, PART),
-        "InvalidReceiver",
-        receiver=receiver.address,
+        suite.voucher, cast.tier1, SPLIT_TRANSFER, root, receiver.address, PART,
+        error="InvalidReceiver", receiver=receiver.address,
     )
 
 
@@ -327,7 +315,8 @@ def test_a_receiver_that_refuses_value_makes_a_merge_into_its_voucher_fail(
     held, _ = suite.voucher.split_transfer(cast.tier1, root, receiver.address, PART)
     receiver.configure(refusal)
     refused(
-        lambda: suite.voucher.merge(cast.tier1, root, held, 1_000 * CNY), "InvalidReceiver", receiver=receiver.address
+        suite.voucher, cast.tier1, MERGE, root, held, 1_000 * CNY,
+        error="InvalidReceiver", receiver=receiver.address,
     )
 
 
@@ -338,9 +327,8 @@ def test_a_receiver_that_refuses_a_voucher_makes_the_safe_transfer_fail(
     _, root = voucher
     receiver.configure(refusal)
     refused(
-        lambda: suite.voucher.transfer_whole(cast.tier1, cast.tier1.address, receiver.address, root, safe=True),
-        "InvalidReceiver",
-        receiver=receiver.address,
+        suite.voucher, cast.tier1, SAFE_WHOLE_TRANSFER, cast.tier1.address, receiver.address, root,
+        error="InvalidReceiver", receiver=receiver.address,
     )
 
 
@@ -377,9 +365,8 @@ def test_a_contract_without_any_receiver_hook_still_receives_value_and_passes_it
 def test_a_safe_transfer_to_a_contract_without_on_erc721_received_is_refused(suite, cast, voucher, plain, refused):
     _, root = voucher
     refused(
-        lambda: suite.voucher.transfer_whole(cast.tier1, cast.tier1.address, plain.address, root, safe=True),
-        "InvalidReceiver",
-        receiver=plain.address,
+        suite.voucher, cast.tier1, SAFE_WHOLE_TRANSFER, cast.tier1.address, plain.address, root,
+        error="InvalidReceiver", receiver=plain.address,
     )
     # A plain ERC-721 transfer does not ask, and goes through.
     suite.voucher.transfer_whole(cast.tier1, cast.tier1.address, plain.address, root)
