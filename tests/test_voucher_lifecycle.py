@@ -110,7 +110,8 @@ def test_a_voucher_travels_three_tiers_is_discounted_and_every_holder_is_paid_at
         assert not v.voucher(t).exists
 
     print("\ngas per operation (lifecycle):", gas)
-    assert gas["split_transfer"] < 115_000, "split-transfer must stay under half the ERC-3525 reference (~230k)"
+    # The targets the contracts are built to (README, Benchmarks), not figures of an earlier run.
+    assert gas["split_transfer"] <= 100_000, "a split-transfer to a new holder stays under its 100,000 target"
     assert gas["issue"] + gas["accept"] <= 250_000
     assert gas["discount"] <= 200_000
 
