@@ -32,6 +32,9 @@ from scf.wallet import dev_key
 from tests.nodes import AnvilNode, CountingProvider, FlakyProxy, KillSwitch, with_timeout
 from tests.support import STORY, ZERO_ADDRESS, mined_refusal, play_story
 
+# What the story does before its steps: deploying the suite, seeding its members.
+SETTING_UP = ("deploying", "seeding")
+
 
 def _logs(suite: Suite, client, event: str) -> list[dict]:
     """Every ``event`` the contract ever emitted, decoded."""
@@ -66,10 +69,26 @@ def _story_outcome(report) -> dict:
     }
 
 
+def kill_point(phases: list[str], doing, which: int | str) -> int:
+    """Where to kill the node, chosen from what an uninterrupted run recorded (``phases``: the
+    phase it was in at each transaction it broadcast, in order): the ordinal, as ``KillSwitch``
+    counts broadcasts, of the ``which``-th transaction (an index, or ``"middle"``) among those
+    sent while ``doing`` (a phase's prefix, or a test of the phase). Adding a step to the story
+    moves the ordinal, never the phase."""
+    in_phase = doing if callable(doing) else lambda phase: phase.startswith(doing)
+    during = [n for n, phase in enumerate(phases, start=1) if in_phase(phase)]
+    assert during, f"the uninterrupted run sent nothing while {doing}: its phases were {sorted(set(phases))}"
+    return during[len(during) // 2] if which == "middle" else during[which]
+
+
+def playing_a_step(phase: str) -> bool:
+    return not phase.startswith(SETTING_UP)
+
+
 @pytest.fixture(scope="module")
 def uninterrupted(tmp_path_factory):
     """The story played once without faults on a private node: what every resumed run must
-    match, and how many transactions it sends."""
+    match, and the phase of each transaction it sends (where the kill points are chosen)."""
     node = AnvilNode(tmp_path_factory.mktemp("reference-node")).start()
     try:
         provider = CountingProvider(node.url)
@@ -102,8 +121,7 @@ def test_a_scenario_whose_node_is_killed_finishes_on_rerun_without_paying_anyone
     node = AnvilNode(tmp_path / "node").start()
     manifest_dir = tmp_path / "deployments"
     story = load_scenario(STORY)
-    during = [n for n, phase in enumerate(uninterrupted["phases"], start=1) if phase.startswith(doing)]
-    at = during[len(during) // 2] if which == "middle" else during[which]
+    at = kill_point(uninterrupted["phases"], doing, which)
     try:
         switch = KillSwitch(node, at=at, when=when)
         phases: list[str] = []
@@ -142,14 +160,18 @@ def test_a_finished_story_run_again_on_the_same_chain_plays_a_new_story_not_a_re
         node.stop()
 
 
-def test_a_journal_from_a_chain_that_is_gone_is_set_aside_and_the_story_starts_afresh(tmp_path):
+def test_a_journal_from_a_chain_that_is_gone_is_set_aside_and_the_story_starts_afresh(uninterrupted, tmp_path):
     manifest_dir = tmp_path / "deployments"
     story = load_scenario(STORY)
     node = AnvilNode(tmp_path / "node").start()
     try:
-        switch = KillSwitch(node, at=25, when="after")  # in the middle of the steps
+        # In the middle of the steps: the story's journal is open.
+        switch = KillSwitch(node, at=kill_point(uninterrupted["phases"], playing_a_step, "middle"), when="after")
+        killed_in: list[str] = []
         with pytest.raises(RpcError):
-            play_story(node.connect(switch), story, manifest_dir=manifest_dir)
+            play_story(node.connect(switch), story, manifest_dir=manifest_dir,
+                       progress=lambda _i, _n, what: killed_in.append(what))
+        assert switch.fired and playing_a_step(killed_in[-1])
         node.state.unlink()  # the chain itself is lost: a fresh devnet
         node.start()
         conn = node.connect()
@@ -178,17 +200,39 @@ def _consortium(tmp_path: Path, size: int) -> Path:
     return path
 
 
+SEEDED = 12  # members: 12 admissions and 12 deposits
+
+
+@pytest.fixture(scope="module")
+def uninterrupted_seeding(tmp_path_factory) -> list[str]:
+    """The phase of each transaction seeding ``SEEDED`` members sends, recorded on a private
+    node without faults (where the seeding kill points are chosen)."""
+    directory = tmp_path_factory.mktemp("reference-seeding")
+    node = AnvilNode(directory / "node").start()
+    try:
+        suite, operator = _private_suite(node.connect(), directory)
+        provider = CountingProvider(node.url)
+        members = load_consortium(_consortium(directory, SEEDED), suite.conn.chain_id)
+        seed_members(Suite.attach(node.connect(provider), suite.deployment), operator, members,
+                     log=lambda what: setattr(provider, "phase", what))
+        return provider.phases
+    finally:
+        node.stop()
+
+
 @pytest.mark.parametrize("when", ["before", "after"])
-def test_seeding_whose_node_is_killed_admits_and_pays_each_member_once_on_rerun(tmp_path, when):
+def test_seeding_whose_node_is_killed_admits_and_pays_each_member_once_on_rerun(uninterrupted_seeding, tmp_path, when):
     node = AnvilNode(tmp_path / "node").start()
     try:
         suite, operator = _private_suite(node.connect(), tmp_path)
         deployment = suite.deployment
-        members = load_consortium(_consortium(tmp_path, 12), suite.conn.chain_id)
+        members = load_consortium(_consortium(tmp_path, SEEDED), suite.conn.chain_id)
 
-        switch = KillSwitch(node, at=15, when=when)  # 12 admissions and 12 deposits: midway
+        switch = KillSwitch(node, at=kill_point(uninterrupted_seeding, "admitting", "middle"), when=when)
+        killed_in: list[str] = []
         with pytest.raises(RpcError):
-            seed_members(Suite.attach(node.connect(switch), deployment), operator, members)
+            seed_members(Suite.attach(node.connect(switch), deployment), operator, members, log=killed_in.append)
+        assert switch.fired and killed_in[-1].startswith("admitting")
 
         node.start()
         suite = Suite.attach(node.connect(), deployment)
