@@ -218,12 +218,13 @@ class ScratchProject:
     """A throwaway ape project for running the scripts (``ape run deploy``, ``seed``...) as an
     operator does, against a node of the test's own, without writing into the repository.
 
-    ``scf/`` is copied, not linked: scf.manifest puts deployments and ABIs in the
-    ``frontend_bridge/`` beside the package, so a copy writes them here. The contracts, the
-    scripts and the last build are copied too (ape finds the build current and does not
-    compile); node_modules, the compiler bridge and the EIP-712 definitions are linked. The
-    ape config is the repository's, with the devnet (``--network ethereum:devnet:node``, the
-    ape node provider) pointing at ``node_uri``."""
+    The scripts write into the project they run in (``scf.paths.project_root``: deployments
+    and journals in its ``frontend_bridge/``): each run is told this one (``SCF_PROJECT_ROOT``),
+    so a value inherited from the caller's environment never points them at the repository.
+    ``scf/``, the contracts, the scripts and the last build are copied (ape finds the build
+    current and does not compile); node_modules, the compiler bridge and the EIP-712
+    definitions are linked. The ape config is the repository's, with the devnet
+    (``--network ethereum:devnet:node``, the ape node provider) pointing at ``node_uri``."""
 
     def __init__(self, root: Path, node_uri: str) -> None:
         self.root = Path(root)
@@ -247,6 +248,7 @@ class ScratchProject:
         bin_dirs = [str(PROJECT_ROOT / "node_modules" / ".bin"), str(Path(sys.executable).parent)]
         env["PATH"] = os.pathsep.join([*bin_dirs, env.get("PATH", "")])
         env["SOLCX_BINARY_PATH"] = str(PROJECT_ROOT / "tools" / "solc")
+        env["SCF_PROJECT_ROOT"] = str(self.root)
         self.runs += 1
         return ApeRun([str(Path(sys.executable).parent / "ape"), "run", *args], self.root, env,
                       self.root / f"run-{self.runs}")

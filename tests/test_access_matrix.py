@@ -15,6 +15,7 @@ import itertools
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 from eth_utils import is_checksum_address, keccak
@@ -41,8 +42,8 @@ OFFER_NONCE = 7
 # new pause-clock checkpoint when mined in a later second than the pause, a cheaper in-place
 # write otherwise).
 
-DOC = ROOT / "docs" / "permissions.md"
-REGENERATE = "make permissions"  # SCF_WRITE_PERMISSIONS=1 ape test tests/test_access_matrix.py
+DOC = ROOT / "docs" / "permissions.md"  # compared with; written only where the caller names
+REGENERATE = "make permissions"  # SCF_WRITE_PERMISSIONS=docs/permissions.md ape test tests/test_access_matrix.py
 
 # ------------------------------------------------------------------------------- actors
 
@@ -791,9 +792,11 @@ def test_every_state_changing_function_is_allowed_exactly_for_its_permitted_call
 
 def test_docs_permissions_md_is_generated_from_the_matrix(matrix):
     text = render_markdown(matrix)
-    if os.environ.get("SCF_WRITE_PERMISSIONS") == "1":
-        DOC.parent.mkdir(exist_ok=True)
-        DOC.write_text(text, encoding="utf-8")
+    if target := os.environ.get("SCF_WRITE_PERMISSIONS"):
+        # The caller names the file to regenerate (make permissions: docs/permissions.md); the
+        # test itself never writes into the repository.
+        assert target.endswith(".md"), f"SCF_WRITE_PERMISSIONS names the file to write, e.g. {DOC.relative_to(ROOT)}"
+        Path(target).write_text(text, encoding="utf-8")
         return
     committed = DOC.read_text(encoding="utf-8") if DOC.exists() else ""
     assert committed == text, f"docs/permissions.md is stale: run {REGENERATE}"
