@@ -7,6 +7,7 @@ fixtures built and leaves nothing behind.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,6 +34,13 @@ from tests.support import (
 )
 
 ensure_compiler()  # the offline solc bridge, before ape compiles anything
+
+
+def pytest_collection_modifyitems(config, items):
+    """``SCF_REVERSE_ORDER=1`` runs the collected tests in reverse order: a suite whose result
+    changes with it leans on state one test leaves for another."""
+    if os.environ.get("SCF_REVERSE_ORDER") == "1":
+        items.reverse()
 
 
 @dataclass
