@@ -113,7 +113,7 @@ audit: setup $(AUDIT_VENV)/.setup-stamp
 	$(AUDIT_VENV)/bin/python tools/audit/run_slither.py
 
 permissions: setup
-	SCF_WRITE_PERMISSIONS=1 ape test tests/test_access_matrix.py -q
+	SCF_WRITE_PERMISSIONS=docs/permissions.md ape test tests/test_access_matrix.py -q
 
 bench: setup
 	ape run bench
