@@ -62,7 +62,8 @@ class AnvilNode:
 
     def start(self) -> AnvilNode:
         self.process = subprocess.Popen(
-            [str(anvil_binary()), "--port", str(self.port), "--hardfork", "cancun", "--state", str(self.state), "--silent"],
+            [str(anvil_binary()), "--port", str(self.port), "--hardfork", "cancun", "--state", str(self.state),
+             "--silent"],
             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
         )
         deadline = time.monotonic() + 20
@@ -70,9 +71,10 @@ class AnvilNode:
             try:
                 if Web3(HTTPProvider(self.url)).eth.block_number >= 0:
                     break
-            except Exception:  # noqa: BLE001 - not up yet
+            except Exception:  # not up yet
                 if self.process.poll() is not None:
-                    raise RuntimeError(f"anvil exited: {self.process.stderr.read().decode() if self.process.stderr else ''}")
+                    output = self.process.stderr.read().decode() if self.process.stderr else ""
+                    raise RuntimeError(f"anvil exited: {output}") from None
                 time.sleep(0.05)
         else:
             raise RuntimeError("anvil did not start within 20 s")
@@ -167,7 +169,7 @@ class FlakyProxy:
             def log_message(self, *_args) -> None:  # quiet
                 pass
 
-            def do_POST(self) -> None:  # noqa: N802 - http.server's name
+            def do_POST(self) -> None:  # http.server's name
                 body = self.rfile.read(int(self.headers["Content-Length"]))
                 method = json.loads(body).get("method", "")
                 proxy.seen[method] += 1
@@ -179,7 +181,7 @@ class FlakyProxy:
                     self.end_headers()
                     return
                 request = urllib.request.Request(proxy.upstream, body, {"Content-Type": "application/json"})
-                with urllib.request.urlopen(request, timeout=30) as node:  # noqa: S310 - local node
+                with urllib.request.urlopen(request, timeout=30) as node:  # a local node
                     answer = node.read()
                 if fault == "drop":
                     self.close_connection = True

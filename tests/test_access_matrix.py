@@ -63,7 +63,8 @@ ACTORS = (GOVERNANCE, OPERATOR, CORE, SUPPLIER, FINANCIER, AUDITOR, AGENT, LEDGE
 EVERYONE = frozenset(ACTORS)
 
 WHO = {
-    GOVERNANCE: "holds the registry's DEFAULT_ADMIN_ROLE: appoints operators, sets the ledger's parameters; not a member",
+    GOVERNANCE: "holds the registry's DEFAULT_ADMIN_ROLE: appoints operators, sets the ledger's parameters; "
+    "not a member",
     OPERATOR: "holds OPERATOR_ROLE: runs the consortium and is the settlement bank; not a member",
     CORE: "the hospital, an active core enterprise: the debtor of the slot under test, the counterparty asked "
     "to confirm a document",

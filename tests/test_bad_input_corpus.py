@@ -43,5 +43,6 @@ def test_a_huge_consortium_file_names_its_one_bad_line(tmp_path: Path):
     with pytest.raises(SpecError) as excinfo:
         load_consortium(huge, 31337)
     assert excinfo.value.problems == [
-        f"line {2 + 4 * 4_321}: members[4322]: roles: unknown role 'pirate' (known: core_enterprise, supplier, financier, auditor)"
+        f"line {2 + 4 * 4_321}: members[4322]: roles: unknown role 'pirate' "
+        "(known: core_enterprise, supplier, financier, auditor)"
     ]

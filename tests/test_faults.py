@@ -52,7 +52,9 @@ def _on_chain_effects(suite: Suite) -> dict[str, Counter]:
         "confirmed": Counter(e["recordId"] for e in _logs(suite, suite.trade, "DocumentConfirmed")),
         "issued": Counter(e["slot"] for e in _logs(suite, suite.voucher, "VoucherIssued")),
         "accepted": Counter(e["slot"] for e in _logs(suite, suite.voucher, "VoucherAccepted")),
-        "discounted": Counter((e["fromTokenId"], e["value"], e["rateBps"]) for e in _logs(suite, suite.desk, "OfferExecuted")),
+        "discounted": Counter(
+            (e["fromTokenId"], e["value"], e["rateBps"]) for e in _logs(suite, suite.desk, "OfferExecuted")
+        ),
         "funded": Counter(e["amount"] for e in _logs(suite, suite.voucher, "SlotFunded")),
         "redeemed": Counter(e["tokenId"] for e in _logs(suite, suite.voucher, "VoucherRedeemed")),
     }
@@ -327,7 +329,8 @@ def test_a_write_whose_answer_is_lost_is_reported_with_its_hash_and_never_sent_t
     with FlakyProxy(private.node.url, stall_seconds=3) as proxy:
         flaky = Connection(Web3(with_timeout(proxy.url, 1)), private.conn.artifacts)
         proxy.faults["eth_sendRawTransaction"] = [fault]
-        with pytest.raises(RpcError, match=r"transaction 0x[0-9a-f]{64} was sent to .* did not confirm receiving it") as lost:
+        lost_answer = r"transaction 0x[0-9a-f]{64} was sent to .* did not confirm receiving it"
+        with pytest.raises(RpcError, match=lost_answer) as lost:
             Suite.attach(flaky, suite.deployment).token.transfer(private.bank, private.supplier.address, 1_00)
     assert proxy.seen["eth_sendRawTransaction"] == 1
     tx_hash = lost.value.args[0].split()[1]

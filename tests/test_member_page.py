@@ -30,7 +30,7 @@ pytestmark = pytest.mark.skipif(
 
 
 class _QuietHandler(SimpleHTTPRequestHandler):
-    def log_message(self, format, *args):  # noqa: A002 - the stdlib's signature
+    def log_message(self, format, *args):  # the stdlib's signature
         pass
 
 

@@ -52,7 +52,8 @@ def test_a_scenario_file_with_mistakes_is_rejected_whole_with_every_problem_name
             "tier1": {"name": "T", "roles": ["supplier"], "cash": -5},
         },
         "steps": [
-            {"do": "issue", "id": "v1", "debtor": "hospital", "creditor": "nobody", "invoice": "inv9", "face": 12.5, "days": 0},
+            {"do": "issue", "id": "v1", "debtor": "hospital", "creditor": "nobody", "invoice": "inv9", "face": 12.5,
+             "days": 0},
             {"do": "teleport"},
         ],
     }

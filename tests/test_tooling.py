@@ -46,7 +46,9 @@ def test_seeding_the_example_consortium_twice_admits_each_member_once(conn, bare
     assert bare_suite.token.balance_of(hospital_address) == 3_000_000 * CNY
 
 
-def test_a_supplier_accepts_a_voucher_signing_with_its_own_encrypted_keyfile(suite, cast, now, tmp_path, monkeypatch, w3):
+def test_a_supplier_accepts_a_voucher_signing_with_its_own_encrypted_keyfile(
+    suite, cast, now, tmp_path, monkeypatch, w3
+):
     key = Account.create()
     (tmp_path / "accounts").mkdir()
     (tmp_path / "accounts" / "acme.json").write_text(json.dumps(Account.encrypt(key.key, "s3cret")))
