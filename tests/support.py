@@ -147,9 +147,9 @@ State = Callable[[], Mapping[str, Any]]
 def mined_refusal(client, signer, function: str, *args: Any) -> ContractRevert:
     """Sends ``function(*args)`` of ``client``'s contract, signed by ``signer``, with
     ``REFUSAL_GAS``; asserts it was mined as the signer's next transaction and failed, and that
-    the client reported the error the mined transaction's own trace holds. Returns the revert
-    decoded from that trace: the client replays the transaction on the block before, whose
-    timestamp an argument read from ``block.timestamp`` may show instead of the mined one."""
+    the client reported exactly the error, arguments included, that the mined transaction's
+    own trace holds (an argument read from ``block.timestamp`` shows whether the client read the
+    mined transaction or a replay of it on the block before). Returns that revert."""
     w3 = client.conn.w3
     nonce = w3.eth.get_transaction_count(signer.address)
     try:
@@ -165,9 +165,9 @@ def mined_refusal(client, signer, function: str, *args: Any) -> ContractRevert:
     assert w3.eth.get_transaction_receipt(tx_hash)["status"] == 0, f"{function} was mined but did not fail"
     trace = w3.provider.make_request("debug_traceTransaction", [tx_hash, {"tracer": "callTracer"}])["result"]
     on_chain = client.conn.errors.decode(trace.get("output"), prefer=client.NAME)
-    assert (on_chain.error, on_chain.contract) == (refusal.error, refusal.contract), (
-        f"{function}: mined with {on_chain}, but the client reported {refusal}"
-    )
+    assert (on_chain.error, on_chain.contract, on_chain.args_by_name) == (
+        refusal.error, refusal.contract, refusal.args_by_name
+    ), f"{function}: mined with {on_chain}, but the client reported {refusal}"
     return on_chain
 
 

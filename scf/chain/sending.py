@@ -20,7 +20,7 @@ from web3.contract.contract import ContractFunction
 from web3.exceptions import ContractLogicError, ContractPanicError
 from web3.logs import DISCARD
 from web3.providers.rpc.utils import ExceptionRetryConfiguration
-from web3.types import TxReceipt
+from web3.types import RPCEndpoint, TxReceipt
 
 from scf.chain.journal import Journal, Sent
 from scf.chain.reads import TRANSPORT_ERRORS, ChainReader, RpcError
@@ -156,12 +156,18 @@ def broadcast(reader: ChainReader, signer: Signer, tx: dict[str, Any], journal: 
 def raise_if_failed(
     reader: ChainReader, receipt: TxReceipt, tx: dict[str, Any], sender: str, origin: str | None = None
 ) -> None:
-    """Turns a mined, failed transaction into the ``ContractRevert`` that explains it."""
+    """Turns a mined, failed transaction into the ``ContractRevert`` that explains it: the
+    revert data of the transaction itself where the node traces (``debug_traceTransaction``:
+    anvil, geth, Besu, Erigon), else a replay of the call on the block before (whose
+    timestamp, one block earlier, a time-dependent error may show)."""
     if receipt["status"] == 1:
         return
     if int(receipt["gasUsed"]) >= int(tx.get("gas", 0)):
         out_of_gas = {"gas_limit": int(tx["gas"]), "tx": receipt["transactionHash"].hex()}
         raise ContractRevert("OutOfGas", out_of_gas, None, b"")
+    traced = _traced_revert_data(reader, HexBytes(receipt["transactionHash"]))
+    if traced:
+        raise reader.errors.decode(traced, prefer=origin)
     # Replay the call, as its sender, on the state it met, to recover the revert data.
     replay = {k: v for k, v in tx.items() if k in ("to", "data", "value", "gas") and v not in ("", None)}
     replay["from"] = sender
@@ -172,6 +178,16 @@ def raise_if_failed(
     except (ContractLogicError, ContractPanicError) as exc:
         raise reader.decode(exc, origin) from None
     raise ContractRevert("RevertWithoutReason", {"tx": receipt["transactionHash"].hex()}, None, b"")
+
+
+def _traced_revert_data(reader: ChainReader, tx_hash: HexBytes) -> str | None:
+    """The revert data the node recorded for a mined transaction (the call tracer's top-level
+    ``output``), or None where the node does not trace or recorded none."""
+    request = [tx_hash.to_0x_hex(), {"tracer": "callTracer"}]
+    response = reader.read(lambda: reader.w3.provider.make_request(RPCEndpoint("debug_traceTransaction"), request))
+    result = response.get("result") if "error" not in response else None
+    output = result.get("output") if isinstance(result, dict) else None
+    return output if isinstance(output, str) and len(output) >= 10 else None
 
 
 def no_blind_resends(w3: Web3) -> None:
