@@ -24,6 +24,7 @@ from hexbytes import HexBytes
 
 from scf.chain import ContractRevert
 from scf.chain.devnet import increase_time, revert, set_balance, snapshot
+from scf.chain.sending import calldata
 from scf.contracts import SUITE as ORDER
 from scf.contracts import DocType, Role
 from scf.typed_data import DiscountOffer
@@ -321,7 +322,7 @@ class Stage:
     def send_unsigned(self, sender: str, call, origin: str) -> None:
         """A contract of the suite has no key: anvil sends its call unsigned, mined like a
         keyed caller's; a failed one is replayed on the state it met, for its error."""
-        tx = {"from": sender, "to": call.address, "data": call._encode_transaction_data(), "gas": hex(REFUSAL_GAS)}
+        tx = {"from": sender, "to": call.address, "data": calldata(call), "gas": hex(REFUSAL_GAS)}
         tx_hash = HexBytes(self.w3.manager.request_blocking("eth_sendUnsignedTransaction", [tx]))
         receipt = self.conn.wait(tx_hash)
         if receipt["status"] == 1:

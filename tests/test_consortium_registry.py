@@ -13,6 +13,7 @@ import pytest
 from eth_account.signers.local import LocalAccount
 from eth_utils import keccak
 
+from scf.chain.sending import calldata
 from scf.contracts import MemberStatus, Role
 from tests.support import (
     CNY,
@@ -796,8 +797,8 @@ def test_a_call_mined_with_a_fixed_gas_limit_reports_the_contract_s_own_error(re
 
 
 def test_under_besu_permissioning_an_outsider_may_send_only_its_membership_application(reg, cast):
-    application = reg.fn("applyForMembership", "New Firm", int(Role.SUPPLIER), NEW_KYC)._encode_transaction_data()
-    admit = reg.fn("admit", cast.outsider.address, "X", int(Role.SUPPLIER), NEW_KYC, 0)._encode_transaction_data()
+    application = calldata(reg.fn("applyForMembership", "New Firm", int(Role.SUPPLIER), NEW_KYC))
+    admit = calldata(reg.fn("admit", cast.outsider.address, "X", int(Role.SUPPLIER), NEW_KYC, 0))
     allowed = lambda target, payload: reg.call(  # noqa: E731
         "transactionAllowed", cast.outsider.address, target, 0, 0, 100_000, payload
     )

@@ -17,6 +17,7 @@ from eth_abi import encode as abi_encode
 from eth_keys import keys
 from eth_utils import keccak
 
+from scf.chain.devnet import next_block_at
 from scf.contracts import token_id
 from scf.typed_data import DiscountOffer, offer_digest, sign_offer, type_hash
 from tests.support import CNY, DAY, FACE, YEAR_BASIS, Refusals, read_many
@@ -100,11 +101,6 @@ def make_offer(cast, now) -> Callable[..., DiscountOffer]:
 
     return make
 
-
-def next_block_at(w3, timestamp: int) -> None:
-    """The next mined block gets exactly this timestamp (use it up with a transaction)."""
-    response = w3.provider.make_request("evm_setNextBlockTimestamp", [timestamp])
-    assert "error" not in response, response
 
 
 def possible_prices(suite, slot: int, value: int, rate_bps: int) -> set[int]:

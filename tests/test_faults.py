@@ -22,6 +22,7 @@ from web3 import Web3
 from scf.chain import BatchError, Connection, RpcError
 from scf.chain.devnet import set_balance
 from scf.chain.journal import Journal
+from scf.chain.sending import calldata
 from scf.contracts import MemberStatus, Role
 from scf.deploy import deploy_suite
 from scf.manifest import load
@@ -387,7 +388,7 @@ def test_seeding_refuses_to_run_while_the_operators_earlier_transactions_are_not
         nonce = conn.w3.eth.get_transaction_count(operator.address, "pending")
         signed = operator.sign_transaction({
             "to": suite.registry.address, "value": 0, "gas": 300_000, "chainId": conn.chain_id, **conn.fees(),
-            "data": suite.registry.fn("setApprovalThreshold", 1)._encode_transaction_data(), "nonce": nonce,
+            "data": calldata(suite.registry.fn("setApprovalThreshold", 1)), "nonce": nonce,
         })
         conn.w3.eth.send_raw_transaction(signed.raw_transaction)  # an earlier run's transaction, in the pool
 

@@ -20,6 +20,7 @@ from eth_abi import encode as abi_encode
 from eth_account.signers.local import LocalAccount
 from eth_utils import function_signature_to_4byte_selector, keccak
 
+from scf.chain.devnet import next_block_at
 from scf.contracts import DocType, MemberStatus, Role, SlotStatus, token_id
 from scf.contracts.voucher import MERGE, SPLIT_TRANSFER, WHOLE_TRANSFER
 from scf.typed_data import DiscountOffer
@@ -46,11 +47,6 @@ SUPPLIER = int(Role.SUPPLIER)
 def selector(signature: str) -> bytes:
     return function_signature_to_4byte_selector(signature)
 
-
-def next_block_at(w3, timestamp: int) -> None:
-    """The next transaction is mined in a block with exactly this timestamp."""
-    response = w3.provider.make_request("evm_setNextBlockTimestamp", [timestamp])
-    assert "error" not in response, response
 
 
 # --------------------------------------------------------------------------- refusals

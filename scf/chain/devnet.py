@@ -31,8 +31,14 @@ def increase_time(w3: Web3, seconds: int) -> int:
     return int(w3.eth.get_block("latest")["timestamp"])
 
 
-def set_next_timestamp(w3: Web3, timestamp: int) -> None:
+def next_block_at(w3: Web3, timestamp: int) -> None:
+    """The next mined block (the next transaction's, say) gets exactly this timestamp."""
     _rpc(w3, "evm_setNextBlockTimestamp", [int(timestamp)])
+
+
+def set_next_timestamp(w3: Web3, timestamp: int) -> None:
+    """Mines a block with exactly this timestamp."""
+    next_block_at(w3, timestamp)
     _rpc(w3, "evm_mine", [])
 
 
