@@ -286,7 +286,6 @@ def _plain_web3(conn: Connection, signer: LocalAccount, contract: Any, root: int
     """The baseline: web3.py alone, locally signed raw transactions, local nonces, receipts
     awaited in bulk. Returns seconds."""
     w3 = conn.w3
-    split = contract.get_function_by_signature(SPLIT_TRANSFER)
     started = time.perf_counter()
     nonce = w3.eth.get_transaction_count(signer.address, "pending")
     base = w3.eth.get_block("latest")["baseFeePerGas"]
@@ -294,7 +293,7 @@ def _plain_web3(conn: Connection, signer: LocalAccount, contract: Any, root: int
     hashes = []
     for i, receiver in enumerate(to):
         tx = {
-            "to": contract.address, "data": split(root, receiver, 1)._encode_transaction_data(),
+            "to": contract.address, "data": contract.encode_abi(SPLIT_TRANSFER, args=(root, receiver, 1)),
             "gas": 200_000, "nonce": nonce + i, "chainId": chain_id, "value": 0,
             "maxFeePerGas": 2 * base, "maxPriorityFeePerGas": 0,
         }

@@ -10,9 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from eth_abi import encode as abi_encode
 from eth_typing import ChecksumAddress
-from eth_utils import function_abi_to_4byte_selector, get_abi_input_types
+from eth_utils import abi_to_signature
 from hexbytes import HexBytes
 from web3 import Web3
 from web3.contract import Contract
@@ -82,11 +81,24 @@ class BatchError(ScfError):
 
 
 def calldata(call: ContractFunction) -> str:
-    """``call``'s transaction data: its selector and ABI-encoded arguments (what web3's
-    ``build_transaction`` computes, without its per-call defaults and requests)."""
-    arguments = [call.kwargs[i["name"]] for i in call.abi["inputs"]] if call.kwargs else list(call.args)
-    selector = function_abi_to_4byte_selector(call.abi)
-    return HexBytes(selector + abi_encode(get_abi_input_types(call.abi), arguments)).to_0x_hex()
+    """``call``'s transaction data: its selector and ABI-encoded arguments, normalised as web3
+    normalises them (hex strings for bytes, checksummed addresses, keyword arguments), through
+    web3's public ``encode_abi``, without ``build_transaction``'s per-call defaults and
+    requests."""
+    return _encoder(call).encode_abi(abi_to_signature(call.abi), args=call.args, kwargs=call.kwargs)
+
+
+# One contract class per ABI, built on first use: building one per call would cost more than
+# the encoding itself. Keyed by the ABI list's identity, kept alive by the entry.
+_ENCODERS: dict[int, tuple[Any, type[Contract]]] = {}
+
+
+def _encoder(call: ContractFunction) -> type[Contract]:
+    entry = _ENCODERS.get(id(call.contract_abi))
+    if entry is None or entry[0] is not call.contract_abi:
+        entry = (call.contract_abi, call.w3.eth.contract(abi=call.contract_abi))
+        _ENCODERS[id(call.contract_abi)] = entry
+    return entry[1]
 
 
 def fees(reader: ChainReader, priority_fee_wei: int) -> dict[str, int]:

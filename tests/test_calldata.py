@@ -1,0 +1,44 @@
+"""Transaction data is encoded as web3 would encode it, with the arguments normalised the
+same way, and checked here against an encoding built by hand from the ABI types."""
+
+import pytest
+from eth_abi import encode
+from eth_utils import keccak, to_checksum_address
+from web3.exceptions import InvalidAddress
+
+from scf.chain.sending import calldata
+from scf.contracts import DocType
+from scf.contracts.voucher import MERGE, SPLIT_TRANSFER
+
+
+def by_hand(signature: str, types: list[str], values: list) -> str:
+    return "0x" + (keccak(text=signature)[:4] + encode(types, values)).hex()
+
+
+def test_a_hex_string_for_bytes32_and_keyword_arguments_encode_as_web3_normalises_them(suite, cast):
+    doc = keccak(text="an invoice")
+    expected = by_hand(
+        "register(uint8,bytes32,address,uint256,uint256)",
+        ["uint8", "bytes32", "address", "uint256", "uint256"],
+        [int(DocType.INVOICE), doc, cast.hospital.address, 12_345, 0],
+    )
+    trade = suite.trade.contract.functions
+    positional = trade.register(int(DocType.INVOICE), "0x" + doc.hex(), cast.hospital.address, 12_345, 0)
+    mixed = trade.register(int(DocType.INVOICE), doc, counterparty=cast.hospital.address, amount=12_345,
+                           parentRecordId=0)
+    assert calldata(positional) == calldata(mixed) == expected
+
+
+def test_an_overloaded_function_named_by_signature_encodes_that_overload(suite, cast):
+    voucher = suite.voucher
+    split = calldata(voucher.fn(SPLIT_TRANSFER, 7, cast.tier2.address, 100))
+    merge = calldata(voucher.fn(MERGE, 7, 8, 100))
+    assert split == by_hand(SPLIT_TRANSFER, ["uint256", "address", "uint256"], [7, cast.tier2.address, 100])
+    assert merge == by_hand(MERGE, ["uint256", "uint256", "uint256"], [7, 8, 100])
+
+
+def test_an_address_that_is_not_checksummed_is_refused_as_web3_refuses_it(suite, cast):
+    lower = cast.tier2.address.lower()
+    assert to_checksum_address(lower) == cast.tier2.address
+    with pytest.raises(InvalidAddress, match="only accepts checksum addresses"):
+        calldata(suite.voucher.fn(SPLIT_TRANSFER, 7, lower, 100))
