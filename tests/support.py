@@ -136,8 +136,8 @@ def sign_permit(
 
 # Every call a test expects the chain to refuse goes out with this fixed gas limit (the
 # property tests and the access matrix send every call with it): nothing is estimated, so the
-# refusal is mined as a failed transaction, decoded by replaying it, and a "nothing changed"
-# comparison after it checks a transaction the chain really executed. Refused at its gas
+# refusal is mined as a failed transaction, decoded from the node's trace of it, and a
+# "nothing changed" comparison after it checks a transaction the chain really executed. Refused at its gas
 # estimate instead, nothing would ever be sent and the comparison could not fail.
 REFUSAL_GAS = 3_000_000
 
