@@ -10,4 +10,6 @@ from __future__ import annotations
 
 
 class ScfError(Exception):
-    """A failure the package reports with a message meant for the person running it."""
+    """A failure the package reports with a message meant for the person running it. Each
+    subclass also keeps the built-in base it had before this root existed (``RuntimeError``,
+    ``ValueError``, ``LookupError``), so code that caught those still does."""

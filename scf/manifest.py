@@ -13,7 +13,7 @@ from typing import Any
 from scf.errors import ScfError
 
 
-class ManifestError(ScfError):
+class ManifestError(ScfError, RuntimeError):
     """No usable deployment manifest for this chain."""
 
 

@@ -23,7 +23,7 @@ def npm_bin(tool: str) -> Path:
     return project_root() / "node_modules" / ".bin" / tool
 
 
-class ToolchainError(ScfError):
+class ToolchainError(ScfError, RuntimeError):
     """A tool the project installs itself is missing."""
 
 

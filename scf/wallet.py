@@ -18,7 +18,7 @@ from scf.errors import ScfError
 LOCAL_CHAIN_IDS = frozenset({31337, 1337})
 
 
-class WalletError(ScfError):
+class WalletError(ScfError, RuntimeError):
     """A key could not be loaded."""
 
 

@@ -11,7 +11,7 @@ from scf.errors import ScfError
 from scf.paths import build_file as default_build_file
 
 
-class MissingBuildError(ScfError):
+class MissingBuildError(ScfError, RuntimeError):
     """The contracts have not been compiled (or not this contract)."""
 
 

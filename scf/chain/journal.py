@@ -26,7 +26,7 @@ from typing import Any
 from scf.errors import ScfError
 
 
-class JournalConflict(ScfError):
+class JournalConflict(ScfError, RuntimeError):
     """A recorded transaction can neither be found nor safely sent again."""
 
 

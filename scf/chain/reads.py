@@ -28,7 +28,7 @@ from scf.errors import ScfError
 TRANSPORT_ERRORS = (ConnectionError, TimeoutError, OSError)
 
 
-class RpcError(ScfError):
+class RpcError(ScfError, RuntimeError):
     """The node could not be reached or did not answer as expected."""
 
 

@@ -71,7 +71,7 @@ class TxResult:
         return self._events_cache[key]
 
 
-class BatchError(ScfError):
+class BatchError(ScfError, RuntimeError):
     """Item ``index`` of a batch failed; the items before it succeeded."""
 
     def __init__(self, index: int, cause: ContractRevert | RpcError) -> None:
