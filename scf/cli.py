@@ -18,6 +18,7 @@ from web3.providers import AutoProvider
 from scf.chain import Artifacts, BatchError, Connection, ContractRevert, RpcError
 from scf.chain.journal import JournalConflict
 from scf.errors import ScfError
+from scf.paths import build_file, project_root
 from scf.text import printable
 from scf.toolchain import ensure_compiler
 
@@ -33,10 +34,13 @@ def connect(provider) -> Connection:
     from ape import project
 
     try:
+        if project_root() != Path(project.path).resolve():
+            fail(f"ape's project is {project.path} but scf's project root is {project_root()} "
+                 "(SCF_PROJECT_ROOT, or the working directory): run from one project")
         ensure_compiler()
         project.load_contracts()
-        artifacts = Artifacts.load(Path(project.path) / ".build" / "__local__.json")
-    except ScfError as exc:  # the toolchain or the build is missing
+        artifacts = Artifacts.load(build_file())
+    except ScfError as exc:  # no project root, the toolchain or the build missing
         fail(str(exc))
     except ApeException as exc:  # the compiler bridge prints its own one-line cause
         fail(f"could not compile the contracts ({exc}); run 'make setup' and try again")

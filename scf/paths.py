@@ -7,7 +7,9 @@ offline toolchain in ``node_modules/`` and ``tools/solc/``). The root is, in ord
 1. ``$SCF_PROJECT_ROOT``, when set;
 2. the nearest folder, from the working directory up, that holds ``ape-config.yaml`` and
    ``scf/``: where ``ape`` and ``make`` run;
-3. the folder above the installed package (an editable install, as ``make setup`` makes).
+3. the folder above the installed package (an editable install, as ``make setup`` makes);
+
+and otherwise ``ScfError`` says so. Scripts check that it is ape's project (``scf.cli.connect``).
 
 Library functions never write into the project by default: callers pass the folders they
 write to (the scripts pass these).
@@ -20,6 +22,7 @@ from functools import cache
 from pathlib import Path
 
 import scf
+from scf.errors import ScfError
 
 
 def _is_root(folder: Path) -> bool:
@@ -29,12 +32,19 @@ def _is_root(folder: Path) -> bool:
 @cache
 def project_root() -> Path:
     if env := os.environ.get("SCF_PROJECT_ROOT"):
-        return Path(env).resolve()
+        named = Path(env).resolve()
+        if not _is_root(named):
+            raise ScfError(f"SCF_PROJECT_ROOT={env} is not a project folder (no ape-config.yaml and scf/ there)")
+        return named
     here = Path.cwd().resolve()
-    for folder in (here, *here.parents):
+    installed = Path(scf.__file__).resolve().parent.parent
+    for folder in (here, *here.parents, installed):
         if _is_root(folder):
             return folder
-    return Path(scf.__file__).resolve().parent.parent
+    raise ScfError(
+        f"no project folder (with ape-config.yaml and scf/) at or above {here}: run from the project, "
+        "or set SCF_PROJECT_ROOT"
+    )
 
 
 def build_file() -> Path:
