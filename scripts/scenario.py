@@ -31,7 +31,7 @@ def cli(provider, file_, out):
         fail(f"scenarios time-travel and mint gas: they run on a local anvil only (this chain is {conn.chain_id})")
 
     with finishing(f"the story {scenario.name!r}"), progress_bar("story") as progress:
-        report = run_scenario(conn, scenario, clock=DevnetClock(conn.w3), fund_gas=faucet(conn.w3),
+        report = run_scenario(conn, scenario, clock=DevnetClock(conn), fund_gas=faucet(conn.w3),
                               manifest_dir=deployments_dir(), progress=progress)
     click.echo(report.render())
     if out:

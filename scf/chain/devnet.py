@@ -10,7 +10,7 @@ from typing import Any
 from web3 import Web3
 from web3.types import RPCEndpoint
 
-from scf.chain.reads import RpcError
+from scf.chain.reads import ChainReader, RpcError
 
 
 def _rpc(w3: Web3, method: str, params: list[Any]) -> Any:
@@ -52,19 +52,19 @@ def revert(w3: Web3, snapshot_id: str) -> None:
 
 
 class DevnetClock:
-    """A development chain's clock (``scf.scenario.Clock``): block time, moved forward with
-    ``evm_increaseTime``."""
+    """A development chain's clock (``scf.scenario.Clock``): the latest block's time, read with
+    the connection's retries, moved forward with ``evm_increaseTime``."""
 
-    def __init__(self, w3: Web3) -> None:
-        self.w3 = w3
+    def __init__(self, reader: ChainReader) -> None:
+        self.reader = reader
 
     def now(self) -> int:
-        return int(self.w3.eth.get_block("latest")["timestamp"])
+        return self.reader.block_timestamp()
 
     def advance_to(self, timestamp: int) -> None:
         now = self.now()
         if now < timestamp:
-            increase_time(self.w3, timestamp - now)
+            increase_time(self.reader.w3, timestamp - now)
 
 
 def faucet(w3: Web3, wei: int = 10**21) -> Callable[[str], None]:

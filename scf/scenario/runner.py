@@ -27,8 +27,8 @@ from scf.contracts import label
 from scf.deploy import deploy_suite
 from scf.indexer import LedgerView, index_vouchers
 from scf.member import MemberSession
-from scf.money import from_minor, from_timestamp, to_minor
-from scf.scenario.report import DAY, Financing, Payment, ScenarioReport
+from scf.money import DAY, from_minor, from_timestamp, to_minor
+from scf.scenario.report import Financing, Payment, ScenarioReport
 from scf.scenario.spec import Scenario
 from scf.seed import SpecError, seed_members
 from scf.suite import Suite
@@ -229,7 +229,7 @@ class _Player:
         self.records[step["id"]] = record
 
     def _issue(self, step: dict[str, Any]) -> None:
-        maturity = from_timestamp(self.suite.conn.block_timestamp() + int(step["days"]) * DAY)
+        maturity = from_timestamp(self.clock.now() + int(step["days"]) * DAY)
         debtor, creditor = self.sessions[step["debtor"]], self.sessions[step["creditor"]]
         self.slots[step["id"]] = debtor.issue(creditor.address, step["face"], maturity, self.records[step["invoice"]])
 
