@@ -29,13 +29,13 @@ from scf.chain.devnet import increase_time, revert, set_balance, snapshot
 from scf.contracts import DocType, Role
 from scf.contracts.voucher import SPLIT_TRANSFER, WHOLE_TRANSFER
 from scf.deploy import deploy_suite
+from scf.money import DAY
 from scf.paths import cache_dir, project_root
 from scf.suite import Suite
 from scf.toolchain import solc_bridge_dir
 from scf.typed_data import DiscountOffer
 from scf.wallet import dev_key
 
-DAY = 86_400
 BLOCK_GAS = 30_000_000
 REFERENCE_SOURCE = "node_modules/@solvprotocol/erc-3525/mocks/ERC3525BaseMock.sol"
 REFERENCE_OZ = "node_modules/@solvprotocol/erc-3525/node_modules/@openzeppelin/contracts"

@@ -24,10 +24,9 @@ from web3.exceptions import BlockNotFound
 
 from scf.chain.connection import Connection
 from scf.contracts import LEDGERS
+from scf.contracts.base import ZERO_ADDRESS
 from scf.contracts.voucher import SERIAL_BITS
 from scf.manifest import Deployment
-
-ZERO = "0x0000000000000000000000000000000000000000"
 
 TOKEN_ARGS = {"tokenId", "_tokenId", "_fromTokenId", "_toTokenId", "fromTokenId", "financierTokenId"}
 SLOT_ARGS = {"slot", "_oldSlot", "_newSlot"}
@@ -249,7 +248,7 @@ class EventIndex:
         abi = next(i for i in filter_abi_by_type("event", contract.abi) if i["name"] == event)
         types = {i["name"]: i["type"] for i in abi["inputs"]}
         for name, value in args.items():
-            if types.get(name) == "address" and value != ZERO:
+            if types.get(name) == "address" and value != ZERO_ADDRESS:
                 yield "account", value
             elif name in TOKEN_ARGS and contract_name in ("ReceivableVoucher", "DiscountDesk") and int(value):
                 yield "token", str(int(value))
@@ -291,10 +290,10 @@ class EventIndex:
             a = e.args
             if e.event == "Transfer":
                 tid = int(a["tokenId"])
-                if a["from"] == ZERO:
+                if a["from"] == ZERO_ADDRESS:
                     vouchers[tid] = IndexedVoucher(tid, tid >> SERIAL_BITS, 0, a["to"], 0, e.block)
                     awaiting_first_value.add(tid)
-                elif a["to"] == ZERO:
+                elif a["to"] == ZERO_ADDRESS:
                     vouchers[tid].burned = True
                 else:
                     vouchers[tid].owner = a["to"]

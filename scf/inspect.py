@@ -11,15 +11,15 @@ from functools import cache
 from typing import Any
 
 from scf.contracts import DocType, SlotStatus, label
+from scf.contracts.base import ZERO_ADDRESS
 from scf.contracts.voucher import SERIAL_BITS
 from scf.errors import ScfError
-from scf.indexer import ZERO, Event, EventIndex, LedgerView
-from scf.money import fmt
+from scf.indexer import TOKEN_ARGS, Event, EventIndex, LedgerView
+from scf.money import fmt, fmt_day
 from scf.suite import Suite
 from scf.text import printable, printable_lines, tree_lines
 
 MONEY_ARGS = {"_value", "value", "faceValue", "amount", "funded", "unfunded", "price", "reservedTotal"}
-TOKEN_ARGS = {"tokenId", "_tokenId", "_fromTokenId", "_toTokenId", "fromTokenId", "financierTokenId"}
 
 
 class InspectError(ScfError, LookupError):
@@ -54,7 +54,7 @@ class Inspector:
     # ---------------------------------------------------------------- formats
 
     def _arg(self, key: str, value: Any) -> str:
-        if value == ZERO:
+        if value == ZERO_ADDRESS:
             return "nobody"
         if key == "docType":
             return DocType(int(value)).name.lower()
@@ -111,8 +111,8 @@ class Inspector:
             f"  debtor      {self.name_of(info.debtor)}",
             f"  creditor    {self.name_of(info.creditor)}",
             f"  face value  {fmt(info.face_value)}   funded {fmt(info.funded)}   redeemed {fmt(info.redeemed)}",
-            f"  issued      {_day(info.issued_at)}   maturity {_day(info.maturity)}"
-            + (f"   OVERDUE since {_day(info.overdue_at)}" if info.overdue_at else ""),
+            f"  issued      {fmt_day(info.issued_at)}   maturity {fmt_day(info.maturity)}"
+            + (f"   OVERDUE since {fmt_day(info.overdue_at)}" if info.overdue_at else ""),
             f"  trade record {info.trade_record_id}",
             "",
             "Lineage tree:",
@@ -170,6 +170,3 @@ class Inspector:
         ]
         return printable_lines(out)
 
-
-def _day(timestamp: int) -> str:
-    return datetime.fromtimestamp(timestamp, tz=UTC).strftime("%Y-%m-%d")

@@ -12,6 +12,7 @@ from decimal import Decimal, InvalidOperation
 from scf.errors import ScfError
 
 DECIMALS = 2
+DAY = 86_400  # seconds
 # The settlement currency: the one the settlement token's minor units count.
 CURRENCY = "CNY"
 _QUANTUM = Decimal(1).scaleb(-DECIMALS)
@@ -49,7 +50,7 @@ def from_minor(minor: int, *, decimals: int = DECIMALS) -> Decimal:
 
 def fmt(minor: int, currency: str = CURRENCY) -> str:
     """``123456`` -> ``'CNY 1,234.56'``."""
-    return f"{currency} {from_minor(minor):,.2f}"
+    return f"{currency} {from_minor(minor):,.{DECIMALS}f}"
 
 
 def to_timestamp(when: datetime) -> int:
@@ -60,3 +61,8 @@ def to_timestamp(when: datetime) -> int:
 
 def from_timestamp(ts: int) -> datetime:
     return datetime.fromtimestamp(int(ts), tz=UTC)
+
+
+def fmt_day(ts: int) -> str:
+    """``1900000000`` -> ``'2030-03-17'`` (UTC)."""
+    return from_timestamp(ts).strftime("%Y-%m-%d")

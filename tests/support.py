@@ -21,13 +21,13 @@ from hexbytes import HexBytes
 
 from scf.chain.devnet import set_balance
 from scf.chain.reverts import ContractRevert
-from scf.money import DECIMALS
+from scf.deploy import SETTLEMENT_NAME
+from scf.money import DAY, DECIMALS
 
 # ------------------------------------------------------------------ the story's constants
 
 ETHER = 10**18
 CNY = 10**DECIMALS  # minor units (fen) per yuan
-DAY = 86_400
 GRACE = 3 * DAY  # the ledger's grace period after maturity, as deployed
 YEAR_BASIS = 360 * DAY * 10_000  # DiscountDesk: ACT/360, times basis points
 ZERO_ADDRESS = "0x0000000000000000000000000000000000000000"
@@ -125,7 +125,7 @@ def sign_permit(
             ],
         },
         "primaryType": "Permit",
-        "domain": {"name": "Settlement CNY", "version": "1", "chainId": chain_id, "verifyingContract": token.address},
+        "domain": {"name": SETTLEMENT_NAME, "version": "1", "chainId": chain_id, "verifyingContract": token.address},
         "message": {"owner": owner, "spender": spender, "value": value, "nonce": nonce, "deadline": deadline},
     }
     signed = Account.sign_message(encode_typed_data(full_message=typed), key.key)
@@ -137,8 +137,9 @@ def sign_permit(
 # Every call a test expects the chain to refuse goes out with this fixed gas limit (the
 # property tests and the access matrix send every call with it): nothing is estimated, so the
 # refusal is mined as a failed transaction, decoded from the node's trace of it, and a
-# "nothing changed" comparison after it checks a transaction the chain really executed. Refused at its gas
-# estimate instead, nothing would ever be sent and the comparison could not fail.
+# "nothing changed" comparison after it checks a transaction the chain really executed.
+# Refused at its gas estimate instead, nothing would ever be sent and the comparison could
+# not fail.
 REFUSAL_GAS = 3_000_000
 
 State = Callable[[], Mapping[str, Any]]
@@ -259,4 +260,4 @@ def play_story(conn, story, **options):
     from scf.chain.devnet import DevnetClock, faucet
     from scf.scenario import run_scenario
 
-    return run_scenario(conn, story, clock=DevnetClock(conn.w3), fund_gas=faucet(conn.w3), **options)
+    return run_scenario(conn, story, clock=DevnetClock(conn), fund_gas=faucet(conn.w3), **options)

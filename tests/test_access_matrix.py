@@ -25,8 +25,7 @@ from hexbytes import HexBytes
 from scf.chain import ContractRevert
 from scf.chain.devnet import increase_time, revert, set_balance, snapshot
 from scf.chain.sending import calldata, raise_if_failed
-from scf.contracts import SUITE as ORDER
-from scf.contracts import DocType, Role
+from scf.contracts import SUITE, DocType, Role
 from scf.typed_data import DiscountOffer
 from tests.support import CNY, DAY, ETHER, GRACE, OPERATOR_ROLE, REFUSAL_GAS, ROOT, funded, sign_permit
 
@@ -678,7 +677,7 @@ def matrix(stage, conn) -> Matrix:
             for signature in state_changing(contract, conn)
             if signature in SPEC.get(contract, {})
         }
-        for contract in ORDER
+        for contract in SUITE
     }
 
 
@@ -697,7 +696,7 @@ def markdown_table(header: list[str], rows: list[list[str]]) -> list[str]:
 def render_tables(matrix: Matrix) -> str:
     """One section per contract: the table (rows sorted by signature), then the notes."""
     lines = []
-    for contract in ORDER:
+    for contract in SUITE:
         lines += ["", f"## {contract}", ""]
         rows = matrix[contract]
         if not rows:
@@ -748,11 +747,11 @@ would prove nothing).
 
 def test_every_abi_function_has_a_row_in_the_matrix(conn):
     unreviewed, gone = [], []
-    for contract in ORDER:
+    for contract in SUITE:
         in_abi, in_spec = set(state_changing(contract, conn)), set(SPEC.get(contract, {}))
         unreviewed += [f"{contract}.{sig}" for sig in sorted(in_abi - in_spec)]
         gone += [f"{contract}.{sig}" for sig in sorted(in_spec - in_abi)]
-    assert set(SPEC) == set(ORDER), f"SPEC must name exactly the suite's contracts: {sorted(ORDER)}"
+    assert set(SPEC) == set(SUITE), f"SPEC must name exactly the suite's contracts: {sorted(SUITE)}"
     assert not unreviewed, "state-changing functions with no row in SPEC (review and add them):\n" + "\n".join(
         unreviewed
     )

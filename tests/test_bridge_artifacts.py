@@ -3,14 +3,14 @@ definition that differs from the contract's type hash fails here, not in a membe
 
 import json
 
-from scf.contracts import SUITE as ORDER
+from scf.contracts import SUITE
 from scf.export import constants
 from scf.typed_data import DiscountOffer, offer_digest, type_hash, type_string
 from tests.support import BRIDGE
 
 
 def test_the_committed_abis_are_those_of_the_compiled_contracts(conn):
-    for name in ORDER:
+    for name in SUITE:
         committed = json.loads((BRIDGE / "abi" / f"{name}.json").read_text())
         assert committed == conn.artifacts[name].abi, f"frontend_bridge/abi/{name}.json is stale: run 'make compile'"
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from eth_utils import keccak
 
-from scf.contracts import DocType, Role, label
+from scf.contracts import LEDGERS, DocType, Role, label
 from scf.manifest import save
 from tests.support import BANK_OPENING_CASH, BRIDGE, CNY, DAY, ROOT, funded
 
@@ -55,7 +55,7 @@ def page_url(page_dist, suite, conn, tmp_path):
     shutil.copytree(BRIDGE / "typed-data", site / "typed-data", dirs_exist_ok=True)
     save(suite.deployment, site / "deployments")
     (site / "abi").mkdir(exist_ok=True)
-    for name in ("ConsortiumRegistry", "SettlementToken", "TradeRegistry", "ReceivableVoucher", "DiscountDesk"):
+    for name in LEDGERS:  # the contracts the page loads
         (site / "abi" / f"{name}.json").write_text(json.dumps(conn.artifacts[name].abi))
     server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_QuietHandler, directory=str(site)))
     thread = threading.Thread(target=server.serve_forever, daemon=True)

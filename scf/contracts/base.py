@@ -9,6 +9,8 @@ from web3.contract import Contract
 from scf.chain.connection import Connection
 from scf.chain.sending import Signer, TxResult
 
+ZERO_ADDRESS = "0x0000000000000000000000000000000000000000"
+
 
 class ContractClient:
     """A deployed contract of the suite, seen through one connection."""

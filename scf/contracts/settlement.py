@@ -5,9 +5,7 @@ from __future__ import annotations
 from functools import partial
 
 from scf.chain.sending import Signer, TxResult
-from scf.contracts.base import ContractClient
-
-ZERO = "0x0000000000000000000000000000000000000000"
+from scf.contracts.base import ZERO_ADDRESS, ContractClient
 
 
 class SettlementToken(ContractClient):
@@ -40,8 +38,9 @@ class SettlementToken(ContractClient):
         event = self.contract.events.Transfer()
         minted: dict[str, int] = {}
         for lo in range(from_block, head + 1, chunk):
+            to_block = min(lo + chunk - 1, head)
             logs = self.conn.read(partial(
-                event.get_logs, from_block=lo, to_block=min(lo + chunk - 1, head), argument_filters={"from": ZERO}
+                event.get_logs, from_block=lo, to_block=to_block, argument_filters={"from": ZERO_ADDRESS}
             ))
             for log in logs:
                 minted[log["args"]["to"]] = minted.get(log["args"]["to"], 0) + int(log["args"]["value"])

@@ -6,15 +6,12 @@ from __future__ import annotations
 import json
 import statistics
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from scf.money import fmt, from_minor, to_minor
+from scf.money import DAY, fmt, fmt_day, from_minor, to_minor
 from scf.text import printable, printable_lines, tree_lines
-
-DAY = 86_400
 
 
 @dataclass
@@ -121,7 +118,7 @@ class ScenarioReport:
         )
         out += ["", "Who received what, and when:"]
         for p in self.payments:
-            when = datetime.fromtimestamp(p.at, tz=UTC).strftime("%Y-%m-%d")
+            when = fmt_day(p.at)
             out.append(
                 f"  {when}  {printable(p.member):<34} {p.kind:<11} {fmt(p.amount, cur):>18}  {printable(p.detail)}"
             )
@@ -143,7 +140,6 @@ class ScenarioReport:
             out.append(f"  {op:<22} {int(statistics.median(values)):>9,} gas  x{len(values)}")
         out += ["", f"Finished in {self.seconds:.1f} s."]
         return printable_lines(out)
-
 
 
 def write_json(report: ScenarioReport, path: Path) -> None:
