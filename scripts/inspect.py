@@ -42,6 +42,6 @@ def _parse(kind, what):
         if not is_hex_address(what):
             fail(f"{what!r} is not an address (0x followed by 40 hex digits)")
         return to_checksum_address(what)
-    if not what.isdigit():
-        fail(f"{what!r} is not a number")
+    if not (what.isascii() and what.isdigit()) or int(what) >= 2**256:
+        fail(f"{what!r} is not a number (digits 0-9, below 2**256)")
     return int(what)

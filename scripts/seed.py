@@ -4,13 +4,14 @@ Admits the consortium's members from a YAML file: the whole file is validated fi
 every problem reported with its line before any transaction; re-running sends nothing for
 members already in place. Needs the suite deployed (ape run deploy)."""
 
+import itertools
 from pathlib import Path
 
 import click
 from ape.cli import ConnectedProviderCommand
 
 from scf.chain.devnet import set_balance
-from scf.cli import connect, fail, finishing
+from scf.cli import connect, fail, finishing, progress_bar
 from scf.money import fmt
 from scf.paths import deployments_dir, project_root
 from scf.seed import SpecError, load_consortium, seed_members
@@ -42,9 +43,10 @@ def cli(provider, file_, operator):
         if local:
             set_balance(conn.w3, signer.address, 10**21)
 
-        progress = click.progressbar(length=len(members), label="seeding", file=click.get_text_stream("stderr"))
-        with progress as bar:  # closed before an error line is printed, so that line comes last
-            gas = seed_members(suite, signer, members, done=lambda: bar.update(1))
+        with progress_bar("seeding") as progress:  # closed before an error line, so that line comes last
+            progress(0, len(members), "")
+            finished = itertools.count(1)
+            gas = seed_members(suite, signer, members, done=lambda: progress(next(finished), len(members), ""))
         sent = sum(len(v) for v in gas.values())
         if not sent:
             click.echo(f"all {len(members)} members are already in place: nothing to do")

@@ -58,7 +58,6 @@ class Cast:
     outsider: LocalAccount  # never admitted
 
 
-
 @pytest.fixture(scope="session")
 def conn(chain, project) -> Connection:
     project.load_contracts()

@@ -71,7 +71,7 @@ class AnvilNode:
             try:
                 if Web3(HTTPProvider(self.url)).eth.block_number >= 0:
                     break
-            except Exception:  # not up yet
+            except (OSError, requests.RequestException):  # not up yet
                 if self.process.poll() is not None:
                     output = self.process.stderr.read().decode() if self.process.stderr else ""
                     raise RuntimeError(f"anvil exited: {output}") from None

@@ -799,9 +799,9 @@ def test_a_call_mined_with_a_fixed_gas_limit_reports_the_contract_s_own_error(re
 def test_under_besu_permissioning_an_outsider_may_send_only_its_membership_application(reg, cast):
     application = calldata(reg.fn("applyForMembership", "New Firm", int(Role.SUPPLIER), NEW_KYC))
     admit = calldata(reg.fn("admit", cast.outsider.address, "X", int(Role.SUPPLIER), NEW_KYC, 0))
-    allowed = lambda target, payload: reg.call(  # noqa: E731
-        "transactionAllowed", cast.outsider.address, target, 0, 0, 100_000, payload
-    )
+    def allowed(target, payload):
+        return reg.call("transactionAllowed", cast.outsider.address, target, 0, 0, 100_000, payload)
+
     assert allowed(reg.address, application) is True
     assert allowed(reg.address, admit) is False
     assert allowed(cast.tier1.address, application) is False  # the same bytes to another contract

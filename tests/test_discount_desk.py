@@ -102,7 +102,6 @@ def make_offer(cast, now) -> Callable[..., DiscountOffer]:
     return make
 
 
-
 def possible_prices(suite, slot: int, value: int, rate_bps: int) -> set[int]:
     """The price of a call simulated now: the node prices it at the latest block's timestamp
     or a little after (the pending block), so one of these."""

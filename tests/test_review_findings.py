@@ -48,7 +48,6 @@ def selector(signature: str) -> bytes:
     return function_signature_to_4byte_selector(signature)
 
 
-
 # --------------------------------------------------------------------------- refusals
 
 

@@ -24,7 +24,8 @@ const SERIAL_MASK = (1n << SERIAL_BITS) - 1n;
 const DECIMALS = SHARED.decimals;
 export const CURRENCY = SHARED.currency;
 const UNIT = 10n ** BigInt(DECIMALS);
-const AMOUNT = new RegExp(`^\\d+(\\.\\d{1,${DECIMALS}})?$`);
+// Whole units, then at most DECIMALS places (none when the currency has no minor unit).
+const AMOUNT = new RegExp(DECIMALS > 0 ? `^\\d+(\\.\\d{1,${DECIMALS}})?$` : "^\\d+$");
 
 export class WrongChainError extends Error {
   constructor(chainId, known) {
