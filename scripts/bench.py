@@ -158,9 +158,35 @@ def throughput_section(conn, bench, ape_account, project, quick, repeat, results
 
 
 def render(r: dict) -> str:
-    ours, ref = r["gas"]["ours"], r["gas"]["reference"]
-    lines = [f"{r['date']} on {r['machine']}, solc {r['versions']['solc']}, anvil {r['versions']['anvil']}", ""]
-    lines.append(f"{'operation':<30} {'ours':>10} {'reference':>10} {'ratio':>7}")
+    """The results as a table; a section not measured in this file (``--only`` into a new
+    ``--out``) is left out."""
+    lines = [f"{r['date']} on {r['machine']}, solc {r['versions']['solc']}, anvil {r['versions']['anvil']}"]
+    if "gas" in r:
+        lines += ["", *_render_gas(r["gas"]["ours"], r["gas"]["reference"])]
+    if "redemption_scale" in r:
+        lines += ["", f"{'fragments':>10} {'gas/voucher':>12} {'max batch/30M':>14} {'seconds':>9}"]
+        for s in r["redemption_scale"]:
+            lines.append(
+                f"{s['fragments']:>10,} {s['gas_per_voucher']:>12,} "
+                f"{s['max_batch_in_30m_gas_block']:>14,} {s['seconds']:>9.2f}"
+            )
+    if r.get("errors"):
+        lines += ["", "errors: " + "; ".join(f"{k}: {printable(v)}" for k, v in r["errors"].items())]
+    if "throughput_ops_per_s" in r:
+        t = r["throughput_ops_per_s"]
+        lines += ["", f"throughput ({r['throughput_operations']} split-transfers, ops/s, median): "
+                  + ", ".join(f"{k} {v}" for k, v in t.items())
+                  + f"  (scf/web3 = {t['scf'] / t['web3']:.2f})"]
+    if "seeding" in r:
+        seeding_chain = r["sections"]["seeding"]["chain"]
+        lines += ["", f"{'members':>8} {'seconds':>9} {'gas':>15} {'gas/member':>11}   ({seeding_chain})"]
+        for s in r["seeding"]:
+            lines.append(f"{s['members']:>8,} {s['seconds']:>9.2f} {s['gas']:>15,} {s['gas_per_member']:>11,}")
+    return "\n".join(lines)
+
+
+def _render_gas(ours: dict, ref: dict) -> list[str]:
+    lines = [f"{'operation':<30} {'ours':>10} {'reference':>10} {'ratio':>7}"]
     pairs = [
         ("issue + accept", ours["issue"] + ours["accept"], ref["mint"]),
         ("split_transfer", ours["split_transfer"], ref["split_transfer"]),
@@ -172,20 +198,4 @@ def render(r: dict) -> str:
         lines.append(f"{name:<30} {mine:>10,} {theirs:>10,} {mine / theirs:>7.2f}")
     for name in ("discount", "fund", "redeem_per_voucher_in_batch"):
         lines.append(f"{name:<30} {ours[name]:>10,}")
-    lines += ["", f"{'fragments':>10} {'gas/voucher':>12} {'max batch/30M':>14} {'seconds':>9}"]
-    for s in r["redemption_scale"]:
-        lines.append(
-            f"{s['fragments']:>10,} {s['gas_per_voucher']:>12,} "
-            f"{s['max_batch_in_30m_gas_block']:>14,} {s['seconds']:>9.2f}"
-        )
-    t = r["throughput_ops_per_s"]
-    if r.get("errors"):
-        lines += ["", "errors: " + "; ".join(f"{k}: {printable(v)}" for k, v in r["errors"].items())]
-    lines += ["", f"throughput ({r['throughput_operations']} split-transfers, ops/s, median): "
-              + ", ".join(f"{k} {v}" for k, v in t.items())
-              + f"  (scf/web3 = {t['scf'] / t['web3']:.2f})"]
-    seeding_chain = r["sections"]["seeding"]["chain"]
-    lines += ["", f"{'members':>8} {'seconds':>9} {'gas':>15} {'gas/member':>11}   ({seeding_chain})"]
-    for s in r["seeding"]:
-        lines.append(f"{s['members']:>8,} {s['seconds']:>9.2f} {s['gas']:>15,} {s['gas_per_member']:>11,}")
-    return "\n".join(lines)
+    return lines
