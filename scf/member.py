@@ -153,7 +153,8 @@ class MemberSession:
     # --------------------------------------------------------------- maturity
 
     def fund(self, slot: int, amount: Amount | None = None) -> Decimal:
-        """As the debtor, funds ``amount`` (default: all that is unfunded); returns it."""
+        """Funds ``amount`` of the slot (default: all that is unfunded), as its debtor or, as any
+        active member, on the debtor's behalf (a guarantor); returns it."""
         info = self.suite.voucher.slot(slot)
         minor = info.face_value - info.funded if amount is None else to_minor(amount)
         if minor == 0 and not self.suite.conn.replaying:  # a re-run of a recorded funding: it was not 0

@@ -356,11 +356,18 @@ def whole_transfer(s: Stage) -> tuple[str, str, int]:
 
 
 def funding_approved(s: Stage) -> tuple[int, int]:
-    s.suite.token.approve(s.cast.hospital, s.suite.voucher.address, AMOUNT)
+    """Every member with cash has approved the ledger for AMOUNT: the debtor and anyone who may
+    pay on its behalf."""
+    for member in (s.cast.hospital, s.cast.tier1, s.cast.bank, s.cast.auditor, s.cast.tier3):
+        s.suite.token.approve(member, s.suite.voucher.address, AMOUNT)
     return s.slot, AMOUNT
 
 
 def funding_permit(s: Stage) -> tuple[int, int, int, int, bytes, bytes]:
+    """The debtor's permit for AMOUNT; the other members with cash approved the ledger as in
+    ``funding_approved`` (the permit is not theirs: the ledger skips it and uses their allowance)."""
+    for member in (s.cast.tier1, s.cast.bank, s.cast.auditor, s.cast.tier3):
+        s.suite.token.approve(member, s.suite.voucher.address, AMOUNT)
     _, _, amount, deadline, v, r, sig_s = s.permit(s.cast.hospital, s.suite.voucher.address)
     return s.slot, amount, deadline, v, r, sig_s
 
@@ -537,10 +544,11 @@ SPEC: dict[str, dict[str, Row]] = {
         ),
         "freeze(uint256,bytes32)": Row(only(OPERATOR), lambda s: (s.voucher, REASON)),
         "fund(uint256,uint256)": Row(
-            only(CORE),
+            only(CORE, SUPPLIER, FINANCIER, AUDITOR, AGENT),
             funding_approved,
             party=CORE,
-            note="A suspended or removed debtor is refused by the settlement token: it may not pay.",
+            note="The debtor, or any active member paying on its behalf (a guarantor). A suspended or removed "
+            "debtor is refused by the settlement token: it may not pay.",
         ),
         "forceTransfer(uint256,address,bytes32)": Row(
             only(OPERATOR),
@@ -548,7 +556,12 @@ SPEC: dict[str, dict[str, Row]] = {
             note="Operators only, under the registry's threshold (1 here: the operator's call moves it): the "
             "supplier's voucher, frozen, goes to tier 2 by court order. Governance is no operator.",
         ),
-        "fundWithPermit(uint256,uint256,uint256,uint8,bytes32,bytes32)": Row(only(CORE), funding_permit, party=CORE),
+        "fundWithPermit(uint256,uint256,uint256,uint8,bytes32,bytes32)": Row(
+            only(CORE, SUPPLIER, FINANCIER, AUDITOR, AGENT),
+            funding_permit,
+            party=CORE,
+            note="As fund; a permit that is not the caller's own is skipped, its allowance pays.",
+        ),
         "issue(address,uint256,uint256,uint256)": Row(
             only(CORE),
             lambda s: (s.bystander, FACE, s.now() + 90 * DAY, s.invoice(s.cast.tier2)),

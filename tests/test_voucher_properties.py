@@ -1119,9 +1119,11 @@ class VoucherLedgerMachine(RuleBasedStateMachine):
             assert financier_token == self.m.mint(s, bank_address, value, token)
 
     def _fund(self, data: st.DataObject, amount_of: Callable[[int], int]) -> None:
-        """The debtor approves the voucher contract for ``amount_of(unfunded)`` settlement tokens
-        and pays them toward a slot, most often one that is due (or overdue) soonest. A debtor
-        that is not active cannot pay: the settlement token refuses it as a holder."""
+        """The debtor, or another account paying on its behalf (a guarantor: any active member;
+        to be refused, the outsider), approves the voucher contract for ``amount_of(unfunded)``
+        settlement tokens and pays them toward a slot, most often one that is due (or overdue)
+        soonest. A debtor that is not active cannot pay: the settlement token refuses it as a
+        holder. The credit line released by the completing payment is the debtor's, whoever pays."""
         owed = sorted(
             (s for s in self.m.slots.values() if s.status == SlotStatus.ACCEPTED and s.funded < s.face),
             key=lambda s: s.maturity,
@@ -1132,14 +1134,15 @@ class VoucherLedgerMachine(RuleBasedStateMachine):
             slot = self._slot(data, lambda s: s.status == SlotStatus.ACCEPTED and s.funded < s.face)
         s = self.m.slots[slot]
         caller = s.debtor
-        if choose(data, "funded by", {"the debtor": 8, "the other core": 1}) != "the debtor":
-            caller = next(c.address for c in self.cores if c.address != s.debtor)
+        if choose(data, "funded by", {"the debtor": 6, "a guarantor": 3}) != "the debtor":
+            others = [a for a in (*self.members, self.auditor, self.outsider) if a.address != s.debtor]
+            caller = self._pick(data, others, "guarantor").address
         amount = amount_of(s.face - s.funded)
         expected = None
         if self.m.paused("ledger"):
             expected = Revert("SystemPaused")
-        elif caller != s.debtor:
-            expected = Revert("NotDebtor", {"slot": slot, "caller": caller})
+        elif caller != s.debtor and not (self.m.active(caller) and self.m.roles.get(caller, 0)):
+            expected = Revert("NotActiveMember", {"account": caller})
         elif s.status != SlotStatus.ACCEPTED:
             expected = Revert("UnexpectedSlotStatus", {"slot": slot, "status": int(s.status)})
         elif amount == 0:

@@ -20,7 +20,7 @@ from eth_utils import function_signature_to_4byte_selector, keccak
 from scf.chain import ContractRevert
 from scf.contracts import DocType, SlotStatus, VoucherInfo, label, token_id
 from scf.contracts.voucher import MERGE, SPLIT_TRANSFER, WHOLE_TRANSFER
-from tests.support import CNY, DAY, FACE, GRACE, Refusals, read_many, word
+from tests.support import CNY, DAY, FACE, GRACE, Refusals, event_args, read_many, word
 
 MAX_TENOR = 180 * DAY
 REASON = keccak(text="court order 2026-0042: ownership of the receivable disputed")
@@ -610,13 +610,70 @@ def test_a_split_that_runs_out_of_value_halfway_leaves_nothing_behind(suite, cas
 # --------------------------------------------------------------------------- funding
 
 
-def test_only_the_debtor_can_fund_a_slot(suite, cast, voucher, refused):
+def test_an_account_that_is_not_an_active_member_cannot_fund_a_slot(suite, cast, voucher, refused):
     slot, _ = voucher
-    suite.token.approve(cast.tier1, suite.voucher.address, FACE)
     refused(
-        suite.voucher, cast.tier1, "fund", slot, 1_000 * CNY,
-        error="NotDebtor", slot=slot, caller=cast.tier1.address,
+        suite.voucher, cast.outsider, "fund", slot, 1_000 * CNY,
+        error="NotActiveMember", account=cast.outsider.address,
     )
+    suite.token.mint(cast.operator, cast.tier2.address, 1_000 * CNY)
+    suite.token.approve(cast.tier2, suite.voucher.address, 1_000 * CNY)
+    suite.registry.suspend(cast.operator, cast.tier2.address, REASON)
+    refused(
+        suite.voucher, cast.tier2, "fund", slot, 1_000 * CNY,
+        error="NotActiveMember", account=cast.tier2.address,
+    )
+
+
+def test_a_guarantor_completes_the_slot_of_a_removed_debtor_and_every_holder_is_paid_in_full(
+    suite, cast, voucher, travel, now
+):
+    """The review's case: the hospital funds 90 % and is removed. Its guarantor (the bank) pays
+    the last 10 %; the debt is whole, the hospital's credit line released, and the holders of
+    every fragment are paid their value at maturity: nothing is left locked in the ledger."""
+    slot, root = voucher
+    t2, _ = suite.voucher.split_transfer(cast.tier1, root, cast.tier2.address, 300_000 * CNY)
+    v, token = suite.voucher, suite.token
+    token.approve(cast.hospital, v.address, 900_000 * CNY)
+    v.fund(cast.hospital, slot, 900_000 * CNY)
+    suite.registry.remove(cast.operator, cast.hospital.address, REASON)
+    assert v.outstanding_of(cast.hospital.address) == FACE  # 90 % paid: the line is still used
+
+    bank_cash, ledger_cash = token.balance_of(cast.bank.address), token.balance_of(v.address)
+    token.approve(cast.bank, v.address, 100_000 * CNY)
+    paid = v.fund(cast.bank, slot, 100_000 * CNY)
+    assert event_args(paid, v, "SlotFunded") == [
+        {"slot": slot, "payer": cast.bank.address, "amount": 100_000 * CNY, "funded": FACE, "faceValue": FACE}
+    ]
+    assert event_args(paid, v, "CreditReleased") == [{"slot": slot, "debtor": cast.hospital.address, "faceValue": FACE}]
+    assert v.outstanding_of(cast.hospital.address) == 0
+    assert token.balance_of(cast.bank.address) == bank_cash - 100_000 * CNY
+    assert token.balance_of(v.address) == ledger_cash + 100_000 * CNY
+
+    travel(now + 90 * DAY - suite.conn.block_timestamp() + 1)
+    before = {a: token.balance_of(a) for a in (cast.tier1.address, cast.tier2.address)}
+    v.redeem_batch(cast.bank, [root, t2])
+    assert token.balance_of(cast.tier1.address) == before[cast.tier1.address] + 700_000 * CNY
+    assert token.balance_of(cast.tier2.address) == before[cast.tier2.address] + 300_000 * CNY
+    assert token.balance_of(v.address) == ledger_cash - 900_000 * CNY  # all it was paid for this slot, paid out
+    assert v.slot(slot).status == SlotStatus.SETTLED
+
+
+def test_a_guarantors_part_payment_reduces_the_debt_but_only_full_funding_releases_the_credit_line(
+    suite, cast, voucher
+):
+    slot, _ = voucher
+    v, token = suite.voucher, suite.token
+    token.approve(cast.bank, v.address, 400_000 * CNY)
+    first = v.fund(cast.bank, slot, 400_000 * CNY)
+    assert event_args(first, v, "CreditReleased") == []
+    assert v.slot(slot).funded == 400_000 * CNY
+    assert v.outstanding_of(cast.hospital.address) == FACE
+    token.approve(cast.hospital, v.address, 600_000 * CNY)
+    last = v.fund(cast.hospital, slot, 600_000 * CNY)
+    assert event_args(last, v, "SlotFunded")[0]["payer"] == cast.hospital.address
+    assert event_args(last, v, "CreditReleased") == [{"slot": slot, "debtor": cast.hospital.address, "faceValue": FACE}]
+    assert v.outstanding_of(cast.hospital.address) == 0
 
 
 def test_a_debtor_cannot_fund_more_than_the_face_value(suite, cast, voucher, refused):

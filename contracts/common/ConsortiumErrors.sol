@@ -71,7 +71,8 @@ error NotCoreEnterprise(address account);
 ///           `forceTransfer`); the holder of a voucher redeemed by `redeem` or
 ///           `redeemBatch`; a caller other than the holder that is not active: any such
 ///           caller of the ERC-3525 `transferFrom`s, and an approved agent making a whole
-///           transfer or granting an approval (either `approve`) for the holder.
+///           transfer or granting an approval (either `approve`) for the holder; a payer
+///           of `fund` (`fundWithPermit`) other than the slot's debtor that is not active.
 error NotActiveMember(address account);
 
 /// @notice More settlement tokens asked back by `returnExcessSettlement` than the contract

@@ -171,8 +171,9 @@ contract ReceivableVoucher is
     ///         line and invoice reservation are released.
     event VoucherCancelled(uint256 indexed slot, address indexed debtor);
     /// @notice Emitted by every payment of `fund` (and `fundWithPermit`) into a slot.
+    /// @param payer who paid: the slot's debtor, or an active member paying on its behalf.
     /// @param funded what the slot has received so far, of `faceValue`.
-    event SlotFunded(uint256 indexed slot, address indexed debtor, uint256 amount, uint256 funded, uint256 faceValue);
+    event SlotFunded(uint256 indexed slot, address indexed payer, uint256 amount, uint256 funded, uint256 faceValue);
     /// @notice Emitted by the `fund` payment that completes a slot's face value: the face value
     ///         no longer counts against the debtor's credit limit.
     event CreditReleased(uint256 indexed slot, address indexed debtor, uint256 faceValue);
@@ -269,7 +270,7 @@ contract ReceivableVoucher is
     error UnexpectedSlotStatus(uint256 slot, SlotStatus status);
     /// @notice `accept` by anyone but the slot's creditor.
     error NotCreditor(uint256 slot, address caller);
-    /// @notice `cancel` or `fund` (`fundWithPermit`) by anyone but the slot's debtor.
+    /// @notice `cancel` by anyone but the slot's debtor.
     error NotDebtor(uint256 slot, address caller);
     /// @notice `account` does not hold the voucher: `split` by a caller that does not hold it;
     ///         a whole transfer (`transferFrom`, `safeTransferFrom`) whose `from` is not its
@@ -553,14 +554,18 @@ contract ReceivableVoucher is
 
     // ======================================================= funding and redemption
 
-    /// @notice The debtor pays `amount` minor units toward the slot (partial and early allowed;
-    ///         also after maturity, which makes an overdue slot redeemable again). Pulls the
-    ///         settlement tokens, so the debtor approves this contract first (or uses
-    ///         `fundWithPermit`). The payment that completes the face value releases the
-    ///         debtor's credit line: the debt is paid into the ledger.
+    /// @notice Pays `amount` minor units toward the slot: the debtor, or any active member on
+    ///         its behalf (a parent company, a guarantor; also for a debtor suspended or removed).
+    ///         Partial and early payments are allowed, and payments after maturity, which make an
+    ///         overdue slot redeemable again. Pulls the settlement tokens, so the payer approves
+    ///         this contract first (or uses `fundWithPermit`). Every payment reduces the debt by
+    ///         its amount and is recorded with its payer (SlotFunded); only the payment that
+    ///         completes the face value releases the debtor's credit line.
     function fund(uint256 slotId, uint256 amount) public whenNotPaused nonReentrant {
         Slot storage s = _existingSlot(slotId);
-        if (msg.sender != s.debtor) revert NotDebtor(slotId, msg.sender);
+        address debtor = s.debtor;
+        // The debtor itself is checked by the settlement token (a suspended member cannot pay).
+        if (msg.sender != debtor && registry.rolesIfActive(msg.sender) == 0) revert NotActiveMember(msg.sender);
         if (s.status != SlotStatus.Accepted) revert UnexpectedSlotStatus(slotId, s.status);
         if (amount == 0) revert ZeroAmount();
         uint256 face = s.faceValue;
@@ -573,8 +578,8 @@ contract ReceivableVoucher is
         emit SlotFunded(slotId, msg.sender, amount, funded, face);
         if (funded == face) {
             // Cannot underflow: the face value was added to the debtor's outstanding at issue.
-            _outstanding[msg.sender] -= face;
-            emit CreditReleased(slotId, msg.sender, face);
+            _outstanding[debtor] -= face;
+            emit CreditReleased(slotId, debtor, face);
         }
         settlementToken.safeTransferFrom(msg.sender, address(this), amount);
     }

@@ -104,8 +104,9 @@ class ReceivableVoucher(ContractClient):
     def approve_value(self, holder: Signer, token: int, operator: str, value: int) -> TxResult:
         return self.send(holder, "approve(uint256,address,uint256)", token, operator, value)
 
-    def fund(self, debtor: Signer, slot: int, amount: int) -> TxResult:
-        return self.send(debtor, "fund", slot, amount)
+    def fund(self, payer: Signer, slot: int, amount: int) -> TxResult:
+        """The debtor's payment into the slot, or an active member's on its behalf."""
+        return self.send(payer, "fund", slot, amount)
 
     def redeem(self, caller: Signer, token: int) -> TxResult:
         return self.send(caller, "redeem", token)
