@@ -196,6 +196,7 @@ def _render_gas(ours: dict, ref: dict) -> list[str]:
     ]
     for name, mine, theirs in pairs:
         lines.append(f"{name:<30} {mine:>10,} {theirs:>10,} {mine / theirs:>7.2f}")
-    for name in ("discount", "fund", "redeem_per_voucher_in_batch"):
-        lines.append(f"{name:<30} {ours[name]:>10,}")
+    for name in ("discount", "fund", "fund_by_guarantor", "redeem_per_voucher_in_batch"):
+        if name in ours:
+            lines.append(f"{name:<30} {ours[name]:>10,}")
     return lines
