@@ -175,3 +175,17 @@ def test_inspect_prints_a_hostile_member_name_from_the_chain_escaped():
     line = Inspector(suite, index=None).event_line(admitted)
     assert not any(c in line for c in UNSAFE)
     assert line.count(HOSTILE_SHOWN) == 3  # the account, the name argument, and the actor
+
+
+@pytest.mark.parametrize("where", ["the project", "a folder outside it"])
+def test_the_ape_plugin_points_every_ape_start_at_the_offline_compiler_without_env_sh(tmp_path, where):
+    """ape imports the plugin at start-up; with neither env.sh nor the Makefile's variables it
+    must still name the project's solc bridge (else ape-solidity would try to download solc)."""
+    env = {k: v for k, v in os.environ.items() if k not in ("SOLCX_BINARY_PATH", "SCF_PROJECT_ROOT")}
+    env["PATH"] = os.pathsep.join(p for p in env["PATH"].split(os.pathsep) if "node_modules" not in p)
+    show = "import os, ape_scf_toolchain; print(os.environ['SOLCX_BINARY_PATH']); print(os.environ['PATH'])"
+    cwd = ROOT if where == "the project" else tmp_path
+    result = subprocess.run([sys.executable, "-c", show], cwd=cwd, env=env, capture_output=True, text=True, check=True)
+    bridge, path = result.stdout.splitlines()
+    assert Path(bridge) == ROOT / "tools" / "solc"
+    assert str(ROOT / "node_modules" / ".bin") in path.split(os.pathsep)

@@ -4,16 +4,9 @@ and importing this one points py-solc-x at the project's offline compiler bridge
 
 Without it, a plain ``ape compile`` in a shell that did not ``source env.sh`` would make
 ape-solidity try to download solc. With it, a missing compiler surfaces as the bridge's own
-one-line message: run 'make setup'."""
+one-line message: run 'make setup'. Where the project is, and what pointing at it means, is the
+project package's to say (``scf.toolchain``, installed beside this plugin by ``make setup``)."""
 
-import os
-from pathlib import Path
+from scf.toolchain import use_project_toolchain
 
-_ROOT = Path(__file__).resolve().parents[3]
-_BRIDGE = _ROOT / "tools" / "solc"
-_BIN = _ROOT / "node_modules" / ".bin"
-
-if _BRIDGE.is_dir():
-    os.environ["SOLCX_BINARY_PATH"] = str(_BRIDGE)
-    if str(_BIN) not in os.environ.get("PATH", "").split(os.pathsep):
-        os.environ["PATH"] = f"{_BIN}{os.pathsep}{os.environ.get('PATH', '')}"
+use_project_toolchain()
