@@ -19,10 +19,11 @@ from eth_account.signers.local import LocalAccount
 from eth_utils import function_signature_to_4byte_selector, keccak
 from hexbytes import HexBytes
 
-from scf.chain.devnet import set_balance
+from scf.chain.devnet import DevnetClock, faucet, set_balance
 from scf.chain.reverts import ContractRevert
 from scf.deploy import SETTLEMENT_NAME
 from scf.money import DAY, DECIMALS
+from scf.scenario import run_scenario
 
 # ------------------------------------------------------------------ the story's constants
 
@@ -30,7 +31,6 @@ ETHER = 10**18
 CNY = 10**DECIMALS  # minor units (fen) per yuan
 GRACE = 3 * DAY  # the ledger's grace period after maturity, as deployed
 YEAR_BASIS = 360 * DAY * 10_000  # DiscountDesk: ACT/360, times basis points
-ZERO_ADDRESS = "0x0000000000000000000000000000000000000000"
 NO_HASH = b"\0" * 32  # no reason, no document
 OPERATOR_ROLE = keccak(text="OPERATOR_ROLE")
 KYC = keccak(text="kyc evidence")  # what conftest admits the cast with
@@ -257,7 +257,4 @@ def not_active(scene, cast, who: str) -> LocalAccount:
 def play_story(conn, story, **options):
     """``run_scenario`` on a test's anvil: the story's clock moves with ``evm_increaseTime``
     and its accounts get gas money, as ``ape run scenario`` does."""
-    from scf.chain.devnet import DevnetClock, faucet
-    from scf.scenario import run_scenario
-
     return run_scenario(conn, story, clock=DevnetClock(conn), fund_gas=faucet(conn.w3), **options)

@@ -24,6 +24,7 @@ from scf.chain.devnet import set_balance
 from scf.chain.journal import Journal
 from scf.chain.sending import calldata
 from scf.contracts import MemberStatus, Role
+from scf.contracts.base import ZERO_ADDRESS
 from scf.deploy import deploy_suite
 from scf.manifest import load
 from scf.scenario import journal_path, load_scenario
@@ -31,7 +32,7 @@ from scf.seed import SpecError, load_consortium, seed_members
 from scf.suite import Suite
 from scf.wallet import dev_key
 from tests.nodes import AnvilNode, CountingProvider, FlakyProxy, KillSwitch, with_timeout
-from tests.support import STORY, ZERO_ADDRESS, mined_refusal, play_story
+from tests.support import STORY, mined_refusal, play_story
 
 # What the story does before its steps: deploying the suite, seeding its members.
 SETTING_UP = ("deploying", "seeding")

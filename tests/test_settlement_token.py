@@ -15,13 +15,13 @@ from eth_account.signers.local import LocalAccount
 from eth_utils import keccak
 
 from scf.contracts import Role
+from scf.contracts.base import ZERO_ADDRESS
 from tests.support import (
     BANK_OPENING_CASH,
     CNY,
     HOSPITAL_OPENING_CASH,
     KYC,
     NOT_ACTIVE,
-    ZERO_ADDRESS,
     Refusals,
     ViewFingerprint,
     event_args,

@@ -14,13 +14,13 @@ from eth_account.signers.local import LocalAccount
 from eth_utils import keccak
 
 from scf.contracts import DocType, RecordStatus, Role
+from scf.contracts.base import ZERO_ADDRESS
 from tests.support import (
     CNY,
     DAY,
     KYC,
     NO_HASH,
     NOT_ACTIVE,
-    ZERO_ADDRESS,
     Refusals,
     ViewFingerprint,
     event_args,

@@ -21,8 +21,9 @@ from eth_utils import keccak
 
 from scf.chain import ContractRevert
 from scf.contracts import Role, token_id
+from scf.contracts.base import ZERO_ADDRESS
 from scf.contracts.voucher import MERGE, SAFE_WHOLE_TRANSFER, SPLIT_TRANSFER
-from tests.support import CNY, FACE, ZERO_ADDRESS, Refusals, read_many
+from tests.support import CNY, FACE, Refusals, read_many
 
 PART = 100_000 * CNY
 

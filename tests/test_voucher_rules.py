@@ -19,6 +19,7 @@ from eth_utils import function_signature_to_4byte_selector, keccak
 
 from scf.chain import ContractRevert
 from scf.contracts import DocType, SlotStatus, VoucherInfo, label, token_id
+from scf.contracts.base import ZERO_ADDRESS
 from scf.contracts.voucher import MERGE, SPLIT_TRANSFER, WHOLE_TRANSFER
 from tests.support import CNY, DAY, FACE, GRACE, Refusals, event_args, read_many, word
 
@@ -492,7 +493,7 @@ def test_an_address_approved_for_the_voucher_can_move_it_whole_and_the_approval_
     assert v.call("getApproved", root) == cast.tier2.address
     v.transfer_whole(cast.tier2, cast.tier1.address, cast.tier3.address, root)
     assert v.owner_of(root) == cast.tier3.address
-    assert v.call("getApproved", root) == "0x0000000000000000000000000000000000000000"
+    assert v.call("getApproved", root) == ZERO_ADDRESS
 
 
 def test_an_operator_approved_for_all_can_move_a_whole_voucher(suite, cast, voucher):
