@@ -15,12 +15,12 @@ from eth_utils import keccak
 
 from scf.chain.sending import calldata
 from scf.contracts import MemberStatus, Role
+from scf.contracts.base import ZERO_ADDRESS
 from tests.support import (
     CNY,
     HOSPITAL_CREDIT_LIMIT,
     KYC,
     OPERATOR_ROLE,
-    ZERO_ADDRESS,
     Refusals,
     ViewFingerprint,
     event_args,
