@@ -198,7 +198,7 @@ def our_gas(bench: Bench) -> dict[str, int]:
     )
     tokens = [root2 + 1 + i for i in range(len(pieces))]  # serials 2..21
     bench.mature_and_fund(slot2)
-    batch = v.redeem_batch(bench.keeper, tokens)
+    batch = bench.suite.keeper.redeem_batch(bench.keeper, tokens)
     gas["redeem_per_voucher_in_batch"] = batch.gas_used // len(tokens)
     return gas
 
@@ -227,8 +227,8 @@ def redemption_scale(bench: Bench, fragments: int, holders: int, log: Log = prin
     # holders' first payments, zero cash balances becoming non-zero).
     probe = min(50, max(2, fragments // 4))
     snap = snapshot(conn.w3)
-    one = v.redeem_batch(bench.keeper, tokens[:1]).gas_used
-    many = v.redeem_batch(bench.keeper, tokens[1 : 1 + probe]).gas_used
+    one = bench.suite.keeper.redeem_batch(bench.keeper, tokens[:1]).gas_used
+    many = bench.suite.keeper.redeem_batch(bench.keeper, tokens[1 : 1 + probe]).gas_used
     revert(conn.w3, snap)
     marginal = (many - one) / (probe - 1) if probe > 1 else float(one)
     overhead = one - marginal
@@ -240,7 +240,7 @@ def redemption_scale(bench: Bench, fragments: int, holders: int, log: Log = prin
     largest_batch_gas = 0
     for start in range(0, fragments, batch_size):
         chunk = tokens[start : start + batch_size]
-        used = v.redeem_batch(bench.keeper, chunk, gas=BLOCK_GAS - 1).gas_used
+        used = bench.suite.keeper.redeem_batch(bench.keeper, chunk, gas=BLOCK_GAS - 1).gas_used
         total_gas += used
         largest_batch_gas = max(largest_batch_gas, used)
     seconds = time.perf_counter() - started

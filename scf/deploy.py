@@ -75,6 +75,7 @@ def deploy_suite(
             deployment.address("TradeRegistry"),
         ),
         "DiscountDesk": lambda: (deployment.address("ConsortiumRegistry"), deployment.address("ReceivableVoucher")),
+        "PayoutKeeper": lambda: (deployment.address("ReceivableVoucher"),),
         "VoucherDescriptor": lambda: (),
     }
     reuse = previous is not None

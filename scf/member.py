@@ -165,7 +165,7 @@ class MemberSession:
 
     def redeem(self, vouchers: list[int]) -> TxResult:
         """Redeems matured vouchers (anyone's: each holder is paid)."""
-        tx = self.suite.voucher.redeem_batch(self.key, vouchers)
+        tx = self.suite.keeper.redeem_batch(self.key, vouchers)
         self._track("redeem_batch", tx)
         self.gas.setdefault("redeem_per_voucher_in_batch", []).append(tx.gas_used // max(1, len(vouchers)))
         return tx

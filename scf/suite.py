@@ -6,7 +6,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from scf.chain.connection import Connection
-from scf.contracts import SUITE, ConsortiumRegistry, DiscountDesk, ReceivableVoucher, SettlementToken, TradeRegistry
+from scf.contracts import (
+    SUITE,
+    ConsortiumRegistry,
+    DiscountDesk,
+    PayoutKeeper,
+    ReceivableVoucher,
+    SettlementToken,
+    TradeRegistry,
+)
 from scf.manifest import Deployment, ManifestError, load
 
 
@@ -21,6 +29,7 @@ class Suite:
     trade: TradeRegistry
     voucher: ReceivableVoucher
     desk: DiscountDesk
+    keeper: PayoutKeeper
 
     @classmethod
     def attach(cls, conn: Connection, deployment: Deployment) -> Suite:
@@ -32,6 +41,7 @@ class Suite:
             TradeRegistry(conn, deployment.address("TradeRegistry")),
             ReceivableVoucher(conn, deployment.address("ReceivableVoucher")),
             DiscountDesk(conn, deployment.address("DiscountDesk")),
+            PayoutKeeper(conn, deployment.address("PayoutKeeper")),
         )
 
 

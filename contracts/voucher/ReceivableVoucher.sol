@@ -70,22 +70,30 @@ contract ReceivableVoucher is
         Settled
     }
 
-    /// @dev What `_update` is asked to do.
+    /// @dev What `_update` is asked to do. The order matters: changes before CourtOrder are a
+    ///      holder's own (clock, debtor watch); Burn and WriteOff pay out.
     enum Change {
         Mint, // the root voucher, on acceptance
         Split, // value into a new voucher
         Merge, // value into another voucher of the slot
         Move, // a whole voucher to a new holder
-        Burn, // a redeemed voucher
-        CourtOrder // a whole voucher moved by the consortium's governance
+        CourtOrder, // a whole voucher moved by the consortium's governance
+        Burn, // a payout: the voucher's due share, and the voucher burned once paid whole
+        WriteOff // a payout of what is due, then the rest of the value written off and burned
     }
 
-    /// @dev Word 0 is read by every movement; word 1 holds the money; word 2 the provenance.
+    /// @dev Word 0 is read by every movement; word 1 holds the money; word 2 the provenance;
+    ///      word 3, written only by write-offs, what holders gave up.
+    ///      `redeemed` counts every unit paid out (redemptions and pro-rata payouts);
+    ///      `writtenOff` the value of vouchers written off, beyond what they had been paid;
+    ///      `writtenOffPaid` what those vouchers had been paid before.
+    ///      Per slot: live values + redeemed + writtenOff == faceValue (once accepted).
     struct Slot {
         address debtor;
         uint40 maturity;
         SlotStatus status;
         uint32 lastSerial;
+        uint8 flags;
         uint64 faceValue;
         uint64 funded;
         uint64 redeemed;
@@ -93,6 +101,8 @@ contract ReceivableVoucher is
         address creditor;
         uint64 tradeRecordId;
         uint32 overdueAt;
+        uint64 writtenOff;
+        uint64 writtenOffPaid;
     }
 
     /// @dev One storage word per voucher. `flags`: FROZEN, VALUE_APPROVED (some value
@@ -112,6 +122,9 @@ contract ReceivableVoucher is
     }
 
     uint8 private constant FROZEN = 1;
+    /// @dev Slot flag (bits 240-247 of word 0): some voucher was written off (word 3 is not
+    ///      empty), so payouts and funding read it.
+    uint8 private constant SLOT_WRITTEN_OFF = 1;
     // Bit offsets in a Token word and a Slot's first word (see `_loadToken`, `_loadSlotHead`).
     uint256 private constant TOKEN_VALUE = 160;
     uint256 private constant TOKEN_FLAGS = 248;
@@ -153,6 +166,9 @@ contract ReceivableVoucher is
     /// @dev Counts each voucher's freezes: a court order's approvals are bound to the freeze
     ///      (and the holder's suspension) they were given under.
     mapping(uint256 tokenId => uint256) private _freezeCount;
+    /// @dev Cash paid to a live voucher by pro-rata payouts of its overdue slot; its value
+    ///      already went down by as much (its nominal claim is value + paid out).
+    mapping(uint256 tokenId => uint256) private _paidOut;
 
     /// @notice Emitted by `issue`: a core enterprise (`debtor`, the caller) issued a voucher to
     ///         `creditor`, opening slot `slot`.
@@ -183,16 +199,28 @@ contract ReceivableVoucher is
     /// @param unfunded the face value not yet funded.
     /// @param reporter the caller (anyone).
     event SlotOverdue(uint256 indexed slot, address indexed debtor, uint256 unfunded, address indexed reporter);
-    /// @notice Emitted by the redemption (`redeem`, `redeemBatch`) whose value brings the
-    ///         slot's redeemed value to its face value: the slot is Settled.
+    /// @notice Emitted by the redemption (`redeem`) or `writeOff` that takes the
+    ///         slot's live value to zero (everything redeemed, paid out or written off): the
+    ///         slot is Settled.
     /// @param wasOverdue whether `markOverdue` recorded the slot as overdue.
     event SlotSettled(uint256 indexed slot, address indexed debtor, bool wasOverdue);
-    /// @notice Emitted by `redeem` and `redeemBatch` for each voucher paid its value (nothing for
+    /// @notice Emitted by `redeem` (also through PayoutKeeper's `redeemBatch`) for each voucher paid its value (nothing for
     ///         a voucher emptied by merges) and burned.
     event VoucherRedeemed(uint256 indexed tokenId, uint256 indexed slot, address indexed holder, uint256 value);
-    /// @notice Emitted when `redeemBatch` leaves a voucher out; `reason` is the selector of the
-    ///         error a lone `redeem` of it would raise (0 if it reverted without data).
-    event RedemptionSkipped(uint256 indexed tokenId, bytes4 reason);
+    /// @notice Emitted by `redeem` (also through PayoutKeeper's `redeemBatch`) for a voucher of an overdue slot not fully
+    ///         funded: it was paid its pro-rata share and stays alive for the rest.
+    /// @param amount what was paid now.
+    /// @param paidOut all it has been paid by such payouts.
+    /// @param value the value it still claims.
+    event VoucherPartlyPaid(
+        uint256 indexed tokenId, uint256 indexed slot, address indexed holder, uint256 amount, uint256 paidOut, uint256 value
+    );
+    /// @notice Emitted by `writeOff`: the holder gave up the rest of an overdue voucher, which
+    ///         was burned after being paid its due share (`paid`, possibly 0). The debtor's
+    ///         debt is unchanged: `writtenOff` stays on the slot for the regulator.
+    event VoucherWrittenOff(
+        uint256 indexed tokenId, uint256 indexed slot, address indexed holder, uint256 writtenOff, uint256 paid
+    );
     /// @notice Emitted by `freeze`: an operator froze a voucher.
     event FreezeApplied(uint256 indexed tokenId, bytes32 reasonHash, address indexed operator);
     /// @notice Emitted by `unfreeze`: an operator lifted a voucher's freeze.
@@ -219,8 +247,13 @@ contract ReceivableVoucher is
 
     /// @notice `deskTransfer` called by anyone but the discount desk governance named.
     error NotDiscountDesk(address account);
+    /// @notice `redeem` (or a PayoutKeeper `redeemBatch` entry) of a voucher of an overdue slot whose funding
+    ///         entitles it to nothing more yet.
+    error NothingToPay(uint256 tokenId);
+    /// @notice `writeOff` of a voucher whose slot is not marked overdue (`markOverdue`).
+    error SlotNotOverdue(uint256 slot);
     /// @notice The ledger is paused: `issue`, `cancel`, `fund`, `fundWithPermit`, `redeem`,
-    ///         `redeemBatch`, `markOverdue`, and every change of holder or value: `accept`,
+    ///         `writeOff`, `markOverdue`, and every change of holder or value: `accept`,
     ///         split-transfer, merge, `split`, whole transfers, `deskTransfer`, and the
     ///         `forceTransfer` call that would move the voucher (approvals short of the
     ///         threshold are still counted). Approvals, freezes and governance settings go on.
@@ -305,17 +338,18 @@ contract ReceivableVoucher is
     ///         split-transfers, merges, `split`, whole transfers and `deskTransfer` are refused;
     ///         `forceTransfer` and redemption are not.
     error SlotMatured(uint256 slot, uint256 maturity);
-    /// @notice `redeem` (or a `redeemBatch` entry) before the slot's maturity.
+    /// @notice `redeem` (or a PayoutKeeper `redeemBatch` entry) before the slot's maturity.
     error SlotNotMatured(uint256 tokenId, uint256 slot, uint256 maturity);
-    /// @notice `redeem` (or a `redeemBatch` entry) of a voucher whose slot is not fully funded
-    ///         (checked last: an unknown or frozen voucher, an unmatured slot or a holder not
-    ///         active is reported first).
+    /// @notice `redeem` (or a PayoutKeeper `redeemBatch` entry) of a voucher whose slot is neither fully
+    ///         funded nor marked overdue (checked last: an unknown or frozen voucher, an
+    ///         unmatured slot or a holder not active is reported first).
     error SlotNotFullyFunded(uint256 tokenId, uint256 slot, uint256 funded, uint256 faceValue);
     /// @notice `fund` of more than the slot still needs (face value minus funded).
     error OverFunding(uint256 slot, uint256 unfunded, uint256 amount);
     /// @notice `markOverdue` at or before the slot's overdue time (`overdueFromOf`).
     error GracePeriodNotOver(uint256 slot, uint256 overdueFrom);
-    /// @notice `markOverdue` of a slot that is fully funded (checked after the overdue time).
+    /// @notice `markOverdue` of a slot that is fully funded (checked after the overdue time), or
+    ///         `writeOff` of a voucher of a fully funded slot (redeem it instead).
     error SlotFullyFunded(uint256 slot);
     /// @notice `markOverdue` of a slot already marked overdue.
     /// @param overdueAt when it was marked.
@@ -337,8 +371,6 @@ contract ReceivableVoucher is
     /// @notice `forceTransfer` of a voucher that is not frozen and whose holder is an active
     ///         member: a court order is for a frozen voucher or a holder no longer active.
     error HolderInGoodStanding(uint256 tokenId, address holder);
-    /// @notice `redeemInBatch` called by anyone but the ledger itself (from `redeemBatch`).
-    error OnlySelf(address caller);
 
     /// @param registry_ the consortium registry (members, roles, operators, governance).
     /// @param settlementToken_ the cash leg, an ERC-20 with metadata: its `decimals()` (2 for
@@ -552,6 +584,8 @@ contract ReceivableVoucher is
         _checkOnERC3525Received(fromTokenId, tokenId, to, value);
     }
 
+
+
     // ======================================================= funding and redemption
 
     /// @notice Pays `amount` minor units toward the slot: the debtor, or any active member on
@@ -560,7 +594,8 @@ contract ReceivableVoucher is
     ///         overdue slot redeemable again. Pulls the settlement tokens, so the payer approves
     ///         this contract first (or uses `fundWithPermit`). Every payment reduces the debt by
     ///         its amount and is recorded with its payer (SlotFunded); only the payment that
-    ///         completes the face value releases the debtor's credit line.
+    ///         completes the face value releases the debtor's credit line. What holders wrote
+    ///         off is never funded: at most face value - funded - written off.
     function fund(uint256 slotId, uint256 amount) public whenNotPaused nonReentrant {
         Slot storage s = _existingSlot(slotId);
         address debtor = s.debtor;
@@ -570,6 +605,7 @@ contract ReceivableVoucher is
         if (amount == 0) revert ZeroAmount();
         uint256 face = s.faceValue;
         uint256 unfunded = face - s.funded;
+        if (s.flags & SLOT_WRITTEN_OFF != 0) unfunded -= s.writtenOff;
         if (amount > unfunded) revert OverFunding(slotId, unfunded, amount);
         // Cannot overflow: funded + amount <= faceValue < 2**64.
         uint64 funded = s.funded + uint64(amount);
@@ -594,30 +630,26 @@ contract ReceivableVoucher is
     /// @notice Pays the holder of a matured voucher of a fully funded slot its value in
     ///         settlement tokens and burns the voucher. Anyone may call it; it always pays the
     ///         holder, who must be an active member. The last redemption settles the slot.
+    ///         In a slot marked overdue and not fully funded, pays the voucher its pro-rata
+    ///         share of what was funded, nominal x (funded - payouts of written-off vouchers) /
+    ///         (face value - their nominals), rounded down, less what it was paid before (its
+    ///         nominal is its value plus those payments); the voucher stays alive for the rest,
+    ///         and the rounding remainder stays in the slot (funded - redeemed, `slotInfo`) until full funding
+    ///         pays every voucher its whole value.
     function redeem(uint256 tokenId) external whenNotPaused nonReentrant {
-        _redeem(tokenId);
+        _redeem(tokenId, false);
     }
 
-    /// @notice `redeem` for many vouchers; constant gas per voucher. A voucher that cannot be
-    ///         redeemed now (already burned, frozen, its holder suspended, its slot not fully
-    ///         funded or not matured) is left out with a RedemptionSkipped event naming the
-    ///         error, and the others are paid: nobody can make a keeper's batch fail.
-    function redeemBatch(uint256[] calldata tokenIds) external whenNotPaused nonReentrant {
-        for (uint256 i = 0; i < tokenIds.length; ++i) {
-            uint256 tokenId = tokenIds[i];
-            try this.redeemInBatch(tokenId) {}
-            catch (bytes memory reason) {
-                emit RedemptionSkipped(tokenId, reason.length >= 4 ? bytes4(reason) : bytes4(0));
-            }
-        }
+    /// @notice The holder of a voucher of an overdue slot gives up the rest of its claim: the
+    ///         voucher is paid its due share now (as `redeem` would, possibly 0), then burned;
+    ///         the rest is recorded on the slot as written off (VoucherWrittenOff), stays the
+    ///         debtor's unpaid debt on record, and keeps its credit line in use.
+    function writeOff(uint256 tokenId) external whenNotPaused nonReentrant {
+        if (_tokens[tokenId].owner != msg.sender) revert NotHolder(tokenId, msg.sender);
+        _redeem(tokenId, true);
     }
 
-    /// @notice One entry of `redeemBatch`, as a call of its own so that a refusal undoes only
-    ///         that entry. Callable only by the ledger itself.
-    function redeemInBatch(uint256 tokenId) external {
-        if (msg.sender != address(this)) revert OnlySelf(msg.sender);
-        _redeem(tokenId);
-    }
+
 
     /// @notice Records that a slot was not fully funded by its overdue time: maturity plus the
     ///         grace period plus every second the ledger or the settlement token was paused
@@ -761,6 +793,7 @@ contract ReceivableVoucher is
         _discountDesk = desk;
     }
 
+
     /// @notice Governance names the contract that renders metadata URIs.
     function setDescriptor(IVoucherDescriptor descriptor) external onlyGovernance {
         emit DescriptorSet(address(_descriptor), address(descriptor));
@@ -786,6 +819,13 @@ contract ReceivableVoucher is
         value = t.value;
         parent = _parentOf(tokenId, t);
         frozen = t.flags & FROZEN != 0;
+    }
+
+
+    /// @notice Cash paid so far to the live voucher `tokenId` by pro-rata payouts (its value is
+    ///         what it still claims; value + paid out is its nominal share of the slot).
+    function paidOutOf(uint256 tokenId) external view returns (uint256) {
+        return _paidOut[tokenId];
     }
 
     /// @notice The voucher `tokenId`'s value came from when it was created; 0 for a root.
@@ -907,21 +947,24 @@ contract ReceivableVoucher is
     ///      - Split: `value` of `fromId` into a new voucher for `to`; returns its id.
     ///      - Merge: `value` of `fromId` into `toId` (same slot); `to` is ignored.
     ///      - Move: the whole of `fromId` to `to`; its value allowances die (new epoch).
-    ///      - Burn: deletes `fromId` and counts its value as redeemed; returns the value.
     ///      - CourtOrder: a Move ordered by governance.
+    ///      - Burn: pays out what `fromId` is due (`_settle`): its whole value when the slot is
+    ///        fully funded (then deletes it), else its pro-rata share of an overdue slot (its
+    ///        value goes down by as much); returns the cash due.
+    ///      - WriteOff: the same payout, then the rest of the value written off and deleted.
     ///      Rules, checked here once, in this order:
     ///      1. paused: nothing changes (SystemPaused);
     ///      2. frozen: a frozen voucher gives no value, receives none, is not burned
     ///         (VoucherFrozen); only a court order moves it;
-    ///      3. clock: Mint, Split, Merge and Move only before maturity (SlotMatured); Burn only
-    ///         at or after it (SlotNotMatured); a court order at any time;
+    ///      3. clock: Mint, Split, Merge and Move only before maturity (SlotMatured); Burn and
+    ///         WriteOff only at or after it (SlotNotMatured); a court order at any time;
     ///      4. membership: the giving holder is active (NotActiveMember), except under a court
     ///         order; the receiver is active (NotActiveMember) and may hold vouchers
-    ///         (CannotHoldVouchers); a burned voucher's holder is active (it is paid);
-    ///      5. watch: while the slot's debtor is not active, nothing but Burn and CourtOrder
-    ///         (DebtorNotActive).
-    ///      Invariants kept: the values of a slot's live vouchers plus its redeemed value equal
-    ///      its face value (no change creates or destroys value); `_balances` counts each
+    ///         (CannotHoldVouchers); a paid voucher's holder is active (it is paid);
+    ///      5. watch: while the slot's debtor is not active, nothing but Burn, WriteOff and
+    ///         CourtOrder (DebtorNotActive).
+    ///      Invariants kept: the values of a slot's live vouchers plus its redeemed (paid out)
+    ///      and written-off values equal its face value (no change creates or destroys value); `_balances` counts each
     ///      holder's live vouchers; a voucher's parent is the voucher its value was split from.
     function _update(Change change, uint256 fromId, uint256 toId, address to, uint256 value)
         private
@@ -945,19 +988,19 @@ contract ReceivableVoucher is
             if (to == address(0)) revert UnknownVoucher(toId);
             if (u.flags & FROZEN != 0) revert VoucherFrozen(toId);
         }
-        if (change == Change.Burn) {
+        if (change >= Change.Burn) {
             if (block.timestamp < s.maturity) revert SlotNotMatured(fromId, slotId, s.maturity);
             if (registry.rolesIfActive(from) == 0) revert NotActiveMember(from);
-            return _burn(fromId, t, from, s);
+            return _settle(fromId, t, held, from, s, change == Change.WriteOff);
         }
         uint256 head = _loadSlotHead(s);
-        if (change != Change.CourtOrder && block.timestamp >= uint40(head >> SLOT_MATURITY)) {
+        if (change < Change.CourtOrder && block.timestamp >= uint40(head >> SLOT_MATURITY)) {
             revert SlotMatured(slotId, uint40(head >> SLOT_MATURITY));
         }
         if (to == address(0)) revert ZeroAddress();
         _checkParties(change, slotId, from, to, address(uint160(head)));
 
-        if (change == Change.Move || change == Change.CourtOrder) {
+        if (change >= Change.Move) {
             _move(fromId, t, from, to);
             return fromId;
         }
@@ -1076,7 +1119,7 @@ contract ReceivableVoucher is
             debtorRoles = uint8(packed >> 16);
             if (change != Change.CourtOrder && fromRoles == 0) revert NotActiveMember(from);
         }
-        if (change != Change.CourtOrder && debtorRoles == 0) revert DebtorNotActive(slotId, debtor);
+        if (change < Change.CourtOrder && debtorRoles == 0) revert DebtorNotActive(slotId, debtor);
         if (toRoles == 0) revert NotActiveMember(to);
         if (toRoles & Roles.VOUCHER_HOLDERS == 0) revert CannotHoldVouchers(to, toRoles);
     }
@@ -1099,44 +1142,96 @@ contract ReceivableVoucher is
         emit Transfer(from, to, tokenId);
     }
 
-    /// @dev The effects of a burn; checked by `_update`. Returns the value burned.
-    function _burn(uint256 tokenId, Token storage t, address holder, Slot storage s) private returns (uint256 value) {
-        value = t.value;
+    /// @dev The effects of a payout (Burn) or a write-off; checked by `_update`. Returns the
+    ///      cash now due to the voucher, which the caller pays after these effects.
+    ///      - Slot fully funded (funded + written off = face value): the whole value; burned.
+    ///      - Overdue slot not fully funded: nominal (value + paid out before) x (funded -
+    ///        written-off vouchers' payouts) / (face value - written-off vouchers' nominals),
+    ///        rounded down, less what was paid out before; the voucher stays alive with its
+    ///        value reduced by as much. Each payout can only grow the others' share (a voucher
+    ///        written off was paid at most its share), so what is due is never negative.
+    ///      - WriteOff: the same payout, then the rest of the value is written off and burned.
+    function _settle(uint256 tokenId, Token storage t, uint256 word, address holder, Slot storage s, bool writeOff)
+        private
+        returns (uint256 paid)
+    {
         uint256 slotId = tokenId >> SERIAL_BITS;
-        delete _tokens[tokenId];
-        unchecked {
-            // Cannot underflow: the holder owns this token.
-            _balances[holder] -= 1;
-        }
-        // Cannot overflow: redeemed + value <= faceValue by the slot invariant.
-        uint64 redeemed = s.redeemed + uint64(value);
+        uint256 value = uint56(word >> TOKEN_VALUE);
+        uint256 before;
+        bool whole;
+        (paid, before, whole) = _due(tokenId, value, s, writeOff);
+        // Cannot overflow: redeemed + paid <= funded <= faceValue by the slot invariant.
+        uint64 redeemed = s.redeemed + uint64(paid);
         s.redeemed = redeemed;
-        emit Transfer(holder, address(0), tokenId);
-        emit TransferValue(tokenId, 0, value);
-        // Settles on the burn that completes the face value; an empty voucher burned
-        // afterwards (value 0) must not settle the slot a second time.
-        if (value != 0 && redeemed == s.faceValue) {
+        _held -= paid;
+        if (whole || writeOff) {
+            delete _tokens[tokenId];
+            if (before != 0) delete _paidOut[tokenId];
+            unchecked {
+                // Cannot underflow: the holder owns this token.
+                _balances[holder] -= 1;
+            }
+            emit Transfer(holder, address(0), tokenId);
+            emit TransferValue(tokenId, 0, value);
+            if (whole) {
+                emit VoucherRedeemed(tokenId, slotId, holder, value);
+            } else {
+                s.writtenOff += uint64(value - paid);
+                s.writtenOffPaid += uint64(before + paid);
+                s.flags |= SLOT_WRITTEN_OFF;
+                emit VoucherWrittenOff(tokenId, slotId, holder, value - paid, paid);
+            }
+        } else {
+            _storeToken(t, word - (paid << TOKEN_VALUE));
+            _paidOut[tokenId] = before + paid;
+            emit TransferValue(tokenId, 0, paid);
+            emit VoucherPartlyPaid(tokenId, slotId, holder, paid, before + paid, value - paid);
+        }
+        // Settles on the change that takes the slot's live value to zero; an empty voucher
+        // burned afterwards (value 0) must not settle the slot a second time.
+        uint256 live = s.faceValue - redeemed;
+        if (value != 0 && (live == 0 || (s.flags & SLOT_WRITTEN_OFF != 0 && live == s.writtenOff))) {
             s.status = SlotStatus.Settled;
             emit SlotSettled(slotId, s.debtor, s.overdueAt != 0);
         }
     }
 
-    /// @dev Pays a matured voucher of a fully funded slot to its holder and burns it.
-    function _redeem(uint256 tokenId) private {
-        uint256 slotId = tokenId >> SERIAL_BITS;
-        Slot storage s = _slots[slotId];
-        address holder = _tokens[tokenId].owner;
-        uint256 value = _update(Change.Burn, tokenId, 0, address(0), 0);
-        // Checked after the ledger's own rules (unknown, frozen, not matured, holder not active)
-        // so that the error names the first rule broken; a revert here undoes the burn.
+    /// @dev What `_settle` pays `tokenId` (value `value`) now, what it was paid out before,
+    ///      and whether its slot is fully funded (so the voucher is paid whole and burned).
+    function _due(uint256 tokenId, uint256 value, Slot storage s, bool writeOff)
+        private
+        view
+        returns (uint256 paid, uint256 before, bool whole)
+    {
         uint256 face = s.faceValue;
-        if (s.funded < face) revert SlotNotFullyFunded(tokenId, slotId, s.funded, face);
-        emit VoucherRedeemed(tokenId, slotId, holder, value);
-        if (value != 0) {
-            // Cannot underflow: the slot is fully funded and value is part of its unredeemed face.
-            _held -= value;
-            settlementToken.safeTransfer(holder, value);
+        uint256 funded = s.funded;
+        uint256 lost;
+        uint256 lostPaid;
+        if (funded < face && s.flags & SLOT_WRITTEN_OFF != 0) {
+            lost = s.writtenOff;
+            lostPaid = s.writtenOffPaid;
         }
+        uint256 slotId = tokenId >> SERIAL_BITS;
+        whole = funded + lost >= face;
+        if (whole) {
+            if (writeOff) revert SlotFullyFunded(slotId);
+            return (value, 0, true);
+        }
+        if (s.overdueAt == 0) {
+            if (writeOff) revert SlotNotOverdue(slotId);
+            revert SlotNotFullyFunded(tokenId, slotId, funded, face);
+        }
+        before = _paidOut[tokenId];
+        // Cannot overflow: a nominal fits in 56 bits and the funded cash in 64.
+        paid = (value + before) * (funded - lostPaid) / (face - lost - lostPaid) - before;
+        if (paid == 0 && !writeOff) revert NothingToPay(tokenId);
+    }
+
+    /// @dev Pays a matured voucher's holder what is due to it now (`_settle`).
+    function _redeem(uint256 tokenId, bool writeOff) private {
+        address holder = _tokens[tokenId].owner;
+        uint256 paid = _update(writeOff ? Change.WriteOff : Change.Burn, tokenId, 0, address(0), 0);
+        if (paid != 0) settlementToken.safeTransfer(holder, paid);
     }
 
     /// @dev Holders, operators approved for all, and the voucher's approved address move any

@@ -58,7 +58,20 @@ contract VoucherDescriptor is IVoucherDescriptor {
             _property("maturity_date", uint256(s.maturity).toString(), true, true),
             _property("status", _statusName(s.status), false, false),
             _property("funded", uint256(s.funded).toString(), false, true),
+            _money(s),
             _lastProperty("trade_record", uint256(s.tradeRecordId).toString())
+        );
+    }
+
+    /// @dev What the slot paid out (redemptions and pro-rata payouts), what holders wrote off,
+    ///      and the value still outstanding (face value less both).
+    function _money(ReceivableVoucher.Slot memory s) private pure returns (string memory) {
+        return string.concat(
+            _property("paid_out", uint256(s.redeemed).toString(), false, true),
+            _property("written_off", uint256(s.writtenOff).toString(), false, true),
+            _property(
+                "outstanding", (uint256(s.faceValue) - s.redeemed - s.writtenOff).toString(), false, true
+            )
         );
     }
 
@@ -84,6 +97,10 @@ contract VoucherDescriptor is IVoucherDescriptor {
                 parent.toString(),
                 '","frozen":',
                 frozen ? "true" : "false",
+                ',"paid_out":',
+                ReceivableVoucher(voucher).paidOutOf(tokenId).toString(),
+                ',"outstanding":',
+                value.toString(),
                 "}}"
             )
         );

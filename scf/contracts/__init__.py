@@ -6,6 +6,7 @@ the member page and the static analysis all read it.
 """
 
 from scf.contracts.desk import DiscountDesk
+from scf.contracts.keeper import PayoutKeeper
 from scf.contracts.registry import ConsortiumRegistry, Member, MemberStatus, Role
 from scf.contracts.settlement import SettlementToken
 from scf.contracts.trade import DocType, RecordStatus, TradeRecord, TradeRegistry
@@ -18,10 +19,11 @@ SUITE = (
     "TradeRegistry",
     "ReceivableVoucher",
     "DiscountDesk",
+    "PayoutKeeper",
     "VoucherDescriptor",
 )
-# The contracts that keep state and emit events (the descriptor only renders metadata).
-LEDGERS = SUITE[:5]
+# The contracts that emit events (the descriptor only renders metadata).
+LEDGERS = SUITE[:6]
 
 __all__ = [
     "LEDGERS",
@@ -31,6 +33,7 @@ __all__ = [
     "DocType",
     "Member",
     "MemberStatus",
+    "PayoutKeeper",
     "ReceivableVoucher",
     "RecordStatus",
     "Role",

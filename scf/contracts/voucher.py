@@ -33,13 +33,30 @@ class SlotInfo:
     maturity: int
     status: SlotStatus
     last_serial: int
+    flags: int
     face_value: int
     funded: int
-    redeemed: int
+    redeemed: int  # every unit paid out: redemptions and pro-rata payouts
     issued_at: int
     creditor: str
     trade_record_id: int
     overdue_at: int
+    written_off: int  # value holders gave up (beyond what those vouchers had been paid)
+    written_off_paid: int  # what the written-off vouchers had been paid before
+
+    @property
+    def held(self) -> int:
+        """Cash funded into the slot and not yet paid out (the ledger holds it)."""
+        return self.funded - self.redeemed
+
+    @property
+    def outstanding(self) -> int:
+        """Value still claimed by the slot's live vouchers."""
+        return self.face_value - self.redeemed - self.written_off
+
+    @property
+    def fully_funded(self) -> bool:
+        return self.funded + self.written_off >= self.face_value
 
 
 @dataclass(frozen=True)
@@ -109,10 +126,13 @@ class ReceivableVoucher(ContractClient):
         return self.send(payer, "fund", slot, amount)
 
     def redeem(self, caller: Signer, token: int) -> TxResult:
+        """Pays the holder: the whole value of a fully funded slot's voucher (burned), or the
+        pro-rata share of an overdue slot's (the voucher stays alive for the rest)."""
         return self.send(caller, "redeem", token)
 
-    def redeem_batch(self, caller: Signer, tokens: list[int], *, gas: int | None = None) -> TxResult:
-        return self.send(caller, "redeemBatch", tokens, gas=gas)
+    def write_off(self, holder: Signer, token: int) -> TxResult:
+        """The holder gives up the rest of an overdue voucher (paid its due share first)."""
+        return self.send(holder, "writeOff", token)
 
     def mark_overdue(self, caller: Signer, slot: int) -> TxResult:
         return self.send(caller, "markOverdue", slot)
@@ -140,11 +160,15 @@ class ReceivableVoucher(ContractClient):
 
     def slot(self, slot: int) -> SlotInfo:
         s = self.call("slotInfo", slot)
-        return SlotInfo(slot, s[0], s[1], SlotStatus(s[2]), s[3], s[4], s[5], s[6], s[7], s[8], s[9], s[10])
+        return SlotInfo(slot, s[0], s[1], SlotStatus(s[2]), *s[3:])
 
     def voucher(self, token: int) -> VoucherInfo:
         owner, slot, value, parent, frozen = self.call("tokenInfo", token)
         return VoucherInfo(token, owner, slot, value, parent, frozen)
+
+    def paid_out_of(self, token: int) -> int:
+        """Cash a live voucher has received from pro-rata payouts (its value is the rest)."""
+        return int(self.call("paidOutOf", token))
 
     def value_of(self, token: int) -> int:
         return int(self.call("balanceOf(uint256)", token))
