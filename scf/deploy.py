@@ -11,16 +11,20 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from eth_utils import keccak
+
 from scf.chain.connection import Connection
 from scf.chain.journal import Journal
 from scf.chain.sending import Signer
-from scf.contracts import SUITE
+from scf.contracts import SUITE, MemberStatus, Role
 from scf.manifest import Deployment, load_if_present, save
 from scf.money import CURRENCY
 from scf.suite import Suite
 
 SETTLEMENT_NAME = f"Settlement {CURRENCY}"
 SETTLEMENT_SYMBOL = f"s{CURRENCY}"
+# The credit desk's name in the registry (its KYC evidence hash is this name's hash).
+CREDIT_DESK_NAME = "CreditDesk (custody of pledges, insurance escrow)"
 
 
 @dataclass
@@ -76,6 +80,7 @@ def deploy_suite(
         ),
         "DiscountDesk": lambda: (deployment.address("ConsortiumRegistry"), deployment.address("ReceivableVoucher")),
         "PayoutKeeper": lambda: (deployment.address("ReceivableVoucher"),),
+        "CreditDesk": lambda: (deployment.address("ConsortiumRegistry"), deployment.address("ReceivableVoucher")),
         "VoucherDescriptor": lambda: (),
     }
     reuse = previous is not None
@@ -127,6 +132,21 @@ def deploy_suite(
             "discount desk named in the ledger",
             lambda: suite.voucher.call("parameters")[2] == suite.desk.address,
             lambda: suite.voucher.send(deployer, "setDiscountDesk", suite.desk.address),
+        ),
+        (
+            # A member so that it may hold pledged vouchers in custody and the insurers' escrow,
+            # and fund slots on a payer's behalf; the financier role is the one that holds vouchers
+            # without issuing or trading documents.
+            "credit desk admitted as a member (financier role: custody of pledges, insurance escrow)",
+            lambda: suite.registry.status_of(suite.credit.address) == MemberStatus.ACTIVE,
+            lambda: suite.registry.admit(
+                operator, suite.credit.address, CREDIT_DESK_NAME, Role.FINANCIER, keccak(text=CREDIT_DESK_NAME)
+            ),
+        ),
+        (
+            "credit desk named in the ledger",
+            lambda: suite.voucher.call("creditDesk") == suite.credit.address,
+            lambda: suite.voucher.send(deployer, "setCreditDesk", suite.credit.address),
         ),
         (
             "metadata descriptor named in the ledger",

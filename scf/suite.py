@@ -9,6 +9,7 @@ from scf.chain.connection import Connection
 from scf.contracts import (
     SUITE,
     ConsortiumRegistry,
+    CreditDesk,
     DiscountDesk,
     PayoutKeeper,
     ReceivableVoucher,
@@ -30,6 +31,7 @@ class Suite:
     voucher: ReceivableVoucher
     desk: DiscountDesk
     keeper: PayoutKeeper
+    credit: CreditDesk
 
     @classmethod
     def attach(cls, conn: Connection, deployment: Deployment) -> Suite:
@@ -42,6 +44,7 @@ class Suite:
             ReceivableVoucher(conn, deployment.address("ReceivableVoucher")),
             DiscountDesk(conn, deployment.address("DiscountDesk")),
             PayoutKeeper(conn, deployment.address("PayoutKeeper")),
+            CreditDesk(conn, deployment.address("CreditDesk")),
         )
 
 

@@ -40,6 +40,7 @@ class DiscountOffer:
     nonce: int
     financier: str
     seller: str  # the holder the financier sells to: only it may submit the offer
+    recourse: bool = False  # the financier may put the voucher back if its slot goes overdue
 
     def as_message(self) -> dict[str, Any]:
         return {
@@ -50,10 +51,20 @@ class DiscountOffer:
             "nonce": self.nonce,
             "financier": self.financier,
             "seller": self.seller,
+            "recourse": self.recourse,
         }
 
-    def as_tuple(self) -> tuple[int, int, int, int, int, str, str]:
-        return (self.token_id, self.value, self.rate_bps, self.deadline, self.nonce, self.financier, self.seller)
+    def as_tuple(self) -> tuple[int, int, int, int, int, str, str, bool]:
+        return (
+            self.token_id,
+            self.value,
+            self.rate_bps,
+            self.deadline,
+            self.nonce,
+            self.financier,
+            self.seller,
+            self.recourse,
+        )
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)

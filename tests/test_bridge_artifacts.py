@@ -18,7 +18,7 @@ def test_the_committed_abis_are_those_of_the_compiled_contracts(conn):
 def test_the_offer_type_definition_hashes_to_the_desks_type_hash(suite):
     assert type_string("DiscountOffer") == (
         "DiscountOffer(uint256 tokenId,uint256 value,uint256 rateBps,uint256 deadline,uint256 nonce,address financier,"
-        "address seller)"
+        "address seller,bool recourse)"
     )
     assert suite.desk.call("OFFER_TYPEHASH") == type_hash("DiscountOffer")
 

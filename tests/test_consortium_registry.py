@@ -479,7 +479,8 @@ def test_the_registry_publishes_its_role_bits(reg):
     assert reg.call("ROLE_SUPPLIER") == Role.SUPPLIER == 2
     assert reg.call("ROLE_FINANCIER") == Role.FINANCIER == 4
     assert reg.call("ROLE_AUDITOR") == Role.AUDITOR == 8
-    assert reg.call("ALL_ROLES") == 15
+    assert reg.call("ROLE_INSURER") == Role.INSURER == 16
+    assert reg.call("ALL_ROLES") == 31 == sum(Role)
     assert reg.call("OPERATOR_ROLE") == OPERATOR_ROLE
 
 
@@ -616,12 +617,12 @@ def test_only_governance_may_call_a_governance_function(reg, scene, cast, refuse
     "name, roles, kyc, error, args",
     [
         ("Acme", 0, KYC, "InvalidRoles", {"roles": 0}),
-        ("Acme", 16, KYC, "InvalidRoles", {"roles": 16}),
+        ("Acme", 32, KYC, "InvalidRoles", {"roles": 32}),
         ("Acme", 255, KYC, "InvalidRoles", {"roles": 255}),
         ("", int(Role.SUPPLIER), KYC, "EmptyName", {}),
         ("Acme", int(Role.SUPPLIER), NO_REASON, "MissingKycEvidence", {}),
     ],
-    ids=["roles-0", "roles-16", "roles-255", "empty-name", "no-kyc-hash"],
+    ids=["roles-0", "roles-32", "roles-255", "empty-name", "no-kyc-hash"],
 )
 def test_an_application_with_a_bad_profile_is_refused(scene, refused, name, roles, kyc, error, args):
     e = refused(scene.newcomer, "applyForMembership", name, roles, kyc)
@@ -633,11 +634,11 @@ def test_an_application_with_a_bad_profile_is_refused(scene, refused, name, role
     "name, roles, kyc, error, args",
     [
         ("Acme", 0, KYC, "InvalidRoles", {"roles": 0}),
-        ("Acme", 16, KYC, "InvalidRoles", {"roles": 16}),
+        ("Acme", 32, KYC, "InvalidRoles", {"roles": 32}),
         ("", int(Role.SUPPLIER), KYC, "EmptyName", {}),
         ("Acme", int(Role.SUPPLIER), NO_REASON, "MissingKycEvidence", {}),
     ],
-    ids=["roles-0", "roles-16", "empty-name", "no-kyc-hash"],
+    ids=["roles-0", "roles-32", "empty-name", "no-kyc-hash"],
 )
 def test_an_admission_with_a_bad_profile_is_refused(scene, cast, refused, name, roles, kyc, error, args):
     e = refused(cast.operator, "admit", scene.newcomer.address, name, roles, kyc, 0)
@@ -727,7 +728,7 @@ def test_a_status_change_from_the_wrong_status_is_refused(reg, scene, cast, refu
     assert e.args_by_name == {"account": account, "actual": reg.status_of(account)}
 
 
-@pytest.mark.parametrize("roles", [0, 16, 200])
+@pytest.mark.parametrize("roles", [0, 32, 200])
 def test_setting_invalid_roles_is_refused(cast, refused, roles):
     e = refused(cast.operator, "setRoles", cast.tier1.address, roles)
 

@@ -10,9 +10,11 @@ library Roles {
     uint8 internal constant SUPPLIER = 2;
     uint8 internal constant FINANCIER = 4;
     uint8 internal constant AUDITOR = 8;
-    uint8 internal constant ALL = 15;
+    /// @notice A credit insurer: offers cover on slots, pays claims, recovers by subrogation.
+    uint8 internal constant INSURER = 16;
+    uint8 internal constant ALL = 31;
     /// @notice Roles that may hold vouchers: an auditor-only member holds none.
-    uint8 internal constant VOUCHER_HOLDERS = CORE_ENTERPRISE | SUPPLIER | FINANCIER;
+    uint8 internal constant VOUCHER_HOLDERS = CORE_ENTERPRISE | SUPPLIER | FINANCIER | INSURER;
     /// @notice Roles that anchor trade documents.
     uint8 internal constant TRADING = CORE_ENTERPRISE | SUPPLIER;
 }

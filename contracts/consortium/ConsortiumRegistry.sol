@@ -25,6 +25,7 @@ contract ConsortiumRegistry is AccessControlEnumerable, IConsortiumRegistry {
     uint8 public constant ROLE_SUPPLIER = Roles.SUPPLIER;
     uint8 public constant ROLE_FINANCIER = Roles.FINANCIER;
     uint8 public constant ROLE_AUDITOR = Roles.AUDITOR;
+    uint8 public constant ROLE_INSURER = Roles.INSURER;
     uint8 public constant ALL_ROLES = Roles.ALL;
     /// @notice Longest display name, in bytes (UTF-8).
     uint256 public constant MAX_NAME_BYTES = 128;
@@ -131,7 +132,7 @@ contract ConsortiumRegistry is AccessControlEnumerable, IConsortiumRegistry {
         address indexed scope, bytes32 indexed action, address indexed operator, uint16 approvals, uint16 threshold
     );
 
-    /// @notice `roles` is 0 or above ALL_ROLES (15): `applyForMembership`, `admit`, `setRoles`.
+    /// @notice `roles` is 0 or above ALL_ROLES (31): `applyForMembership`, `admit`, `setRoles`.
     error InvalidRoles(uint8 roles);
     /// @notice `applyForMembership` or `admit` with an empty name.
     error EmptyName();

@@ -19,15 +19,21 @@ import {ExceedsExcess, NotGovernance, ZeroAmount} from "../common/ConsortiumErro
 ///         the desk prices it ACT/360 on the seconds left to maturity, pays the holder from the
 ///         financier's settlement tokens (the financier's allowance to this desk is its
 ///         discounting line) and moves the value to the financier.
+///         An offer signed with recourse lets the financier, if the slot goes overdue, put the
+///         voucher back to the seller, who then owes the price paid plus interest at the
+///         offer's rate for the days elapsed (ACT/360), less what the voucher paid the
+///         financier meanwhile. The debt is recorded here, collected from the seller's
+///         settlement tokens as far as it has them (and allows the desk), and shown until paid.
 /// @dev Offers name their seller (only it may submit them) and are single-use (per-financier
-///      nonces), cancellable, expiring, and bound to this chain and contract by the EIP-712 domain. Signatures are checked with SignatureChecker:
-///      EOAs (high-s rejected) and ERC-1271 contract wallets.
+///      nonces), cancellable, expiring, and bound to this chain and contract by the EIP-712
+///      domain. Signatures are checked with SignatureChecker: EOAs (high-s rejected) and
+///      ERC-1271 contract wallets.
 contract DiscountDesk is EIP712, ReentrancyGuardTransient {
     using SafeERC20 for IERC20;
 
     /// @notice EIP-712 type of an offer; `frontend_bridge/typed-data` holds the same definition.
     bytes32 public constant OFFER_TYPEHASH = keccak256(
-        "DiscountOffer(uint256 tokenId,uint256 value,uint256 rateBps,uint256 deadline,uint256 nonce,address financier,address seller)"
+        "DiscountOffer(uint256 tokenId,uint256 value,uint256 rateBps,uint256 deadline,uint256 nonce,address financier,address seller,bool recourse)"
     );
     uint8 public constant ROLE_FINANCIER = Roles.FINANCIER;
     /// @notice Highest annual discount rate an offer may carry (100 %).
@@ -43,6 +49,26 @@ contract DiscountDesk is EIP712, ReentrancyGuardTransient {
         uint256 nonce;
         address financier;
         address seller;
+        bool recourse;
+    }
+
+    /// @dev A sale with recourse, by the voucher the financier bought; deleted when it is put
+    ///      back (or the voucher is sold on with recourse again).
+    struct Sale {
+        address seller;
+        uint40 soldAt;
+        uint16 rateBps;
+        address financier;
+        uint56 value;
+        uint56 price;
+    }
+
+    /// @dev What a seller owes after a put-back; deleted once paid.
+    struct RecourseDebt {
+        address seller;
+        address financier;
+        uint64 owed; // price + interest - what the voucher paid the financier
+        uint64 paid;
     }
 
     IConsortiumRegistry public immutable registry;
@@ -50,6 +76,8 @@ contract DiscountDesk is EIP712, ReentrancyGuardTransient {
     IERC20 public immutable settlementToken;
 
     mapping(address financier => mapping(uint256 nonce => bool)) private _nonceUsed;
+    mapping(uint256 tokenId => Sale) private _sales;
+    mapping(uint256 tokenId => RecourseDebt) private _debts;
 
     /// @notice Emitted by `discount`: `holder` (the offer's seller) sold `value` of
     ///         `fromTokenId` to `financier` for `price`.
@@ -66,6 +94,25 @@ contract DiscountDesk is EIP712, ReentrancyGuardTransient {
         uint256 rateBps,
         uint256 price
     );
+    /// @notice Emitted by `discount` of an offer with recourse: the financier may put
+    ///         `financierTokenId` back to `seller` if its slot goes overdue.
+    event SoldWithRecourse(
+        uint256 indexed financierTokenId, address indexed seller, address indexed financier, uint256 price, uint256 rateBps
+    );
+    /// @notice Emitted by `putBack`: the financier put the voucher back to the seller, who owes
+    ///         `owed` = price + `interest` - `receivedMeanwhile` (what the voucher paid the
+    ///         financier before).
+    event RecourseExercised(
+        uint256 indexed tokenId,
+        address indexed financier,
+        address indexed seller,
+        uint256 owed,
+        uint256 interest,
+        uint256 receivedMeanwhile
+    );
+    /// @notice Emitted by `putBack`, `collectRecourse` and `payRecourse` for each payment of a
+    ///         recourse debt by `payer`; `remaining` is what is still owed (0: settled).
+    event RecoursePaid(uint256 indexed tokenId, address indexed payer, uint256 amount, uint256 remaining);
     /// @notice Emitted by `cancelOffer`: the financier spent `nonce`, so no offer carrying it
     ///         can be executed.
     event OfferCancelled(address indexed financier, uint256 indexed nonce);
@@ -94,6 +141,19 @@ contract DiscountDesk is EIP712, ReentrancyGuardTransient {
     error DiscountExceedsValue(uint256 value, uint256 discount);
     /// @notice `discount` by anyone but the seller the offer names.
     error NotOfferSeller(address seller, address caller);
+    /// @notice `putBack` of a voucher not bought with recourse, or by anyone but its financier.
+    error NoRecourse(uint256 tokenId, address caller);
+    /// @notice `putBack` of a voucher whose value (plus what it was paid) is no longer the value
+    ///         sold: it was split or merged since the sale.
+    error VoucherChangedSinceSale(uint256 tokenId, uint256 sold, uint256 now_);
+    /// @notice `putBack` when what the voucher already paid the financier covers the price and
+    ///         interest: nothing would be owed.
+    error NothingOwed(uint256 tokenId);
+    /// @notice `payRecourse` or `collectRecourse` of a voucher with no recourse debt.
+    error NoRecourseDebt(uint256 tokenId);
+    /// @notice `payRecourse` of more than is owed; `collectRecourse` when the seller has no cash
+    ///         it allows the desk to take.
+    error RecoursePaymentTooLarge(uint256 tokenId, uint256 remaining, uint256 amount);
 
     constructor(IConsortiumRegistry registry_, ReceivableVoucher voucher_)
         EIP712("ReceivableVoucher DiscountDesk", "1")
@@ -155,6 +215,102 @@ contract DiscountDesk is EIP712, ReentrancyGuardTransient {
         emit OfferExecuted(
             digest, offer.financier, msg.sender, offer.tokenId, financierTokenId, offer.value, offer.rateBps, price
         );
+        if (offer.recourse) {
+            // Cannot truncate: value and price fit the ledger's 56-bit values, the rate 10 000.
+            _sales[financierTokenId] = Sale({
+                seller: msg.sender,
+                soldAt: uint40(block.timestamp),
+                rateBps: uint16(offer.rateBps),
+                financier: offer.financier,
+                value: uint56(offer.value),
+                price: uint56(price)
+            });
+            emit SoldWithRecourse(financierTokenId, msg.sender, offer.financier, price, offer.rateBps);
+        } else if (_sales[financierTokenId].seller != address(0)) {
+            delete _sales[financierTokenId]; // sold on without recourse: the old sale is over
+        }
+    }
+
+    /// @notice The financier that bought `tokenId` with recourse, still holding it whole, puts it
+    ///         back to the seller once its slot is marked overdue. The seller then owes the price
+    ///         plus interest at the offer's rate for the whole days since the sale (ACT/360,
+    ///         rounded down) less what the voucher paid the financier meanwhile (pro-rata payouts); the
+    ///         desk takes what it can of that from the seller's cash at once.
+    /// @return owed the seller's debt before that first collection.
+    function putBack(uint256 tokenId) external nonReentrant returns (uint256 owed) {
+        Sale memory sale = _sales[tokenId];
+        if (sale.seller == address(0) || sale.financier != msg.sender) revert NoRecourse(tokenId, msg.sender);
+        uint256 paidOut = voucher.paidOutOf(tokenId);
+        (,, uint256 value,,) = voucher.tokenInfo(tokenId);
+        if (value + paidOut != sale.value) revert VoucherChangedSinceSale(tokenId, sale.value, value + paidOut);
+        // Whole days elapsed since the sale, at the offer's rate, ACT/360, rounded down.
+        uint256 interest =
+            Math.mulDiv(sale.price, uint256(sale.rateBps) * ((block.timestamp - sale.soldAt) / 1 days), 360 * 10_000);
+        if (paidOut >= sale.price + interest) revert NothingOwed(tokenId);
+        owed = sale.price + interest - paidOut;
+        delete _sales[tokenId];
+        _debts[tokenId] = RecourseDebt({seller: sale.seller, financier: msg.sender, owed: uint64(owed), paid: 0});
+        emit RecourseExercised(tokenId, msg.sender, sale.seller, owed, interest, paidOut);
+        voucher.recourseTransfer(tokenId, msg.sender, sale.seller);
+        _collect(tokenId, false);
+    }
+
+    /// @notice Takes what the seller of a put-back voucher has toward its debt: the least of the
+    ///         debt, its settlement balance and its allowance to the desk. Anyone may call it.
+    function collectRecourse(uint256 tokenId) external nonReentrant {
+        _collect(tokenId, true);
+    }
+
+    /// @notice Pays `amount` of the recourse debt on `tokenId` to the financier, from the caller
+    ///         (the seller, or anyone on its behalf; it approves the desk first).
+    function payRecourse(uint256 tokenId, uint256 amount) external nonReentrant {
+        RecourseDebt storage d = _debts[tokenId];
+        if (d.seller == address(0)) revert NoRecourseDebt(tokenId);
+        if (amount == 0) revert ZeroAmount();
+        uint256 remaining = d.owed - d.paid;
+        if (amount > remaining) revert RecoursePaymentTooLarge(tokenId, remaining, amount);
+        _pay(tokenId, d, msg.sender, amount);
+    }
+
+    function _collect(uint256 tokenId, bool strict) private {
+        RecourseDebt storage d = _debts[tokenId];
+        if (d.seller == address(0)) revert NoRecourseDebt(tokenId);
+        address seller = d.seller;
+        uint256 amount = d.owed - d.paid;
+        uint256 balance = settlementToken.balanceOf(seller);
+        uint256 allowed = settlementToken.allowance(seller, address(this));
+        if (balance < amount) amount = balance;
+        if (allowed < amount) amount = allowed;
+        if (amount == 0) {
+            if (strict) revert RecoursePaymentTooLarge(tokenId, d.owed - d.paid, 0);
+            return;
+        }
+        _pay(tokenId, d, seller, amount);
+    }
+
+    function _pay(uint256 tokenId, RecourseDebt storage d, address payer, uint256 amount) private {
+        address financier = d.financier;
+        uint256 remaining = d.owed - d.paid - amount;
+        if (remaining == 0) {
+            delete _debts[tokenId];
+        } else {
+            d.paid += uint64(amount);
+        }
+        emit RecoursePaid(tokenId, payer, amount, remaining);
+        // Accepted slither finding (arbitrary-send-erc20): `payer` is the caller itself, or the
+        // seller of a put-back voucher collected under the allowance it gave this desk.
+        // slither-disable-next-line arbitrary-send-erc20
+        settlementToken.safeTransferFrom(payer, financier, amount);
+    }
+
+    /// @notice The sale with recourse of `tokenId` (seller 0 if none).
+    function saleOf(uint256 tokenId) external view returns (Sale memory) {
+        return _sales[tokenId];
+    }
+
+    /// @notice What the seller of put-back voucher `tokenId` owes (seller 0 if nothing).
+    function recourseDebtOf(uint256 tokenId) external view returns (RecourseDebt memory) {
+        return _debts[tokenId];
     }
 
     /// @notice The financier withdraws a signed offer before it is used.
@@ -181,7 +337,8 @@ contract DiscountDesk is EIP712, ReentrancyGuardTransient {
                     offer.deadline,
                     offer.nonce,
                     offer.financier,
-                    offer.seller
+                    offer.seller,
+                    offer.recourse
                 )
             )
         );

@@ -7,7 +7,6 @@ import {IERC721Metadata} from "@openzeppelin/contracts/token/ERC721/extensions/I
 import {IERC721Receiver} from "@openzeppelin/contracts/token/ERC721/IERC721Receiver.sol";
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {IERC20Metadata} from "@openzeppelin/contracts/token/ERC20/extensions/IERC20Metadata.sol";
-import {IERC20Permit} from "@openzeppelin/contracts/token/ERC20/extensions/IERC20Permit.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
 import {IERC3525, IERC3525Metadata, IERC3525Receiver} from "../interfaces/IERC3525.sol";
@@ -78,6 +77,7 @@ contract ReceivableVoucher is
         Merge, // value into another voucher of the slot
         Move, // a whole voucher to a new holder
         CourtOrder, // a whole voucher moved by the consortium's governance
+        Recourse, // a whole voucher of an overdue slot put back to its seller (DiscountDesk)
         Burn, // a payout: the voucher's due share, and the voucher burned once paid whole
         WriteOff // a payout of what is due, then the rest of the value written off and burned
     }
@@ -122,9 +122,11 @@ contract ReceivableVoucher is
     }
 
     uint8 private constant FROZEN = 1;
-    /// @dev Slot flag (bits 240-247 of word 0): some voucher was written off (word 3 is not
-    ///      empty), so payouts and funding read it.
+    /// @dev Slot flags (bits 240-247 of word 0). WRITTEN_OFF: some voucher was written off
+    ///      (word 3 is not empty), so payouts and funding read it. ROUTED: an insurance claim
+    ///      was paid, so only the credit desk funds the slot (in the policy's order).
     uint8 private constant SLOT_WRITTEN_OFF = 1;
+    uint8 private constant SLOT_ROUTED = 2;
     // Bit offsets in a Token word and a Slot's first word (see `_loadToken`, `_loadSlotHead`).
     uint256 private constant TOKEN_VALUE = 160;
     uint256 private constant TOKEN_FLAGS = 248;
@@ -149,6 +151,8 @@ contract ReceivableVoucher is
     uint64 private _lastSlot;
     /// @dev Settlement tokens funded and not yet paid out: what the ledger owes holders.
     uint256 private _held;
+    /// @dev The CreditDesk (pledges, credit insurance, funding on a payer's behalf).
+    address private _creditDesk;
 
     mapping(uint256 slot => Slot) private _slots;
     mapping(uint256 tokenId => Token) private _tokens;
@@ -186,13 +190,20 @@ contract ReceivableVoucher is
     /// @notice Emitted by `cancel`: the debtor withdrew an issuance not yet accepted; its credit
     ///         line and invoice reservation are released.
     event VoucherCancelled(uint256 indexed slot, address indexed debtor);
-    /// @notice Emitted by every payment of `fund` (and `fundWithPermit`) into a slot.
+    /// @notice Emitted by every payment of `fund` into a slot (the credit desk's payments on a
+    ///         payer's behalf name the desk; its own event names the payer).
     /// @param payer who paid: the slot's debtor, or an active member paying on its behalf.
     /// @param funded what the slot has received so far, of `faceValue`.
     event SlotFunded(uint256 indexed slot, address indexed payer, uint256 amount, uint256 funded, uint256 faceValue);
     /// @notice Emitted by the `fund` payment that completes a slot's face value: the face value
     ///         no longer counts against the debtor's credit limit.
     event CreditReleased(uint256 indexed slot, address indexed debtor, uint256 faceValue);
+    /// @notice Emitted by `routeFunding` (the credit desk, paying an insurance claim): from now
+    ///         on only `desk` funds the slot, in the order its policy says.
+    event FundingRouted(uint256 indexed slot, address indexed desk);
+    /// @notice Emitted by `setCreditDesk`: governance named the CreditDesk (the zero address:
+    ///         none).
+    event CreditDeskSet(address indexed from, address indexed to);
     /// @notice Emitted by `markOverdue`: the slot was still not fully funded after its overdue
     ///         time (maturity + grace period + every second the ledger or the settlement token
     ///         was paused since issue, see `overdueFromOf`).
@@ -245,14 +256,21 @@ contract ReceivableVoucher is
     ///         address: none).
     event DescriptorSet(address indexed from, address indexed to);
 
-    /// @notice `deskTransfer` called by anyone but the discount desk governance named.
+    /// @notice `deskTransfer` or `recourseTransfer` called by anyone but the discount desk
+    ///         governance named.
     error NotDiscountDesk(address account);
+    /// @notice `routeFunding` called by anyone but the credit desk governance named.
+    error NotCreditDesk(address account);
+    /// @notice `fund` of a slot whose insurance claim was paid, by anyone but the credit desk:
+    ///         pay through the desk, which follows the policy's order of recovery.
+    error FundThroughDesk(uint256 slot, address desk);
     /// @notice `redeem` (or a PayoutKeeper `redeemBatch` entry) of a voucher of an overdue slot whose funding
     ///         entitles it to nothing more yet.
     error NothingToPay(uint256 tokenId);
-    /// @notice `writeOff` of a voucher whose slot is not marked overdue (`markOverdue`).
+    /// @notice `writeOff` or `recourseTransfer` of a voucher whose slot is not marked overdue
+    ///         (`markOverdue`).
     error SlotNotOverdue(uint256 slot);
-    /// @notice The ledger is paused: `issue`, `cancel`, `fund`, `fundWithPermit`, `redeem`,
+    /// @notice The ledger is paused: `issue`, `cancel`, `fund`, `redeem`,
     ///         `writeOff`, `markOverdue`, and every change of holder or value: `accept`,
     ///         split-transfer, merge, `split`, whole transfers, `deskTransfer`, and the
     ///         `forceTransfer` call that would move the voucher (approvals short of the
@@ -289,7 +307,7 @@ contract ReceivableVoucher is
     /// @param needed the outstanding face value with this issuance.
     error CreditLimitExceeded(address debtor, uint256 limit, uint256 needed);
     /// @notice No slot was ever issued with this id: `accept`, `cancel`, `fund`,
-    ///         `fundWithPermit`, `markOverdue`, `overdueFromOf`, `maturityOf`, `slotURI`.
+    ///         `markOverdue`, `overdueFromOf`, `maturityOf`, `slotURI`.
     error UnknownSlot(uint256 slot);
     /// @notice No live voucher has this id (never minted, or redeemed): `ownerOf`,
     ///         `balanceOf(uint256)`, `slotOf`, `getApproved`, `allowance`, `parentOf`,
@@ -586,26 +604,50 @@ contract ReceivableVoucher is
 
 
 
+    /// @notice Used by the DiscountDesk only, for a discount with recourse: puts the whole
+    ///         voucher `tokenId` of an overdue slot, held by `holder` (the financier), back to
+    ///         `to` (the seller). Allowed after maturity and while the debtor is not active.
+    function recourseTransfer(uint256 tokenId, address holder, address to) external {
+        if (msg.sender != _discountDesk) revert NotDiscountDesk(msg.sender);
+        if (_tokens[tokenId].owner != holder) revert NotHolder(tokenId, holder);
+        uint256 slotId = tokenId >> SERIAL_BITS;
+        if (_slots[slotId].overdueAt == 0) revert SlotNotOverdue(slotId);
+        _update(Change.Recourse, tokenId, 0, to, 0);
+    }
+
+    /// @notice Used by the CreditDesk only, when it pays an insurance claim: from now on only the
+    ///         desk funds `slotId`, splitting later payments between the slot and the insurer in
+    ///         the order the policy says.
+    function routeFunding(uint256 slotId) external {
+        if (msg.sender != _creditDesk) revert NotCreditDesk(msg.sender);
+        _existingSlot(slotId).flags |= SLOT_ROUTED;
+        emit FundingRouted(slotId, msg.sender);
+    }
+
     // ======================================================= funding and redemption
 
     /// @notice Pays `amount` minor units toward the slot: the debtor, or any active member on
     ///         its behalf (a parent company, a guarantor; also for a debtor suspended or removed).
     ///         Partial and early payments are allowed, and payments after maturity, which make an
     ///         overdue slot redeemable again. Pulls the settlement tokens, so the payer approves
-    ///         this contract first (or uses `fundWithPermit`). Every payment reduces the debt by
+    ///         this contract first (or pays through the CreditDesk with a permit). Every payment reduces the debt by
     ///         its amount and is recorded with its payer (SlotFunded); only the payment that
     ///         completes the face value releases the debtor's credit line. What holders wrote
-    ///         off is never funded: at most face value - funded - written off.
+    ///         off is never funded: at most face value - funded - written off. Once an
+    ///         insurance claim on the slot was paid, only the credit desk funds it
+    ///         (FundThroughDesk), which also funds with a permit in one transaction.
     function fund(uint256 slotId, uint256 amount) public whenNotPaused nonReentrant {
         Slot storage s = _existingSlot(slotId);
         address debtor = s.debtor;
+        uint8 flags = s.flags;
+        if (flags & SLOT_ROUTED != 0 && msg.sender != _creditDesk) revert FundThroughDesk(slotId, _creditDesk);
         // The debtor itself is checked by the settlement token (a suspended member cannot pay).
         if (msg.sender != debtor && registry.rolesIfActive(msg.sender) == 0) revert NotActiveMember(msg.sender);
         if (s.status != SlotStatus.Accepted) revert UnexpectedSlotStatus(slotId, s.status);
         if (amount == 0) revert ZeroAmount();
         uint256 face = s.faceValue;
         uint256 unfunded = face - s.funded;
-        if (s.flags & SLOT_WRITTEN_OFF != 0) unfunded -= s.writtenOff;
+        if (flags & SLOT_WRITTEN_OFF != 0) unfunded -= s.writtenOff;
         if (amount > unfunded) revert OverFunding(slotId, unfunded, amount);
         // Cannot overflow: funded + amount <= faceValue < 2**64.
         uint64 funded = s.funded + uint64(amount);
@@ -620,12 +662,6 @@ contract ReceivableVoucher is
         settlementToken.safeTransferFrom(msg.sender, address(this), amount);
     }
 
-    /// @notice `fund` with an EIP-2612 permit of the settlement token, in one transaction.
-    /// @dev A permit already used (front-run) is tolerated when the allowance suffices.
-    function fundWithPermit(uint256 slotId, uint256 amount, uint256 deadline, uint8 v, bytes32 r, bytes32 s) external {
-        try IERC20Permit(address(settlementToken)).permit(msg.sender, address(this), amount, deadline, v, r, s) {} catch {}
-        fund(slotId, amount);
-    }
 
     /// @notice Pays the holder of a matured voucher of a fully funded slot its value in
     ///         settlement tokens and burns the voucher. Anyone may call it; it always pays the
@@ -794,6 +830,12 @@ contract ReceivableVoucher is
     }
 
 
+    /// @notice Governance names the CreditDesk (pledges, credit insurance).
+    function setCreditDesk(address desk) external onlyGovernance {
+        emit CreditDeskSet(_creditDesk, desk);
+        _creditDesk = desk;
+    }
+
     /// @notice Governance names the contract that renders metadata URIs.
     function setDescriptor(IVoucherDescriptor descriptor) external onlyGovernance {
         emit DescriptorSet(address(_descriptor), address(descriptor));
@@ -803,8 +845,33 @@ contract ReceivableVoucher is
     // ======================================================================= views
 
     /// @notice The issuance behind `slotId` (status None if unknown).
+    /// @dev Returns the ABI encoding of `Slot` built word by word from its four storage words
+    ///      (layout in `_storeNewSlot`): the compiler's own struct copy and encoder cost 800
+    ///      bytes of the ledger's code. `tests/test_voucher_rules.py` checks every field.
     function slotInfo(uint256 slotId) external view returns (Slot memory) {
-        return _slots[slotId];
+        Slot storage s = _slots[slotId];
+        assembly ("memory-safe") {
+            let p := mload(0x40)
+            let w := sload(s.slot)
+            mstore(p, and(w, 0xffffffffffffffffffffffffffffffffffffffff)) // debtor
+            mstore(add(p, 0x20), and(shr(160, w), 0xffffffffff)) // maturity
+            mstore(add(p, 0x40), and(shr(200, w), 0xff)) // status
+            mstore(add(p, 0x60), and(shr(208, w), 0xffffffff)) // lastSerial
+            mstore(add(p, 0x80), and(shr(240, w), 0xff)) // flags
+            w := sload(add(s.slot, 1))
+            mstore(add(p, 0xa0), and(w, 0xffffffffffffffff)) // faceValue
+            mstore(add(p, 0xc0), and(shr(64, w), 0xffffffffffffffff)) // funded
+            mstore(add(p, 0xe0), and(shr(128, w), 0xffffffffffffffff)) // redeemed
+            mstore(add(p, 0x100), and(shr(192, w), 0xffffffffff)) // issuedAt
+            w := sload(add(s.slot, 2))
+            mstore(add(p, 0x120), and(w, 0xffffffffffffffffffffffffffffffffffffffff)) // creditor
+            mstore(add(p, 0x140), and(shr(160, w), 0xffffffffffffffff)) // tradeRecordId
+            mstore(add(p, 0x160), shr(224, w)) // overdueAt
+            w := sload(add(s.slot, 3))
+            mstore(add(p, 0x180), and(w, 0xffffffffffffffff)) // writtenOff
+            mstore(add(p, 0x1a0), and(shr(64, w), 0xffffffffffffffff)) // writtenOffPaid
+            return(p, 0x1c0)
+        }
     }
 
     /// @notice Holder, value, parent and frozen flag of a voucher (owner 0 if it does not exist).
@@ -821,6 +888,11 @@ contract ReceivableVoucher is
         frozen = t.flags & FROZEN != 0;
     }
 
+
+    /// @notice The CreditDesk governance named (the zero address: none).
+    function creditDesk() external view returns (address) {
+        return _creditDesk;
+    }
 
     /// @notice Cash paid so far to the live voucher `tokenId` by pro-rata payouts (its value is
     ///         what it still claims; value + paid out is its nominal share of the slot).

@@ -5,7 +5,8 @@ the event index, the access matrix and (through the generated ``frontend_bridge/
 the member page and the static analysis all read it.
 """
 
-from scf.contracts.desk import DiscountDesk
+from scf.contracts.credit import CoverState, CreditDesk, Pledge, Policy, Recovery
+from scf.contracts.desk import DiscountDesk, RecourseDebt
 from scf.contracts.keeper import PayoutKeeper
 from scf.contracts.registry import ConsortiumRegistry, Member, MemberStatus, Role
 from scf.contracts.settlement import SettlementToken
@@ -20,22 +21,29 @@ SUITE = (
     "ReceivableVoucher",
     "DiscountDesk",
     "PayoutKeeper",
+    "CreditDesk",
     "VoucherDescriptor",
 )
 # The contracts that emit events (the descriptor only renders metadata).
-LEDGERS = SUITE[:6]
+LEDGERS = SUITE[:7]
 
 __all__ = [
     "LEDGERS",
     "SUITE",
     "ConsortiumRegistry",
+    "CoverState",
+    "CreditDesk",
     "DiscountDesk",
     "DocType",
     "Member",
     "MemberStatus",
     "PayoutKeeper",
+    "Pledge",
+    "Policy",
     "ReceivableVoucher",
     "RecordStatus",
+    "RecourseDebt",
+    "Recovery",
     "Role",
     "SettlementToken",
     "SlotInfo",

@@ -2,9 +2,28 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from scf.chain.sending import Signer, TxResult
-from scf.contracts.base import ContractClient
+from scf.contracts.base import ZERO_ADDRESS, ContractClient
 from scf.typed_data import DiscountOffer, sign_offer
+
+
+@dataclass(frozen=True)
+class RecourseDebt:
+    token_id: int
+    seller: str
+    financier: str
+    owed: int  # price + interest - what the voucher paid the financier before the put-back
+    paid: int
+
+    @property
+    def remaining(self) -> int:
+        return self.owed - self.paid
+
+    @property
+    def exists(self) -> bool:
+        return self.seller != ZERO_ADDRESS
 
 
 class DiscountDesk(ContractClient):
@@ -30,3 +49,19 @@ class DiscountDesk(ContractClient):
 
     def is_nonce_used(self, financier: str, nonce: int) -> bool:
         return bool(self.call("isNonceUsed", financier, nonce))
+
+    def put_back(self, financier: Signer, token: int) -> tuple[int, TxResult]:
+        """The financier puts a voucher bought with recourse back to its seller (slot overdue);
+        returns what the seller owed before the desk collected what it could at once."""
+        result = self.send(financier, "putBack", token)
+        (event,) = result.events(self.contract, "RecourseExercised")
+        return int(event["args"]["owed"]), result
+
+    def collect_recourse(self, caller: Signer, token: int) -> TxResult:
+        return self.send(caller, "collectRecourse", token)
+
+    def pay_recourse(self, payer: Signer, token: int, amount: int) -> TxResult:
+        return self.send(payer, "payRecourse", token, amount)
+
+    def recourse_debt_of(self, token: int) -> RecourseDebt:
+        return RecourseDebt(token, *self.call("recourseDebtOf", token))

@@ -17,6 +17,7 @@ class Role(IntFlag):
     SUPPLIER = 2
     FINANCIER = 4
     AUDITOR = 8
+    INSURER = 16
 
     @classmethod
     def parse(cls, names: list[str] | str) -> Role:

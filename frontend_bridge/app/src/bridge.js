@@ -271,8 +271,9 @@ export class MemberClient {
   }
 
   /** As a financier: signs an EIP-712 discount offer with the wallet. The offer names its
-   *  seller, the only account that may submit it: by default the voucher's holder now. */
-  async signOffer({ tokenId, value, rateBps, validSeconds = 86400, nonce, seller }) {
+   *  seller, the only account that may submit it: by default the voucher's holder now; with
+   *  `recourse`, the financier may put the voucher back to the seller if its slot goes overdue. */
+  async signOffer({ tokenId, value, rateBps, validSeconds = 86400, nonce, seller, recourse = false }) {
     const fields = this.offerFields();
     if (seller !== undefined && seller !== "" && !isAddress(seller)) {
       throw new TxError(`seller "${seller}" is not an address (0x followed by 40 hex digits)`);
@@ -287,6 +288,7 @@ export class MemberClient {
       nonce: nonce ?? Date.now(),
       financier: this.account,
       seller: holder,
+      recourse,
     });
     const t = this.artifacts.offerType;
     const types = { [t.primaryType]: fields };
@@ -341,6 +343,10 @@ function toOffer(fields, values) {
         throw new TxError(`the offer's ${name} "${v}" is not a whole number`);
       }
       if (offer[name] < 0n) throw new TxError(`the offer's ${name} is negative`);
+    } else if (type === "bool") {
+      if (v === true || v === "true") offer[name] = true;
+      else if (v === false || v === "false") offer[name] = false;
+      else throw new TxError(`the offer's ${name} "${v}" is neither true nor false`);
     } else {
       throw new TxError(`the offer type has a field of type ${type}, which this page cannot read`);
     }
