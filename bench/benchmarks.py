@@ -26,7 +26,7 @@ from eth_utils import keccak
 from scf.chain.artifacts import ContractArtifact
 from scf.chain.connection import Connection
 from scf.chain.devnet import increase_time, revert, set_balance, snapshot
-from scf.contracts import DocType, Role
+from scf.contracts import DocType, Recovery, Role
 from scf.contracts.voucher import SPLIT_TRANSFER, WHOLE_TRANSFER
 from scf.deploy import deploy_suite
 from scf.money import DAY
@@ -200,6 +200,50 @@ def our_gas(bench: Bench) -> dict[str, int]:
     bench.mature_and_fund(slot2)
     batch = bench.suite.keeper.redeem_batch(bench.keeper, tokens)
     gas["redeem_per_voucher_in_batch"] = batch.gas_used // len(tokens)
+    return gas | default_gas(bench)
+
+
+def default_gas(bench: Bench) -> dict[str, int]:
+    """Gas of each operation of a debtor's failure (issue 16), in the order a failure runs:
+    a part pledged, cover offered and bought, a part sold with recourse; 40 % funded, the slot
+    marked overdue, the claim paid; pro-rata payouts (a holder's, the pledged part's through the
+    desk), the put-back, a payment through the desk after the claim, a write-off."""
+    v, credit, conn = bench.suite.voucher, bench.suite.credit, bench.conn
+    insurer, seller = dev_key("bench insurer"), fresh_addresses("bench recourse seller", 1)[0]
+    for account in (insurer, seller):
+        set_balance(conn.w3, account.address, 10**21)
+    kyc = keccak(text="bench kyc")
+    bench.suite.registry.admit(bench.operator, insurer.address, "Bench Insurer", Role.INSURER, kyc)
+    bench.admit_many([seller.address], "Recourse seller")
+    bench.suite.token.mint(bench.operator, insurer.address, 10**16)
+    bench.suite.token.approve(insurer, credit.address, 2**256 - 1)
+    bench.suite.token.approve(bench.hospital, credit.address, 2**256 - 1)
+    bench.suite.token.approve(seller, bench.suite.desk.address, 2**256 - 1)
+    face = 1_000_000_00
+    slot, root, _ = bench.voucher(face)
+    gas: dict[str, int] = {}
+    v.send(bench.holder, "approve(address,uint256)", credit.address, root)
+    pledged, tx = credit.pledge(bench.holder, root, 300_000_00, bench.bank.address, 250_000_00,
+                                conn.block_timestamp() + 30 * DAY)
+    gas["pledge_part"] = tx.gas_used
+    gas["offer_cover"] = credit.offer_cover(insurer, slot, 300_000_00, 6_000_00, Recovery.HOLDERS_FIRST,
+                                            conn.block_timestamp() + DAY).gas_used
+    gas["buy_cover"] = credit.buy_cover(bench.hospital, slot).gas_used
+    sold, _ = v.split_transfer(bench.holder, root, seller.address, 200_000_00)
+    offer = DiscountOffer(sold, 200_000_00, 600, conn.block_timestamp() + DAY, 2, bench.bank.address,
+                          seller.address, recourse=True)
+    _, _, tx = bench.suite.desk.discount(seller, offer, bench.suite.desk.sign(bench.bank.key, offer))
+    gas["discount_with_recourse"] = tx.gas_used
+    v.fund(bench.hospital, slot, 400_000_00)
+    increase_time(conn.w3, v.overdue_from(slot) + 1 - conn.block_timestamp())
+    gas["mark_overdue"] = v.mark_overdue(bench.keeper, slot).gas_used
+    gas["claim"] = credit.claim(bench.keeper, slot).gas_used
+    gas["payout_pro_rata"] = v.redeem(bench.keeper, root).gas_used
+    gas["collect_pledged"] = credit.collect(bench.keeper, pledged).gas_used
+    _, tx = bench.suite.desk.put_back(bench.bank, sold)
+    gas["put_back"] = tx.gas_used
+    gas["pay_through_desk"] = credit.pay(bench.hospital, slot, 100_000_00).gas_used
+    gas["write_off"] = v.write_off(bench.holder, root).gas_used
     return gas
 
 

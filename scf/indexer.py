@@ -28,10 +28,12 @@ from scf.contracts.base import ZERO_ADDRESS
 from scf.contracts.voucher import SERIAL_BITS
 from scf.manifest import Deployment
 
-TOKEN_ARGS = {"tokenId", "_tokenId", "_fromTokenId", "_toTokenId", "fromTokenId", "financierTokenId"}
+TOKEN_ARGS = {"tokenId", "_tokenId", "_fromTokenId", "_toTokenId", "fromTokenId", "financierTokenId", "pledgeeTokenId"}
 SLOT_ARGS = {"slot", "_oldSlot", "_newSlot"}
 RECORD_ARGS = {"recordId", "tradeRecordId", "parentId"}
 CHUNK = 5_000
+# Contracts whose events name vouchers by token id (each also names the voucher's slot).
+VOUCHER_AWARE = ("ReceivableVoucher", "DiscountDesk", "PayoutKeeper", "CreditDesk")
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -250,10 +252,10 @@ class EventIndex:
         for name, value in args.items():
             if types.get(name) == "address" and value != ZERO_ADDRESS:
                 yield "account", value
-            elif name in TOKEN_ARGS and contract_name in ("ReceivableVoucher", "DiscountDesk") and int(value):
+            elif name in TOKEN_ARGS and contract_name in VOUCHER_AWARE and int(value):
                 yield "token", str(int(value))
                 yield "slot", str(int(value) >> SERIAL_BITS)
-            elif name in SLOT_ARGS and contract_name == "ReceivableVoucher" and int(value):
+            elif name in SLOT_ARGS and contract_name in ("ReceivableVoucher", "CreditDesk") and int(value):
                 yield "slot", str(int(value))
             elif name in RECORD_ARGS and int(value):
                 yield "record", str(int(value))
@@ -304,7 +306,9 @@ class EventIndex:
                 if src:
                     vouchers[dst].parent = src
                     vouchers[src].children.append(dst)
-            if src and dst:  # split or merge; a burn (dst 0) keeps the redeemed value on record
+            if src and (dst or not vouchers[src].burned):
+                # A split, a merge, or a pro-rata payout (value out of a voucher that lives on);
+                # a burn (Transfer to nobody first) keeps the value it was redeemed for on record.
                 vouchers[src].value -= amount
             if dst:
                 vouchers[dst].value += amount

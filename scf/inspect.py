@@ -12,14 +12,20 @@ from typing import Any
 
 from scf.contracts import DocType, SlotStatus, label
 from scf.contracts.base import ZERO_ADDRESS
+from scf.contracts.credit import CoverState
 from scf.contracts.voucher import SERIAL_BITS
 from scf.errors import ScfError
 from scf.indexer import TOKEN_ARGS, Event, EventIndex, LedgerView
+from scf.losses import default_position
 from scf.money import fmt, fmt_day
 from scf.suite import Suite
 from scf.text import printable, printable_lines, tree_lines
 
-MONEY_ARGS = {"_value", "value", "faceValue", "amount", "funded", "unfunded", "price", "reservedTotal"}
+MONEY_ARGS = {
+    "_value", "value", "faceValue", "amount", "funded", "unfunded", "price", "reservedTotal", "paidOut",
+    "writtenOff", "paid", "secured", "cover", "premium", "refunded", "toSlot", "toInsurer", "insurerOwed",
+    "toPledgee", "toPledgor", "owed", "interest", "receivedMeanwhile", "remaining",
+}
 
 
 class InspectError(ScfError, LookupError):
@@ -48,6 +54,10 @@ class Inspector:
             return "voucher ledger"
         if address == self.suite.desk.address:
             return "discount desk"
+        if address == self.suite.keeper.address:
+            return "payout keeper"
+        if address == self.suite.credit.address:
+            return "credit desk (custody)"
         name = self.suite.registry.member(address).name
         return f"{printable(name)} ({address[:8]}…)" if name else address
 
@@ -98,6 +108,19 @@ class Inspector:
         ]
         if not v.burned and self.suite.voucher.voucher(token).frozen:
             out.append("  FROZEN   reason hash 0x" + self.suite.voucher.call("freezeReasonOf", token).hex())
+        if not v.burned and (paid := self.suite.voucher.paid_out_of(token)):
+            out.append(f"  paid out {fmt(paid)} pro rata so far (value is what it still claims)")
+        pledge = self.suite.credit.pledge_of(token)
+        if pledge.exists:
+            out.append(
+                f"  PLEDGED  by {self.name_of(pledge.pledgor)} to {self.name_of(pledge.pledgee)}, securing "
+                f"{fmt(pledge.secured)} (paid to it {fmt(pledge.pledgee_paid)}), due {fmt_day(pledge.due_date)}"
+            )
+        debt = self.suite.desk.recourse_debt_of(token)
+        if debt.exists:
+            out.append(
+                f"  RECOURSE {self.name_of(debt.seller)} owes {self.name_of(debt.financier)} {fmt(debt.remaining)}"
+            )
         out += ["", f"Lineage tree of slot {v.slot}:", *self.tree(ledger, v.slot, token)]
         out += ["", "Audit trail:", *[self.event_line(e) for e in self.index.trail("token", token)]]
         return printable_lines(out)
@@ -110,10 +133,13 @@ class Inspector:
             f"Slot {slot}: {info.status.name.lower()}",
             f"  debtor      {self.name_of(info.debtor)}",
             f"  creditor    {self.name_of(info.creditor)}",
-            f"  face value  {fmt(info.face_value)}   funded {fmt(info.funded)}   redeemed {fmt(info.redeemed)}",
+            f"  face value  {fmt(info.face_value)}   funded {fmt(info.funded)}   paid out {fmt(info.redeemed)}"
+            + (f"   written off {fmt(info.written_off)}" if info.written_off else ""),
             f"  issued      {fmt_day(info.issued_at)}   maturity {fmt_day(info.maturity)}"
             + (f"   OVERDUE since {fmt_day(info.overdue_at)}" if info.overdue_at else ""),
             f"  trade record {info.trade_record_id}",
+            *self._policy_lines(slot),
+            *self._loss_lines(slot, bool(info.overdue_at)),
             "",
             "Lineage tree:",
             *self.tree(self.index.ledger(), slot),
@@ -122,6 +148,32 @@ class Inspector:
             *[self.event_line(e) for e in self.index.trail("slot", slot)],
         ]
         return printable_lines(out)
+
+    def _policy_lines(self, slot: int) -> list[str]:
+        p = self.suite.credit.policy_of(slot)
+        if p.state == CoverState.NONE:
+            return []
+        line = (f"  insurance   {self.name_of(p.insurer)} covers {fmt(p.cover)} for {fmt(p.premium)}, "
+                f"{p.state.name.lower()}, recovery {p.order.name.lower().replace('_', ' ')}")
+        if p.state == CoverState.CLAIMED:
+            line += f"; claim paid {fmt(p.claim_paid)}, recovered {fmt(p.recovered)}, owed {fmt(p.insurer_owed)}"
+        return [line]
+
+    def _loss_lines(self, slot: int, overdue: bool) -> list[str]:
+        if not overdue:
+            return []
+        position = default_position(self.suite, self.index, slot)
+        out = ["", "Who loses what (unpaid vouchers, written off, insurer's claim, paid for the debtor):"]
+        for x in position.losses:
+            out.append(
+                f"  {self.name_of(x.member):<44} {fmt(x.unpaid):>18} {fmt(x.written_off):>16} "
+                f"{fmt(x.insurer_claim):>18} {fmt(x.paid_for_debtor):>18}  total {fmt(x.total)}"
+            )
+        out.append(
+            f"  lost {fmt(position.total_lost)}; the debtor paid {fmt(position.paid_by_debtor)}; "
+            f"{fmt(position.held)} funded is still due to holders"
+        )
+        return out
 
     def member(self, address: str) -> str:
         m = self.suite.registry.member(address)

@@ -9,6 +9,7 @@ LAYERS = (
     {"cli"},
     {"scenario"},
     {"deploy", "seed", "inspect", "member", "export"},
+    {"losses"},
     {"suite", "indexer"},
     {"contracts", "manifest", "wallet"},
     {"chain", "typed_data"},

@@ -1,5 +1,6 @@
 """The report of a story: who was paid what and when, the lineage of every voucher, each
-supplier's effective financing cost, cash before and after, and the gas of every operation."""
+supplier's effective financing cost, who lost what on a slot whose debtor failed, cash before
+and after, and the gas of every operation."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from scf.losses import DefaultPosition
 from scf.money import DAY, fmt, fmt_day, from_minor, to_minor
 from scf.text import printable, printable_lines, tree_lines
 
@@ -17,7 +19,10 @@ from scf.text import printable, printable_lines, tree_lines
 @dataclass
 class Payment:
     member: str
-    kind: str  # "discount" or "redemption"
+    # Received: "discount", "redemption", "payout" (pro-rata share of an overdue slot),
+    # "pledge payout", "write-off" (the share paid before), "loan", "premium", "recourse".
+    # Paid: "funding", "claim" (an insurer into a slot); "put back": a recourse debt incurred.
+    kind: str
     amount: int
     at: int
     detail: str
@@ -54,7 +59,25 @@ class ScenarioReport:
     gas: dict[str, list[int]] = field(default_factory=dict)
     cash_before: dict[str, int] = field(default_factory=dict)
     cash_after: dict[str, int] = field(default_factory=dict)
+    losses: list[dict[str, Any]] = field(default_factory=list)  # one per slot marked overdue
     seconds: float = 0.0
+
+    def position_rows(self, position: DefaultPosition) -> dict[str, Any]:
+        """A failed slot's loss table, members by name, amounts in minor units."""
+        return {
+            "slot": position.slot,
+            "debtor": self.members.get(position.debtor, position.debtor),
+            "face_value": position.face_value,
+            "paid_by_debtor": position.paid_by_debtor,
+            "held": position.held,
+            "total_lost": position.total_lost,
+            "balances": position.balances,
+            "rows": [
+                {"member": self.members.get(x.member, x.member), "unpaid": x.unpaid, "written_off": x.written_off,
+                 "insurer_claim": x.insurer_claim, "paid_for_debtor": x.paid_for_debtor, "total": x.total}
+                for x in position.losses
+            ],
+        }
 
     def record_gas(self, operation: str, used: int) -> None:
         self.gas.setdefault(operation, []).append(used)
@@ -99,6 +122,13 @@ class ScenarioReport:
                 name: {"before": str(from_minor(self.cash_before[a])), "after": str(from_minor(self.cash_after[a]))}
                 for a, name in self.members.items()
             },
+            "losses": [
+                {k: (str(from_minor(v)) if isinstance(v, int) and not isinstance(v, bool) and k != "slot" else v)
+                 for k, v in table.items() if k != "rows"}
+                | {"rows": [{k: (str(from_minor(v)) if isinstance(v, int) else v) for k, v in row.items()}
+                            for row in table["rows"]]}
+                for table in self.losses
+            ],
             "seconds": round(self.seconds, 2),
         }
 
@@ -116,11 +146,11 @@ class ScenarioReport:
             )
             for row in self.lineage
         )
-        out += ["", "Who received what, and when:"]
+        out += ["", "Who paid or received what, and when:"]
         for p in self.payments:
             when = fmt_day(p.at)
             out.append(
-                f"  {when}  {printable(p.member):<34} {p.kind:<11} {fmt(p.amount, cur):>18}  {printable(p.detail)}"
+                f"  {when}  {printable(p.member):<34} {p.kind:<13} {fmt(p.amount, cur):>18}  {printable(p.detail)}"
             )
         out += ["", "Financing cost per supplier (discounting before maturity):"]
         if not self.financings:
@@ -130,6 +160,23 @@ class ScenarioReport:
                 f"  {printable(f.supplier):<34} sold {fmt(f.value, cur)} for {fmt(f.price, cur)} "
                 f"({f.seconds_to_maturity / DAY:.0f} days early, {f.rate_bps / 100:.2f} % ACT/360): "
                 f"interest {fmt(f.interest, cur)}, effective {f.effective_annual_rate * 100:.3f} % a year"
+            )
+        for table in self.losses:
+            out += ["", f"Who lost what when {printable(table['debtor'])} failed (slot {table['slot']}, "
+                        f"face value {fmt(table['face_value'], cur)}):"]
+            out.append(f"  {'member':<34} {'unpaid vouchers':>18} {'written off':>16} {'insurer claim':>16} "
+                       f"{'paid for debtor':>18} {'total':>18}")
+            for row in table["rows"]:
+                out.append(
+                    f"  {printable(row['member']):<34} {fmt(row['unpaid'], cur):>18} {fmt(row['written_off'], cur):>16}"
+                    f" {fmt(row['insurer_claim'], cur):>16} {fmt(row['paid_for_debtor'], cur):>18}"
+                    f" {fmt(row['total'], cur):>18}"
+                )
+            out.append(f"  {'total':<34} {'':>18} {'':>16} {'':>16} {'':>18} {fmt(table['total_lost'], cur):>18}")
+            out.append(
+                f"  The debtor paid {fmt(table['paid_by_debtor'], cur)}; {fmt(table['held'], cur)} funded is still in "
+                f"the ledger for holders; with the {fmt(table['total_lost'], cur)} lost that is the face value"
+                + ("." if table["balances"] else ": IT IS NOT (a defect: report it).")
             )
         out += ["", "Cash (settlement tokens) before and after:"]
         for address, name in self.members.items():

@@ -23,9 +23,11 @@ from eth_utils import keccak
 
 from scf.chain.connection import Connection
 from scf.chain.journal import Journal, JournalConflict
+from scf.chain.sending import TxResult
 from scf.contracts import label
 from scf.deploy import deploy_suite
-from scf.indexer import LedgerView, index_vouchers
+from scf.indexer import EventIndex, LedgerView, index_vouchers
+from scf.losses import default_position
 from scf.member import MemberSession
 from scf.money import DAY, from_minor, from_timestamp, to_minor
 from scf.scenario.report import Financing, Payment, ScenarioReport
@@ -119,6 +121,12 @@ def run_scenario(
         journal.finish(player.progress_state(next_step=index + 1, head=conn.head()))
 
     report.cash_after = {a: suite.token.balance_of(a) for a in report.members}
+    events = EventIndex(conn, suite.deployment)
+    report.losses = [
+        report.position_rows(default_position(suite, events, slot))
+        for slot in sorted(set(player.slots.values()))
+        if suite.voucher.slot(slot).overdue_at
+    ]
     report.seconds = (datetime.now(tz=UTC) - started).total_seconds()
     if not report.lineage:
         report.lineage = player.lineage_rows()
@@ -246,7 +254,9 @@ class _Player:
         source = self.tokens[step["voucher"]]
         holder, bank = self.holder_of(source), self.sessions[step["financier"]]
         nonce = int.from_bytes(self.unique(step, "offer nonce")[:16], "big")
-        offer, signature = bank.offer_discount(source, step["amount"], int(step["rate_bps"]), timedelta(days=1), nonce)
+        offer, signature = bank.offer_discount(
+            source, step["amount"], int(step["rate_bps"]), timedelta(days=1), nonce, recourse=step.get("recourse", False)
+        )
         new_token, price, tx = holder.take_discount(offer, signature)
         mined_at = self.suite.conn.block_timestamp(tx.block_number)
         maturity = self.suite.voucher.slot(source >> 32).maturity
@@ -272,8 +282,108 @@ class _Player:
 
     def _fund(self, step: dict[str, Any]) -> None:
         slot = self.slot_of(step["slot_of"])
-        debtor = self.session_of(self.suite.voucher.slot(slot).debtor)
-        debtor.fund(slot, None if step["amount"] == "all" else step["amount"])
+        payer = self.sessions[step["by"]] if "by" in step else self.session_of(self.suite.voucher.slot(slot).debtor)
+        paid = payer.fund(slot, None if step["amount"] == "all" else step["amount"])
+        self.report.payments.append(
+            Payment(self.name(payer.address), "funding", to_minor(paid), self.clock.now(), f"paid into slot {slot}")
+        )
+
+    def _pledge(self, step: dict[str, Any]) -> None:
+        source = self.tokens[step["voucher"]]
+        holder, lender = self.holder_of(source), self.sessions[step["pledgee"]]
+        due = from_timestamp(self.clock.now() + int(step["due_days"]) * DAY)
+        self.tokens[step["id"]] = holder.pledge(source, step.get("amount"), lender.address, step["secured"], due)
+        if "loan" in step:
+            lender.send_cash(holder.address, step["loan"])
+            now = self.clock.now()
+            detail = f"loan from {self.name(lender.address)} against voucher {label(self.tokens[step['id']])}"
+            self.report.payments.append(Payment(self.name(holder.address), "loan", to_minor(step["loan"]), now, detail))
+
+    def _insure(self, step: dict[str, Any]) -> None:
+        slot = self.slot_of(step["slot_of"])
+        insurer, buyer = self.sessions[step["insurer"]], self.sessions[step["buyer"]]
+        insurer.offer_cover(slot, step["cover"], step["premium"], step.get("order", "holders_first"), timedelta(days=1))
+        held = [] if buyer.address == self.suite.voucher.slot(slot).debtor else [
+            v.token_id for v in index_vouchers(self.suite.conn, self.suite.deployment).of_slot(slot, live_only=True)
+            if v.owner == buyer.address
+        ]
+        premium = buyer.buy_cover(slot, held[0] if held else 0)
+        self.report.payments.append(Payment(
+            self.name(insurer.address), "premium", to_minor(premium, allow_zero=True), self.clock.now(),
+            f"from {self.name(buyer.address)}, cover of {step['cover']} on slot {slot}",
+        ))
+
+    def _mark_overdue(self, step: dict[str, Any]) -> None:
+        slot = self.slot_of(step["slot_of"])
+        info = self.suite.voucher.slot(slot)
+        if info.overdue_at:  # a resumed run: already recorded
+            return
+        self.clock.advance_to(self.suite.voucher.overdue_from(slot) + 1)
+        self.session_of(info.creditor).mark_overdue(slot)
+
+    def _claim(self, step: dict[str, Any]) -> None:
+        slot = self.slot_of(step["slot_of"])
+        policy = self.suite.credit.policy_of(slot)
+        tx = self.session_of(policy.buyer).claim(slot)
+        at = self.suite.conn.block_timestamp(tx.block_number)
+        for event in tx.events(self.suite.credit.contract, "ClaimPaid"):
+            self.report.payments.append(Payment(
+                self.name(policy.insurer), "claim", int(event["args"]["paid"]), at, f"paid into slot {slot}",
+            ))
+
+    def _put_back(self, step: dict[str, Any]) -> None:
+        token = self.tokens[step["voucher"]]
+        _, tx = self.holder_of(token).put_back(token)
+        at = self.suite.conn.block_timestamp(tx.block_number)
+        (put,) = tx.events(self.suite.desk.contract, "RecourseExercised")
+        financier, seller = self.name(put["args"]["financier"]), self.name(put["args"]["seller"])
+        owed = int(put["args"]["owed"])
+        self.report.payments.append(Payment(
+            seller, "put back", owed, at, f"voucher {label(token)} back from {financier}: owed to it",
+        ))
+        for event in tx.events(self.suite.desk.contract, "RecoursePaid"):
+            a = event["args"]
+            left = int(a["remaining"])
+            self.report.payments.append(Payment(
+                financier, "recourse", int(a["amount"]), at,
+                f"from {seller}" + (f", {from_minor(left)} still owed" if left else ", settled"),
+            ))
+
+    def _write_off(self, step: dict[str, Any]) -> None:
+        token = self.tokens[step["voucher"]]
+        tx = self.holder_of(token).write_off(token)
+        self._record_payouts(tx)
+
+    def _record_payouts(self, tx: TxResult) -> None:
+        """Who received what from a redemption: the ledger pays holders; what it paid the credit
+        desk for a pledged voucher is passed on to the pledgee and the pledgor."""
+        at = self.suite.conn.block_timestamp(tx.block_number)
+        desk = self.suite.credit.address
+        paid = [*tx.events(self.suite.voucher.contract, "VoucherRedeemed"),
+                *tx.events(self.suite.voucher.contract, "VoucherPartlyPaid")]
+        for event in sorted(paid, key=lambda e: e["logIndex"]):
+            args = event["args"]
+            if args["holder"] == desk:
+                continue
+            kind = "redemption" if event["event"] == "VoucherRedeemed" else "payout"
+            amount = int(args["value"] if kind == "redemption" else args["amount"])
+            self.report.payments.append(
+                Payment(self.name(args["holder"]), kind, amount, at, f"voucher {label(int(args['tokenId']))}")
+            )
+        for event in tx.events(self.suite.voucher.contract, "VoucherWrittenOff"):
+            args = event["args"]
+            self.report.payments.append(Payment(
+                self.name(args["holder"]), "write-off", int(args["paid"]), at,
+                f"voucher {label(int(args['tokenId']))}: {from_minor(int(args['writtenOff']))} written off",
+            ))
+        for event in tx.events(self.suite.credit.contract, "PledgePayout"):
+            args = event["args"]
+            for who, amount in ((args["pledgee"], args["toPledgee"]), (args["pledgor"], args["toPledgor"])):
+                if int(amount):
+                    self.report.payments.append(Payment(
+                        self.name(who), "pledge payout", int(amount), at,
+                        f"pledged voucher {label(int(args['tokenId']))}",
+                    ))
 
     def _redeem_all(self, step: dict[str, Any]) -> None:
         slot = self.slot_of(step["slot_of"])
@@ -282,14 +392,18 @@ class _Player:
         ledger = index_vouchers(self.suite.conn, self.suite.deployment)
         self.report.lineage = self.lineage_rows(ledger)
         live = [x.token_id for x in ledger.of_slot(slot, live_only=True)]
-        tx = self.session_of(info.debtor).redeem(live)  # anyone may redeem; the debtor triggers it here
-        mined_at = self.suite.conn.block_timestamp(tx.block_number)
-        for event in tx.events(self.suite.voucher.contract, "VoucherRedeemed"):
-            args = event["args"]
-            self.report.payments.append(
-                Payment(self.name(args["holder"]), "redemption", int(args["value"]), mined_at,
-                        f"voucher {label(int(args['tokenId']))}")
-            )
+        # Anyone may redeem; the slot's creditor triggers it here (its debtor may have failed).
+        keeper = self.session_of(info.creditor)
+        tx = keeper.redeem(live)
+        self._record_payouts(tx)
+        # What the ledger paid the credit desk for pledged vouchers is passed on, pledgee first.
+        for token in live:
+            pledge = self.suite.credit.pledge_of(token)
+            if not pledge.exists:
+                continue
+            value = self.suite.voucher.voucher(token).value  # 0 once redeemed whole
+            if pledge.nominal - value > pledge.distributed:
+                self._record_payouts(keeper.collect_pledged(token))
 
     def name(self, address: str) -> str:
         return self.report.members.get(address, address)

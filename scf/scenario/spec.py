@@ -20,11 +20,19 @@ STEP_FIELDS: dict[str, tuple[set[str], set[str]]] = {
     "issue": ({"id", "debtor", "creditor", "invoice", "face", "days"}, set()),
     "accept": ({"voucher"}, set()),
     "transfer": ({"voucher", "to", "amount", "id"}, set()),
-    "discount": ({"voucher", "financier", "amount", "rate_bps", "id"}, set()),
+    "discount": ({"voucher", "financier", "amount", "rate_bps", "id"}, {"recourse"}),
     "travel": ({"days"}, set()),
-    "fund": ({"slot_of", "amount"}, set()),
+    "fund": ({"slot_of", "amount"}, {"by"}),
     "redeem_all": ({"slot_of"}, set()),
+    # When a debtor fails (issue 16): pledges, credit insurance, overdue, claims, recourse.
+    "pledge": ({"voucher", "pledgee", "secured", "due_days", "id"}, {"amount", "loan"}),
+    "insure": ({"slot_of", "insurer", "cover", "premium", "buyer"}, {"order"}),
+    "mark_overdue": ({"slot_of"}, set()),
+    "claim": ({"slot_of"}, set()),
+    "put_back": ({"voucher"}, set()),
+    "write_off": ({"voucher"}, set()),
 }
+RECOVERY_ORDERS = ("holders_first", "insurer_first")
 
 
 @dataclass
@@ -76,13 +84,13 @@ def parse_scenario(raw: Any, source: str = "scenario") -> Scenario:
             problems.append(f"{here} ({step['do']}): missing {', '.join(sorted(missing))}")
         if extra := fields - required - optional:
             problems.append(f"{here} ({step['do']}): unknown field(s) {', '.join(sorted(extra))}")
-        for who in ("by", "counterparty", "debtor", "creditor", "to", "financier"):
+        for who in ("by", "counterparty", "debtor", "creditor", "to", "financier", "pledgee", "insurer", "buyer"):
             if who in step and step[who] not in names:
                 problems.append(f"{here}: {who} {step[who]!r} is not a member of this scenario")
         for ref in ("parent", "invoice", "voucher", "slot_of"):
             if ref in step and step[ref] not in ids:
                 problems.append(f"{here}: {ref} {step[ref]!r} is not defined by an earlier step")
-        for amount_field in ("amount", "face"):
+        for amount_field in ("amount", "face", "secured", "loan", "cover", "premium"):
             if amount_field in step and step[amount_field] != "all":
                 try:
                     if isinstance(step[amount_field], float):
@@ -90,9 +98,13 @@ def parse_scenario(raw: Any, source: str = "scenario") -> Scenario:
                     to_minor(str(step[amount_field]))
                 except ValueError as exc:
                     problems.append(f"{here}.{amount_field}: {exc}")
-        for number in ("days", "rate_bps"):
+        for number in ("days", "rate_bps", "due_days"):
             if number in step and (not isinstance(step[number], int) or step[number] <= 0):
                 problems.append(f"{here}.{number}: expected a positive whole number")
+        if "recourse" in step and not isinstance(step["recourse"], bool):
+            problems.append(f"{here}.recourse: expected true or false")
+        if "order" in step and step["order"] not in RECOVERY_ORDERS:
+            problems.append(f"{here}.order: expected one of {', '.join(RECOVERY_ORDERS)}")
         if step.get("do") == "anchor":
             try:
                 DocType.parse(str(step.get("type", "")))
