@@ -114,8 +114,9 @@ def live_values(suite, slot: int) -> dict[int, int]:
 
 
 def assert_slot_conserved(suite, slot: int) -> None:
+    """Live values + redeemed (every unit paid out) + written off == face value."""
     info = suite.voucher.slot(slot)
-    assert sum(live_values(suite, slot).values()) + info.redeemed == info.face_value
+    assert sum(live_values(suite, slot).values()) + info.redeemed + info.written_off == info.face_value
 
 
 def fund_fully(suite, cast, slot: int, amount: int = FACE) -> None:
