@@ -61,7 +61,9 @@ SERIAL_MASK = (1 << SERIAL_BITS) - 1
 MAX_UINT256 = 2**256 - 1
 UNLIMITED = 2**96 - 1  # ReceivableVoucher: a value allowance this large is never spent down
 MAX_RATE_BPS = 10_000
-VOUCHER_HOLDER_ROLES = Role.CORE_ENTERPRISE | Role.SUPPLIER | Role.FINANCIER
+VOUCHER_HOLDER_ROLES = Role.CORE_ENTERPRISE | Role.SUPPLIER | Role.FINANCIER | Role.INSURER
+SLOT_WRITTEN_OFF = 1  # ReceivableVoucher's slot flags: some voucher of the slot was written off
+SLOT_ROUTED = 2  # an insurance claim was paid: only the CreditDesk funds the slot
 
 CORE_CREDIT_LIMITS = (1_500_000 * CNY, 800_000 * CNY)
 CORE_OPENING_CASH = 10_000_000 * CNY
@@ -114,9 +116,22 @@ class SlotModel:
     issued_at: int
     status: SlotStatus = SlotStatus.ISSUED
     funded: int = 0
-    redeemed: int = 0
+    redeemed: int = 0  # every unit paid out: redemptions and pro-rata payouts
     last_serial: int = 0
     overdue_at: int = 0
+    written_off: int = 0  # value holders gave up, beyond what those vouchers had been paid
+    written_off_paid: int = 0  # what the written-off vouchers had been paid before
+    flags: int = 0  # SLOT_WRITTEN_OFF, SLOT_ROUTED
+
+    @property
+    def unfunded(self) -> int:
+        """What ``fund`` may still take: face value - funded - written off."""
+        return self.face - self.funded - self.written_off
+
+    @property
+    def live_value(self) -> int:
+        """What the slot's live vouchers still claim."""
+        return self.face - self.redeemed - self.written_off
 
 
 @dataclass
@@ -126,6 +141,7 @@ class VoucherModel:
     value: int
     parent: int
     frozen: bool = False
+    paid_out: int = 0  # cash received from pro-rata payouts of its overdue slot (paidOutOf)
     approved: str | None = None  # the ERC-721 approved address
     allowances: dict[str, tuple[str, int]] = field(default_factory=dict)  # spender -> (grantor, amount)
 
@@ -182,12 +198,16 @@ class Ledger:
 
     def outstanding(self, debtor: str) -> int:
         """Face value of the debtor's issued slots and of its accepted slots not fully funded:
-        the fund call that completes a face value releases the credit line."""
+        only the fund call that completes a face value releases the credit line, so a slot
+        settled by write-offs (never funded in full) keeps it in use."""
         return sum(
             s.face
             for s in self.slots.values()
             if s.debtor == debtor
-            and (s.status == SlotStatus.ISSUED or (s.status == SlotStatus.ACCEPTED and s.funded < s.face))
+            and (
+                s.status == SlotStatus.ISSUED
+                or (s.status in (SlotStatus.ACCEPTED, SlotStatus.SETTLED) and s.funded < s.face)
+            )
         )
 
     def is_agent(self, v: VoucherModel, account: str) -> bool:
@@ -211,6 +231,21 @@ class Ledger:
     def move(self, v: VoucherModel, to: str) -> None:
         """A whole move: the new holder starts with no approvals and no value allowances."""
         v.owner, v.approved, v.allowances = to, None, {}
+
+
+def owing(s: SlotModel) -> bool:
+    """An accepted slot that ``fund`` may still take cash for."""
+    return s.status == SlotStatus.ACCEPTED and s.unfunded > 0
+
+
+def pro_rata_due(v: VoucherModel, s: SlotModel) -> int:
+    """What voucher ``v`` of the overdue slot ``s``, not fully funded, is due now: its nominal
+    (value plus what it was paid before) x (funded - written-off vouchers' payouts) / (face -
+    written-off value - those payouts), rounded down, less what it was paid before (issue 16)."""
+    nominal = v.value + v.paid_out
+    share = nominal * (s.funded - s.written_off_paid) // (s.face - s.written_off - s.written_off_paid)
+    assert share >= v.paid_out, f"the pro-rata share {share} of {v} fell below what it was paid before"
+    return share - v.paid_out
 
 
 @dataclass(frozen=True)
@@ -322,6 +357,7 @@ class ChainView:
     overdue_from: dict[int, int]  # overdueFromOf of every slot
     vouchers: dict[int, tuple[str, int, int, int, bool]]  # tokenInfo of every voucher ever minted
     parent_of: dict[int, int]  # parentOf of every live voucher
+    paid_out: dict[int, int]  # paidOutOf of every live voucher
     allowances: dict[tuple[int, str], int]  # allowance of every spender the model knows, per live voucher
     holders: dict[str, tuple[MemberStatus, int]]  # status and roles of every holder
     balances: dict[str, int]  # settlement cash of every account that may hold any
@@ -337,28 +373,35 @@ class ChainView:
 
 class VoucherLedgerMachine(RuleBasedStateMachine):
     """Random issuance, acceptance, cancellation, split-transfer, split, merge, whole transfer,
-    agents and value allowances, discounting at banks, partial and full funding, time travel,
-    redemption (single and batch, with junk entries), freezes, court-ordered transfers, member
-    suspensions, removals and reinstatements (debtors' too), pauses of the ledger and the
-    settlement token, overdue reports (also at the very second), stray cash sent to the ledger
-    or the desk and its return, each checked against the model.
+    agents and value allowances, discounting at banks, partial and full funding (by the debtor
+    or a guarantor), time travel, redemption (single, and in batches through the PayoutKeeper
+    with junk entries), freezes, court-ordered transfers, member suspensions, removals and
+    reinstatements (debtors' too), pauses of the ledger and the settlement token, overdue
+    reports (also at the very second), a debtor's default (pro-rata payouts of an overdue slot,
+    write-offs, late funding), stray cash sent to the ledger or the desk and its return, each
+    checked against the model. The model computes every payout itself from issue 16's rule.
 
     Invariants, read from the chain after every step:
 
     - Every action succeeds exactly when the model says it must, and otherwise is mined as a
       failed transaction with the custom error (and arguments) the model predicts.
-    - Per slot, the values of its live vouchers plus what was redeemed equal its face value,
-      and the chain holds no voucher the model does not know.
-    - The settlement token's supply is what was minted and equals the sum of all accounts'
-      balances plus the ledger's and the desk's.
-    - The ledger's settlementOwed() is sum(funded) - sum(paid out) of the model's slots, and its
-      settlement balance is that plus the stray cash not yet returned, so never below what it owes.
+    - Per slot, the values of its live vouchers plus what was paid out (redeemed) plus what was
+      written off equal its face value, the slot's funded, redeemed and written-off figures
+      and its written-off and routed flags are the model's, and the chain holds no voucher the
+      model does not know.
+    - Every live voucher's paidOutOf is what the model paid it pro rata.
+    - The settlement token's supply is what the operator minted (no voucher action creates or
+      burns a cent) and equals the sum of all accounts' balances plus the contracts'; the
+      payout keeper holds none.
+    - The ledger's settlementOwed() is the sum over slots of funded - redeemed (the model's and
+      the chain's slotInfo alike), and its settlement balance is that plus the stray cash not
+      yet returned, so never below what it owes.
     - Every live voucher is held by an admitted member with a voucher-holder role (never an
       outsider, never the auditor-only member).
     - Every voucher's lineage via parentOf reaches its slot's root (serial 1) through strictly
       smaller serials of the same slot, so in finitely many steps.
     - Each debtor's outstandingOf equals the face value of its issued slots and of its accepted
-      slots not yet fully funded, and never exceeds its credit limit.
+      (or settled) slots not yet fully funded, and never exceeds its credit limit.
     - An invoice's reserved amount equals the face value of the uncancelled vouchers issued
       against it and never exceeds the invoice amount (no double financing).
     - Every slot's overdueFromOf is its maturity plus the grace period plus the seconds the
@@ -412,9 +455,12 @@ class VoucherLedgerMachine(RuleBasedStateMachine):
         self.cast_accounts = sorted({a.address for a in vars(self.cast).values()})
         self.supply_at_start = suite.token.total_supply()
         self.cast_cash = {a: suite.token.balance_of(a) for a in self.cast_accounts}
-        system = [suite.voucher.address, suite.desk.address]
-        assert sum(self.cast_cash.values()) + sum(suite.token.balance_of(a) for a in system) == self.supply_at_start
-        assert suite.token.balance_of(suite.desk.address) == 0
+        # The contracts that may hold settlement cash: the ledger, the discount desk, the
+        # credit desk (escrow, pledge payouts in passing) and the payout keeper (never any).
+        self.system = [suite.voucher.address, suite.desk.address, suite.credit.address, suite.keeper.address]
+        in_system = sum(suite.token.balance_of(a) for a in self.system)
+        assert sum(self.cast_cash.values()) + in_system == self.supply_at_start
+        assert [suite.token.balance_of(a) for a in self.system[1:]] == [0, 0, 0]
         self.owed_at_start = suite.voucher.call("settlementOwed")
         assert suite.token.balance_of(suite.voucher.address) == self.owed_at_start, "the suite starts with no excess"
 
@@ -451,7 +497,7 @@ class VoucherLedgerMachine(RuleBasedStateMachine):
         self.max_tenor, self.grace = int(max_tenor), int(grace)
         assert self.grace % DAY == 0, "test design: the grace period keeps boundaries off whole days"
         self.first_slot = suite.voucher.call("slotCount") + 1
-        self.selectors = error_selectors(suite.voucher, suite.token)
+        self.selectors = error_selectors(suite.voucher, suite.token, suite.keeper)
         # Every time boundary of the run (maturities, grace ends, offer deadlines) sits half a
         # day off the clock's whole days, and time travels in whole days, so the few seconds a
         # block's timestamp drifts from the latest one can never decide an outcome. Pauses last
@@ -539,14 +585,8 @@ class VoucherLedgerMachine(RuleBasedStateMachine):
         return self._pick(data, self.members, label).address
 
     def _redeemable(self, token: int, now: int) -> bool:
-        v, s = self.m.live[token], self.m.slots[slot_of(token)]
-        return (
-            not v.frozen
-            and self._reached(s.maturity, now)
-            and s.funded == s.face
-            and self.m.active(v.owner)
-            and not (v.value and self.m.paused("token"))
-        )
+        """Whether a redeem of ``token`` would pay something (or burn an empty voucher) now."""
+        return isinstance(self._payout(self.m, token, now), int)
 
     def _movable(self, v: VoucherModel, now: int) -> bool:
         """Whether ``v`` has value that may move now."""
@@ -666,9 +706,11 @@ class VoucherLedgerMachine(RuleBasedStateMachine):
                 return Revert("NotActiveMember", {"account": spender})
         return None
 
-    def _redeem_in(self, ledger: Ledger, token: int, now: int) -> Revert | None:
-        """Redeems ``token`` in ``ledger`` as the contract must (the ledger not paused); the
-        error if it must revert."""
+    def _payout(self, ledger: Ledger, token: int, now: int, *, write_off: bool = False) -> Revert | int:
+        """ReceivableVoucher._update for a payout (Burn) or a write-off of ``token``, in its order
+        of checks (the ledger not paused; ``writeOff``'s holder check comes before): the cash
+        the holder is paid now, or the refusal. A fully funded slot (funded + written off ==
+        face) pays the whole value; an overdue one its pro-rata share."""
         v = ledger.live.get(token)
         if v is None:
             return Revert("UnknownVoucher", {"tokenId": token})
@@ -679,18 +721,49 @@ class VoucherLedgerMachine(RuleBasedStateMachine):
             return Revert("SlotNotMatured", {"tokenId": token, "slot": s.slot, "maturity": s.maturity})
         if not ledger.active(v.owner):
             return Revert("NotActiveMember", {"account": v.owner})
-        if s.funded < s.face:
+        if s.funded + s.written_off >= s.face:
+            if write_off:
+                return Revert("SlotFullyFunded", {"slot": s.slot})
+            paid = v.value
+        elif not s.overdue_at:
+            if write_off:
+                return Revert("SlotNotOverdue", {"slot": s.slot})
             return Revert(
                 "SlotNotFullyFunded", {"tokenId": token, "slot": s.slot, "funded": s.funded, "faceValue": s.face}
             )
-        if v.value and ledger.paused("token"):
+        else:
+            paid = pro_rata_due(v, s)
+            if paid == 0 and not write_off:
+                return Revert("NothingToPay", {"tokenId": token})
+        if paid and ledger.paused("token"):
             return Revert("TokenPaused")  # the payment leg refuses it
-        del ledger.live[token]
-        s.redeemed += v.value
-        if v.value and s.redeemed == s.face:
+        return paid
+
+    def _redeem_in(self, ledger: Ledger, token: int, now: int, *, write_off: bool = False) -> Revert | None:
+        """Redeems (or writes off) ``token`` in ``ledger`` as the contract must (the ledger not
+        paused); the error if it must revert. A voucher paid whole, or written off, is burned;
+        one paid its pro-rata share lives on with its value down by the payment. The change
+        that leaves the slot's live vouchers with no value (a voucher of value 0 aside) settles it."""
+        paid = self._payout(ledger, token, now, write_off=write_off)
+        if isinstance(paid, Revert):
+            return paid
+        v, s = ledger.live[token], ledger.slots[slot_of(token)]
+        whole = s.funded + s.written_off >= s.face
+        value = v.value
+        s.redeemed += paid
+        ledger.owed -= paid
+        ledger.cash[v.owner] += paid
+        if whole or write_off:
+            del ledger.live[token]
+            if not whole:
+                s.written_off += value - paid
+                s.written_off_paid += v.paid_out + paid
+                s.flags |= SLOT_WRITTEN_OFF
+        else:
+            v.value -= paid
+            v.paid_out += paid
+        if value and s.live_value == 0:
             s.status = SlotStatus.SETTLED
-        ledger.owed -= v.value
-        ledger.cash[v.owner] += v.value
         return None
 
     def _cash_error(self, sender: str, to: str, amount: int) -> Revert | None:
@@ -799,7 +872,9 @@ class VoucherLedgerMachine(RuleBasedStateMachine):
     @initialize(data=st.data())
     def open_the_books(self, data: st.DataObject) -> None:
         """Every history starts with one to three accepted vouchers, so that no example spends
-        its steps waiting for a first issuance."""
+        its steps waiting for a first issuance; in about half of them the first debtor has
+        already defaulted (``_open_with_a_default``)."""
+        slots = []
         for n in range(data.draw(st.integers(1, 3), label="opening vouchers")):
             debtor = self.cores[n % len(self.cores)]
             creditor = self._pick(data, self.suppliers, "creditor")
@@ -810,6 +885,38 @@ class VoucherLedgerMachine(RuleBasedStateMachine):
             slot = self._issue(debtor, creditor.address, face, days, invoice)
             assert slot is not None
             self._accept(slot, creditor.address)
+            slots.append(slot)
+        if choose(data, "the first debtor", {"has not defaulted yet": 1, "has defaulted": 1}) == "has defaulted":
+            self._open_with_a_default(data, self.m.slots[slots[0]])
+
+    def _open_with_a_default(self, data: st.DataObject, s: SlotModel) -> None:
+        """Issue 16's story, so that a short history reaches it: the first slot's root voucher
+        is paid on to up to three other members, the debtor (or a guarantor) funds part of the
+        face value (maybe nothing), the clock runs past maturity and the grace period, and
+        someone marks the slot overdue. What follows (pro-rata payouts, write-offs, late
+        funding) is left to the rules."""
+        root = token_id(s.slot, 1)
+        for _ in range(data.draw(st.integers(0, 3), label="payments onward")):
+            v = self.m.live[root]
+            if v.value < 2:
+                break
+            to = self._pick(data, [m for m in self.suppliers + self.banks if m.address != v.owner], "paid to")
+            value = data.draw(st.integers(1, v.value - 1), label="value paid on")
+            call = Call(self.suite.voucher, self.key[v.owner], SPLIT_TRANSFER, (root, to.address, value))
+            tx = expect("split-transfer", None, call)
+            v.value -= value
+            assert self._minted(tx, root) == [self.m.mint(s, to.address, value, root)]
+        payer = s.debtor
+        if choose(data, "part paid by", {"the debtor": 2, "a guarantor": 1}) == "a guarantor":
+            payer = self._pick(data, [m for m in self.members if m.address != s.debtor], "guarantor").address
+        fraction = data.draw(st.sampled_from([0, 1, 10, 50, 90, 99]), label="percent funded")
+        if s.face * fraction // 100:
+            self._fund_slot(s, payer, s.face * fraction // 100)
+        now = self._now()
+        increase_time(self.w3, ceil_div(self.m.overdue_from(s, now, self.grace) - now, DAY) * DAY)
+        reporter = self._member(data, "reporter", outsider_weight=2)
+        tx = expect("mark overdue", None, Call(self.suite.voucher, self.key[reporter], "markOverdue", (s.slot,)))
+        s.overdue_at = self._mined_at(tx)
 
     @rule(data=st.data())
     def issue(self, data: st.DataObject) -> None:
@@ -1123,51 +1230,51 @@ class VoucherLedgerMachine(RuleBasedStateMachine):
         to be refused, the outsider), approves the voucher contract for ``amount_of(unfunded)``
         settlement tokens and pays them toward a slot, most often one that is due (or overdue)
         soonest. A debtor that is not active cannot pay: the settlement token refuses it as a
-        holder. The credit line released by the completing payment is the debtor's, whoever pays."""
-        owed = sorted(
-            (s for s in self.m.slots.values() if s.status == SlotStatus.ACCEPTED and s.funded < s.face),
-            key=lambda s: s.maturity,
-        )
+        holder. The credit line released by the completing payment is the debtor's, whoever pays.
+        What holders wrote off is never funded: at most face - funded - written off."""
+        owed = sorted((s for s in self.m.slots.values() if owing(s)), key=lambda s: s.maturity)
         if owed and choose(data, "slot pick", {"due soonest": 3, "random": 1}) == "due soonest":
             slot = owed[0].slot
         else:
-            slot = self._slot(data, lambda s: s.status == SlotStatus.ACCEPTED and s.funded < s.face)
+            slot = self._slot(data, owing)
         s = self.m.slots[slot]
         caller = s.debtor
         if choose(data, "funded by", {"the debtor": 6, "a guarantor": 3}) != "the debtor":
             others = [a for a in (*self.members, self.auditor, self.outsider) if a.address != s.debtor]
             caller = self._pick(data, others, "guarantor").address
-        amount = amount_of(s.face - s.funded)
-        expected = None
-        if self.m.paused("ledger"):
-            expected = Revert("SystemPaused")
-        elif caller != s.debtor and not (self.m.active(caller) and self.m.roles.get(caller, 0)):
-            expected = Revert("NotActiveMember", {"account": caller})
-        elif s.status != SlotStatus.ACCEPTED:
-            expected = Revert("UnexpectedSlotStatus", {"slot": slot, "status": int(s.status)})
-        elif amount == 0:
-            expected = Revert("ZeroAmount")
-        elif amount > s.face - s.funded:
-            expected = Revert("OverFunding", {"slot": slot, "unfunded": s.face - s.funded, "amount": amount})
-        else:
-            expected = self._cash_error(caller, self.suite.voucher.address, amount)
+        self._fund_slot(s, caller, amount_of(s.unfunded))
+
+    def _fund_slot(self, s: SlotModel, caller: str, amount: int) -> None:
+        expected = self._fund_error(s, caller, amount)
         self.suite.token.approve(self.key[caller], self.suite.voucher.address, amount)
-        if expect("fund", expected, Call(self.suite.voucher, self.key[caller], "fund", (slot, amount))) is not None:
+        if expect("fund", expected, Call(self.suite.voucher, self.key[caller], "fund", (s.slot, amount))) is not None:
             s.funded += amount
             self.m.cash[caller] -= amount
             self.m.owed += amount
 
-    @precondition(
-        lambda self: any(s.status == SlotStatus.ACCEPTED and s.funded < s.face for s in self.m.slots.values())
-    )
+    def _fund_error(self, s: SlotModel, caller: str, amount: int) -> Revert | None:
+        """ReceivableVoucher.fund by ``caller``, in its order of checks."""
+        if self.m.paused("ledger"):
+            return Revert("SystemPaused")
+        if s.flags & SLOT_ROUTED and caller != self.suite.credit.address:
+            return Revert("FundThroughDesk", {"slot": s.slot, "desk": self.suite.credit.address})
+        if caller != s.debtor and not (self.m.active(caller) and self.m.roles.get(caller, 0)):
+            return Revert("NotActiveMember", {"account": caller})
+        if s.status != SlotStatus.ACCEPTED:
+            return Revert("UnexpectedSlotStatus", {"slot": s.slot, "status": int(s.status)})
+        if amount == 0:
+            return Revert("ZeroAmount")
+        if amount > s.unfunded:
+            return Revert("OverFunding", {"slot": s.slot, "unfunded": s.unfunded, "amount": amount})
+        return self._cash_error(caller, self.suite.voucher.address, amount)
+
+    @precondition(lambda self: any(owing(s) for s in self.m.slots.values()))
     @rule(data=st.data())
     def fund_in_part(self, data: st.DataObject) -> None:
         """The debtor pays part of what a slot still owes (or, to be refused, nothing)."""
         self._fund(data, lambda unfunded: self._value(data, unfunded, "amount", all_weight=0))
 
-    @precondition(
-        lambda self: any(s.status == SlotStatus.ACCEPTED and s.funded < s.face for s in self.m.slots.values())
-    )
+    @precondition(lambda self: any(owing(s) for s in self.m.slots.values()))
     @rule(data=st.data())
     def fund_in_full(self, data: st.DataObject) -> None:
         """The debtor pays all that a slot still owes (or, to be refused, one unit more); the
@@ -1194,54 +1301,127 @@ class VoucherLedgerMachine(RuleBasedStateMachine):
         often as any other action: maturity, grace periods and redemption all wait for it)."""
         self._time_passes(data, days)
 
+    def _burned(self) -> list[int]:
+        return sorted(set(self.m.parents) - set(self.m.live))
+
+    def _not_yet_overdue(self) -> list[SlotModel]:
+        now = self._now()
+        return [
+            s
+            for s in self.m.slots.values()
+            if owing(s) and not s.overdue_at and self.m.overdue_from(s, now, self.grace) > now
+        ]
+
+    @precondition(lambda self: self._not_yet_overdue())
+    @rule(data=st.data())
+    def time_runs_past_a_grace_period(self, data: st.DataObject) -> None:
+        """The calendar moves on to the first whole day past an unpaid slot's overdue time
+        (maturity, grace period, every second paused), so that defaults come within reach of
+        a short history."""
+        s = data.draw(st.sampled_from(sorted(self._not_yet_overdue(), key=lambda s: s.slot)), label="slot")
+        now = self._now()
+        self._time_passes(data, ceil_div(self.m.overdue_from(s, now, self.grace) - now, DAY))
+
     @precondition(lambda self: self.m.live)
     @rule(data=st.data())
     def redeem(self, data: st.DataObject) -> None:
-        """Anyone triggers the redemption of a voucher; the holder is paid its value."""
+        """Anyone triggers the redemption of a voucher: the holder is paid its whole value (a
+        fully funded slot; the voucher is burned) or its pro-rata share of what an overdue slot
+        was funded (the voucher lives on for the rest), as the model computes it."""
         now = self._now()
         ready = sorted(t for t in self.m.live if self._redeemable(t, now))
-        burned = sorted(set(self.m.parents) - set(self.m.live))
         kind = choose(data, "voucher pick", {"redeemable": 6, "any live": 2, "burned": 1})
-        pool = {"redeemable": ready, "burned": burned}.get(kind) or sorted(self.m.live) or burned
+        pool = {"redeemable": ready, "burned": self._burned()}.get(kind) or sorted(self.m.live) or self._burned()
         token = draw_voucher(data, pool, "voucher")
         caller = self._member(data, "caller", outsider_weight=2)
         after = copy.deepcopy(self.m)
         expected = Revert("SystemPaused") if self.m.paused("ledger") else self._redeem_in(after, token, now)
-        if expect("redeem", expected, Call(self.suite.voucher, self.key[caller], "redeem", (token,))) is not None:
-            self.m = after
+        tx = expect("redeem", expected, Call(self.suite.voucher, self.key[caller], "redeem", (token,)))
+        if tx is None:
+            return
+        if token in after.live:
+            OUTCOMES["redeem: ok, paid pro rata"] += 1
+            v = after.live[token]
+            (event,) = tx.events(self.suite.voucher.contract, "VoucherPartlyPaid")
+            paid = v.paid_out - self.m.live[token].paid_out
+            assert (event["args"]["amount"], event["args"]["paidOut"], event["args"]["value"]) == (
+                paid, v.paid_out, v.value
+            ), f"VoucherPartlyPaid {dict(event['args'])}, model paid {paid}, {v}"
+        self.m = after
 
     @precondition(lambda self: self.m.live)
     @rule(data=st.data())
     def redeem_batch(self, data: st.DataObject) -> None:
-        """A keeper redeems many vouchers in one transaction; entries that cannot be redeemed
-        (already burned, frozen, unfunded, not matured, held by a member not active, or a
-        duplicate) are skipped with the error a lone redeem would raise, the rest are paid."""
+        """A keeper redeems many vouchers in one transaction through the PayoutKeeper; entries
+        that cannot be redeemed (already burned, frozen, unfunded and not overdue, nothing due,
+        not matured, held by a member not active, or a duplicate already paid in this batch)
+        are skipped with the error a lone redeem would raise, the rest are paid. While the
+        ledger is paused the whole batch is refused (LedgerPaused)."""
         now = self._now()
         ready = sorted(t for t in self.m.live if self._redeemable(t, now))
-        burned = sorted(set(self.m.parents) - set(self.m.live))
         tokens: list[int] = []
         for _ in range(data.draw(st.integers(1, 5), label="entries")):
             kind = choose(data, "entry", {"redeemable": 5, "any live": 2, "burned": 1, "a duplicate": 1})
-            pool = {"redeemable": ready, "burned": burned, "a duplicate": tokens}.get(kind) or sorted(self.m.live)
-            tokens.append(draw_voucher(data, pool, "entry voucher"))
+            pool = {"redeemable": ready, "burned": self._burned(), "a duplicate": tokens}.get(kind)
+            tokens.append(draw_voucher(data, pool or sorted(self.m.live), "entry voucher"))
         caller = self._member(data, "caller", outsider_weight=2)
         after = copy.deepcopy(self.m)
         skipped: list[tuple[int, str]] = []
         expected = None
         if self.m.paused("ledger"):
-            expected = Revert("SystemPaused")
+            expected = Revert("LedgerPaused")
         else:
             for token in tokens:
                 refused = self._redeem_in(after, token, now)
                 if refused is not None:
                     skipped.append((token, refused.error))
                     OUTCOMES[f"redeem batch entry skipped: {refused.error}"] += 1
-        tx = expect("redeem batch", expected, Call(self.suite.voucher, self.key[caller], "redeemBatch", (tokens,)))
+        keeper = self.suite.keeper
+        tx = expect("redeem batch", expected, Call(keeper, self.key[caller], "redeemBatch", (tokens,)))
         if tx is None:
             return
-        events = tx.events(self.suite.voucher.contract, "RedemptionSkipped")
+        events = tx.events(keeper.contract, "RedemptionSkipped")
         on_chain = [(int(e["args"]["tokenId"]), self.selectors.get(bytes(e["args"]["reason"]), "?")) for e in events]
         assert on_chain == skipped, f"skipped on chain {on_chain}, by the model {skipped}"
+        self.m = after
+
+    @precondition(lambda self: self.m.live)
+    @rule(data=st.data())
+    def write_off(self, data: st.DataObject) -> None:
+        """The holder of a voucher of an overdue slot gives up the rest of its claim: the
+        voucher is paid its due share first (possibly nothing), then burned, and the rest is
+        recorded on the slot as written off. Refused for anyone but the holder, before
+        maturity, for a slot not overdue or fully funded, a frozen voucher, a holder not
+        active, and while the ledger is paused."""
+        now = self._now()
+        overdue = sorted(
+            t
+            for t, v in self.m.live.items()
+            if (s := self.m.slots[slot_of(t)]).overdue_at and s.funded + s.written_off < s.face
+        )
+        kind = choose(data, "voucher pick", {"of an overdue slot": 6, "any live": 2, "burned": 1})
+        pool = {"of an overdue slot": overdue, "burned": self._burned()}.get(kind) or sorted(self.m.live)
+        token = draw_voucher(data, pool, "voucher")
+        v = self.m.live.get(token)
+        holder = v.owner if v is not None else self._member(data, "holder")
+        caller = self._owner_or_other(data, holder, "caller")
+        after = copy.deepcopy(self.m)
+        if self.m.paused("ledger"):
+            expected: Revert | None = Revert("SystemPaused")
+        elif v is None or caller != v.owner:
+            expected = Revert("NotHolder", {"tokenId": token, "account": caller})
+        else:
+            expected = self._redeem_in(after, token, now, write_off=True)
+        tx = expect("write off", expected, Call(self.suite.voucher, self.key[caller], "writeOff", (token,)))
+        if tx is None:
+            return
+        assert v is not None
+        s, was = after.slots[slot_of(token)], self.m.slots[slot_of(token)]
+        (event,) = tx.events(self.suite.voucher.contract, "VoucherWrittenOff")
+        written_off, paid = s.written_off - was.written_off, s.redeemed - was.redeemed
+        assert (event["args"]["writtenOff"], event["args"]["paid"]) == (written_off, paid), (
+            f"VoucherWrittenOff {dict(event['args'])}, model wrote off {written_off} after paying {paid}"
+        )
         self.m = after
 
     def _operators_act_on(self, data: st.DataObject, token: int) -> tuple[LocalAccount, Revert | None]:
@@ -1515,6 +1695,7 @@ class VoucherLedgerMachine(RuleBasedStateMachine):
             for serial in range(1, s.last_serial + 1)
         }
         parents = {token: read.add(suite.voucher, "parentOf", token) for token in self.m.live}
+        paid_out = {token: read.add(suite.voucher, "paidOutOf", token) for token in self.m.live}
         allowances = {
             (token, spender): read.add(suite.voucher, "allowance", token, spender)
             for token, v in self.m.live.items()
@@ -1522,7 +1703,7 @@ class VoucherLedgerMachine(RuleBasedStateMachine):
         }
         holders = {v.owner for v in self.m.live.values()}
         members = {holder: read.add(suite.registry, "memberOf", holder) for holder in holders}
-        accounts = [*self.m.cash, *self.cast_accounts, suite.voucher.address, suite.desk.address]
+        accounts = [*self.m.cash, *self.cast_accounts, *self.system]
         balances = {account: read.add(suite.token, "balanceOf", account) for account in accounts}
         supply = read.add(suite.token, "totalSupply")
         owed = read.add(suite.voucher, "settlementOwed")
@@ -1538,6 +1719,7 @@ class VoucherLedgerMachine(RuleBasedStateMachine):
             overdue_from={slot: got[i] for slot, i in overdue.items()},
             vouchers={token: (to_checksum_address(got[i][0]), *got[i][1:]) for token, i in vouchers.items()},
             parent_of={token: got[i] for token, i in parents.items()},
+            paid_out={token: got[i] for token, i in paid_out.items()},
             allowances={key: got[i] for key, i in allowances.items()},
             holders={holder: (MemberStatus(got[i][0]), got[i][1]) for holder, i in members.items()},
             balances={account: got[i] for account, i in balances.items()},
@@ -1555,14 +1737,14 @@ class VoucherLedgerMachine(RuleBasedStateMachine):
         assert chain.slot_count == self.first_slot - 1 + len(self.m.slots)
         for slot, s in self.m.slots.items():
             info = chain.slots[slot]
-            assert (info.status, info.funded, info.redeemed, info.last_serial, info.overdue_at, info.issued_at) == (
-                s.status,
-                s.funded,
-                s.redeemed,
-                s.last_serial,
-                s.overdue_at,
-                s.issued_at,
-            ), f"slot {slot}: chain {info}, model {s}"
+            flags = info.flags & (SLOT_WRITTEN_OFF | SLOT_ROUTED)  # the flags the model keeps
+            on_chain = (info.status, info.funded, info.redeemed, info.written_off, info.written_off_paid, flags)
+            assert on_chain == (s.status, s.funded, s.redeemed, s.written_off, s.written_off_paid, s.flags), (
+                f"slot {slot}: chain {info}, model {s}"
+            )
+            assert (info.last_serial, info.overdue_at, info.issued_at) == (s.last_serial, s.overdue_at, s.issued_at), (
+                f"slot {slot}: chain {info}, model {s}"
+            )
             live_value = 0
             for serial in range(1, s.last_serial + 1):
                 token = token_id(slot, serial)
@@ -1576,18 +1758,23 @@ class VoucherLedgerMachine(RuleBasedStateMachine):
                 )
                 live_value += value
             if s.status in (SlotStatus.ACCEPTED, SlotStatus.SETTLED):
-                assert live_value + info.redeemed == info.face_value, f"slot {slot} lost or gained value"
+                assert live_value + info.redeemed + info.written_off == info.face_value, (
+                    f"slot {slot} lost or gained value"
+                )
 
     @invariant()
     def settlement_cash_is_conserved_and_what_is_owed_stays(self) -> None:
         chain, voucher, desk = self._chain(), self.suite.voucher.address, self.suite.desk.address
+        # The operator only mints (opening cash); no voucher action creates or burns a cent.
         assert chain.supply == self.supply_at_start + self.minted, "settlement tokens were created or destroyed"
         assert chain.supply == sum(chain.balances.values()), "someone outside the ledger holds settlement tokens"
         assert {a: chain.balances[a] for a in self.m.cash} == self.m.cash, "members' cash differs from the model"
         assert {a: chain.balances[a] for a in self.cast_accounts} == self.cast_cash
         assert chain.balances[desk] == self.m.desk_excess, "the desk keeps only stray cash"
+        assert chain.balances[self.suite.keeper.address] == 0, "the payout keeper holds no cash"
         funded_not_paid = sum(s.funded - s.redeemed for s in self.m.slots.values())
-        assert chain.owed - self.owed_at_start == self.m.owed == funded_not_paid, "settlementOwed()"
+        on_chain = sum(info.funded - info.redeemed for info in chain.slots.values())
+        assert chain.owed - self.owed_at_start == self.m.owed == funded_not_paid == on_chain, "settlementOwed()"
         assert chain.balances[voucher] >= chain.owed, "the ledger holds less than it owes"
         assert chain.balances[voucher] == chain.owed + self.m.excess and chain.excess == self.m.excess
 
@@ -1636,6 +1823,14 @@ class VoucherLedgerMachine(RuleBasedStateMachine):
         for slot, s in self.m.slots.items():
             expected = self.m.overdue_from(s, chain.timestamp, self.grace)
             assert chain.overdue_from[slot] == expected, f"overdueFromOf({slot}): chain {chain.overdue_from[slot]}"
+
+    @invariant()
+    def every_voucher_knows_what_it_was_paid(self) -> None:
+        chain = self._chain()
+        for token, paid_out in chain.paid_out.items():
+            assert paid_out == self.m.live[token].paid_out, (
+                f"paidOutOf({voucher_label(token)}) = {paid_out}, model {self.m.live[token].paid_out}"
+            )
 
     @invariant()
     def allowances_lapse_with_their_grantors_authority(self) -> None:
