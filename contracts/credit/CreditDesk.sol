@@ -86,6 +86,9 @@ contract CreditDesk is IERC165, IERC3525Receiver, ReentrancyGuardTransient {
 
     mapping(uint256 tokenId => Pledge) private _pledges;
     mapping(uint256 slot => Policy) private _policies;
+    /// @dev Cash the desk owes an account it could not pay at once (the account could not hold
+    ///      settlement tokens then: suspended, removed); the account withdraws it.
+    mapping(address account => uint256) private _held;
     /// @dev Set only while `pledge` takes a part of a voucher in: the desk accepts no other value.
     bool private transient _intake;
 
@@ -151,6 +154,18 @@ contract CreditDesk is IERC165, IERC3525Receiver, ReentrancyGuardTransient {
         uint256 indexed slot, address indexed payer, uint256 toSlot, uint256 toInsurer, uint256 insurerOwed
     );
 
+    /// @notice Emitted when the desk could not pay `account` at once (it may not hold settlement
+    ///         tokens now: suspended or removed): `amount` is kept for it until it `withdraw`s.
+    event PaymentHeld(address indexed account, uint256 amount, uint256 heldTotal);
+    /// @notice Emitted by `withdraw`: `account` took the cash the desk kept for it.
+    event PaymentWithdrawn(address indexed account, uint256 amount);
+    /// @notice Emitted by `custodyEnded`: a court order took pledged voucher `tokenId` out of the
+    ///         desk's custody; what it had received was passed on and the pledge is over.
+    event PledgeEnded(uint256 indexed tokenId, address indexed pledgee, address indexed pledgor);
+    /// @notice Emitted by `reclaim`: the pledgor took back a voucher kept in custody after its
+    ///         pledge was released or enforced while the pledgor could not receive it.
+    event VoucherReclaimed(uint256 indexed tokenId, address indexed pledgor);
+
     /// @notice `pledge` of a voucher the caller does not hold; `releasePledge`, `enforcePledge`
     ///         by anyone but the pledgee (`account`).
     error NotHolder(uint256 tokenId, address account);
@@ -186,7 +201,8 @@ contract CreditDesk is IERC165, IERC3525Receiver, ReentrancyGuardTransient {
     /// @notice `offerCover` of a slot that is not accepted, or at or after its maturity;
     ///         `buyCover` at or after maturity.
     error SlotNotCoverable(uint256 slot);
-    /// @notice `offerCover` of a slot with a policy offered, in force or claimed.
+    /// @notice `offerCover` of a slot with a policy in force or claimed, or offered and still
+    ///         open (an offer past its deadline, never bought, gives way and is refunded).
     error SlotAlreadyCovered(uint256 slot);
     /// @notice `offerCover` of more than the slot's face value.
     error CoverAboveFace(uint256 cover, uint256 faceValue);
@@ -212,6 +228,13 @@ contract CreditDesk is IERC165, IERC3525Receiver, ReentrancyGuardTransient {
     error AmountTooLarge(uint256 value, uint256 max);
     /// @notice Value sent to the desk other than by `pledge` (a merge into a pledged voucher).
     error UnsolicitedValue(uint256 tokenId);
+    /// @notice `custodyEnded` called by anyone but the ledger.
+    error NotLedger(address caller);
+    /// @notice `withdraw` by an account the desk keeps nothing for.
+    error NothingHeld(address account);
+    /// @notice `reclaim` by anyone but the pledgor, or of a voucher whose pledge still secures
+    ///         something for its pledgee.
+    error NotReclaimable(uint256 tokenId, address caller);
 
     constructor(IConsortiumRegistry registry_, ReceivableVoucher voucher_) {
         registry = registry_;
@@ -267,26 +290,43 @@ contract CreditDesk is IERC165, IERC3525Receiver, ReentrancyGuardTransient {
     }
 
     /// @notice The pledgee gives up its claim (its loan was repaid). Before maturity the voucher
-    ///         returns to the pledgor; after it, the voucher stays in custody (it cannot move)
-    ///         and every further payout goes to the pledgor.
+    ///         returns to the pledgor (if the pledgor cannot hold vouchers now, it stays in
+    ///         custody, released, until the pledgor `reclaim`s it); after maturity it stays in
+    ///         custody (it cannot move) and every further payout goes to the pledgor.
     function releasePledge(uint256 tokenId) external nonReentrant {
         Pledge storage p = _pledgeOf(tokenId);
         if (msg.sender != p.pledgee) revert NotHolder(tokenId, msg.sender);
         address pledgor = p.pledgor;
-        bool returned = block.timestamp < voucher.maturityOf(tokenId >> SERIAL_BITS);
-        if (returned) {
-            // Nothing was paid out before maturity: the record has nothing left to distribute.
-            delete _pledges[tokenId];
-        } else {
-            p.secured = p.pledgeePaid;
-        }
+        p.secured = p.pledgeePaid; // the pledgee gives up what it has not received
+        bool returned = block.timestamp < voucher.maturityOf(tokenId >> SERIAL_BITS) && _giveBack(tokenId, pledgor);
         emit PledgeReleased(tokenId, msg.sender, pledgor, returned);
-        if (returned) voucher.transferFrom(address(this), pledgor, tokenId);
+    }
+
+    /// @notice The pledgor takes back a voucher the desk kept after its pledge was released or
+    ///         enforced while the pledgor could not receive it (suspended then), before maturity.
+    function reclaim(uint256 tokenId) external nonReentrant {
+        Pledge storage p = _pledgeOf(tokenId);
+        if (msg.sender != p.pledgor || p.secured != p.pledgeePaid) revert NotReclaimable(tokenId, msg.sender);
+        delete _pledges[tokenId];
+        emit VoucherReclaimed(tokenId, msg.sender);
+        voucher.transferFrom(address(this), msg.sender, tokenId);
+    }
+
+    /// @dev Returns a voucher in custody to its pledgor and ends its pledge; if the pledgor may
+    ///      not hold vouchers now, the voucher stays in custody, released (see `reclaim`).
+    function _giveBack(uint256 tokenId, address pledgor) private returns (bool returned) {
+        try voucher.transferFrom(address(this), pledgor, tokenId) {
+            delete _pledges[tokenId];
+            return true;
+        } catch {
+            return false;
+        }
     }
 
     /// @notice The pledgee enforces an unpaid loan, from its due date until the slot's maturity:
     ///         it receives the secured amount as a voucher of its own (the whole voucher when
-    ///         the pledge secures all of it), and the rest returns to the pledgor.
+    ///         the pledge secures all of it), and the rest returns to the pledgor (or stays in
+    ///         custody, released, while the pledgor cannot hold vouchers: `reclaim`).
     /// @return pledgeeTokenId the voucher the pledgee now holds.
     function enforcePledge(uint256 tokenId) external nonReentrant returns (uint256 pledgeeTokenId) {
         Pledge memory p = _pledgeOf(tokenId);
@@ -294,13 +334,18 @@ contract CreditDesk is IERC165, IERC3525Receiver, ReentrancyGuardTransient {
         if (block.timestamp < p.dueDate) revert PledgeNotDue(tokenId, p.dueDate);
         uint256 maturity = voucher.maturityOf(tokenId >> SERIAL_BITS);
         if (block.timestamp >= maturity) revert EnforcementClosed(tokenId, maturity);
-        delete _pledges[tokenId];
         if (p.secured == p.nominal) {
+            delete _pledges[tokenId];
             pledgeeTokenId = tokenId;
             voucher.transferFrom(address(this), p.pledgee, tokenId);
         } else {
+            // The rest goes back to the pledgor, or stays in custody, released, while it cannot
+            // receive it (`reclaim`); either way nothing more is secured.
+            Pledge storage rest = _pledges[tokenId];
+            rest.nominal = uint56(p.nominal - p.secured);
+            rest.secured = 0;
             pledgeeTokenId = voucher.transferFrom(tokenId, p.pledgee, p.secured);
-            voucher.transferFrom(address(this), p.pledgor, tokenId);
+            _giveBack(tokenId, p.pledgor);
         }
         emit PledgeEnforced(tokenId, p.pledgee, p.pledgor, pledgeeTokenId, p.secured);
     }
@@ -346,8 +391,50 @@ contract CreditDesk is IERC165, IERC3525Receiver, ReentrancyGuardTransient {
             p.distributed = uint56(received);
         }
         emit PledgePayout(tokenId, pledgee, pledgor, toPledgee, toPledgor, closed);
-        if (toPledgee != 0) settlementToken.safeTransfer(pledgee, toPledgee);
-        if (toPledgor != 0) settlementToken.safeTransfer(pledgor, toPledgor);
+        _pay(pledgee, toPledgee);
+        _pay(pledgor, toPledgor);
+    }
+
+    /// @notice Used by the ledger only: a court order took voucher `tokenId` out of the desk's
+    ///         custody. What the pledged voucher had received is passed on (pledgee first) and
+    ///         the pledge is over: the desk holds the voucher no more, and will not be paid for it.
+    function custodyEnded(uint256 tokenId) external nonReentrant {
+        if (msg.sender != address(voucher)) revert NotLedger(msg.sender);
+        Pledge storage p = _pledges[tokenId];
+        if (p.pledgee == address(0)) return; // a voucher sent to the desk by mistake
+        (,, uint256 value,,) = voucher.tokenInfo(tokenId); // a move keeps the value
+        uint256 fresh = p.nominal - value - p.distributed;
+        uint256 owed = p.secured - p.pledgeePaid;
+        uint256 toPledgee = fresh < owed ? fresh : owed;
+        (address pledgee, address pledgor) = (p.pledgee, p.pledgor);
+        delete _pledges[tokenId];
+        emit PledgeEnded(tokenId, pledgee, pledgor);
+        if (fresh != 0) emit PledgePayout(tokenId, pledgee, pledgor, toPledgee, fresh - toPledgee, true);
+        _pay(pledgee, toPledgee);
+        _pay(pledgor, fresh - toPledgee);
+    }
+
+    /// @notice Takes the cash the desk kept for the caller (`PaymentHeld`).
+    function withdraw() external nonReentrant {
+        uint256 amount = _held[msg.sender];
+        if (amount == 0) revert NothingHeld(msg.sender);
+        delete _held[msg.sender];
+        emit PaymentWithdrawn(msg.sender, amount);
+        settlementToken.safeTransfer(msg.sender, amount);
+    }
+
+    /// @notice Cash the desk keeps for `account` until it withdraws it.
+    function heldFor(address account) external view returns (uint256) {
+        return _held[account];
+    }
+
+    /// @dev Pays `to` now, or keeps the amount for it when it may not hold settlement tokens
+    ///      (a suspended pledgor or insurer must not block what others are owed).
+    function _pay(address to, uint256 amount) private {
+        if (amount == 0 || settlementToken.trySafeTransfer(to, amount)) return;
+        uint256 total = _held[to] + amount;
+        _held[to] = total;
+        emit PaymentHeld(to, amount, total);
     }
 
     /// @notice The pledge on `tokenId` (pledgee 0 if none).
@@ -391,8 +478,16 @@ contract CreditDesk is IERC165, IERC3525Receiver, ReentrancyGuardTransient {
         if (s.status != ReceivableVoucher.SlotStatus.Accepted || block.timestamp >= s.maturity) {
             revert SlotNotCoverable(slot);
         }
-        CoverState state = _policies[slot].state;
-        if (state != CoverState.None && state != CoverState.Closed) revert SlotAlreadyCovered(slot);
+        Policy storage old = _policies[slot];
+        CoverState state = old.state;
+        if (state == CoverState.Offered && block.timestamp > old.offerDeadline) {
+            // An offer nobody bought in time gives way: its escrow goes back to its insurer.
+            old.state = CoverState.Closed;
+            emit CoverWithdrawn(slot, old.insurer, old.cover);
+            _pay(old.insurer, old.cover);
+        } else if (state != CoverState.None && state != CoverState.Closed) {
+            revert SlotAlreadyCovered(slot);
+        }
         if (cover == 0) revert ZeroAmount();
         if (cover > s.faceValue) revert CoverAboveFace(cover, s.faceValue);
         if (offerDeadline < block.timestamp) revert OfferExpired(offerDeadline, block.timestamp);
@@ -471,7 +566,7 @@ contract CreditDesk is IERC165, IERC3525Receiver, ReentrancyGuardTransient {
         voucher.routeFunding(slot);
         settlementToken.forceApprove(address(voucher), paid);
         voucher.fund(slot, paid);
-        if (cover != paid) settlementToken.safeTransfer(insurer, cover - paid);
+        _pay(insurer, cover - paid);
     }
 
     /// @notice The policy on `slot` (state None if there is none).
@@ -517,7 +612,7 @@ contract CreditDesk is IERC165, IERC3525Receiver, ReentrancyGuardTransient {
             settlementToken.forceApprove(address(voucher), toSlot);
             voucher.fund(slot, toSlot);
         }
-        if (toInsurer != 0) settlementToken.safeTransfer(p.insurer, toInsurer);
+        _pay(p.insurer, toInsurer);
     }
 
     /// @notice `pay` with an EIP-2612 permit of the settlement token, in one transaction.

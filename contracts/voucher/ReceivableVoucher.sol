@@ -17,6 +17,11 @@ import {ConsortiumGuarded} from "../common/ConsortiumGuarded.sol";
 import {Roles} from "../common/Roles.sol";
 import {ExceedsExcess, NotActiveMember, NotCoreEnterprise, ZeroAddress, ZeroAmount} from "../common/ConsortiumErrors.sol";
 
+/// @notice The CreditDesk, told when a court order takes a voucher out of its custody.
+interface ICustodian {
+    function custodyEnded(uint256 tokenId) external;
+}
+
 /// @notice The pause clock of the settlement token, as the ledger reads it.
 interface IPauseClock {
     function paused() external view returns (bool);
@@ -125,8 +130,11 @@ contract ReceivableVoucher is
     /// @dev Slot flags (bits 240-247 of word 0). WRITTEN_OFF: some voucher was written off
     ///      (word 3 is not empty), so payouts and funding read it. ROUTED: an insurance claim
     ///      was paid, so only the credit desk funds the slot (in the policy's order).
+    ///      PAID_PRO_RATA below.
     uint8 private constant SLOT_WRITTEN_OFF = 1;
     uint8 private constant SLOT_ROUTED = 2;
+    /// @dev Slot flag: some voucher was paid pro rata (so `_paidOut` may hold a record to clear).
+    uint8 private constant SLOT_PAID_PRO_RATA = 4;
     // Bit offsets in a Token word and a Slot's first word (see `_loadToken`, `_loadSlotHead`).
     uint256 private constant TOKEN_VALUE = 160;
     uint256 private constant TOKEN_FLAGS = 248;
@@ -775,6 +783,8 @@ contract ReceivableVoucher is
         if (!registry.approveAction(action, msg.sender)) return false;
         _update(Change.CourtOrder, tokenId, 0, to, 0);
         emit VoucherForceTransferred(tokenId, holder, to, reasonHash, msg.sender);
+        // A pledged voucher leaving the credit desk's custody ends its pledge there.
+        if (holder == _creditDesk) ICustodian(holder).custodyEnded(tokenId);
         return true;
     }
 
@@ -1256,6 +1266,7 @@ contract ReceivableVoucher is
         } else {
             _storeToken(t, word - (paid << TOKEN_VALUE));
             _paidOut[tokenId] = before + paid;
+            s.flags |= SLOT_PAID_PRO_RATA;
             emit TransferValue(tokenId, 0, paid);
             emit VoucherPartlyPaid(tokenId, slotId, holder, paid, before + paid, value - paid);
         }
@@ -1287,7 +1298,8 @@ contract ReceivableVoucher is
         whole = funded + lost >= face;
         if (whole) {
             if (writeOff) revert SlotFullyFunded(slotId);
-            return (value, 0, true);
+            // What earlier pro-rata payouts paid is returned so the burn clears its record.
+            return (value, s.flags & SLOT_PAID_PRO_RATA != 0 ? _paidOut[tokenId] : 0, true);
         }
         if (s.overdueAt == 0) {
             if (writeOff) revert SlotNotOverdue(slotId);

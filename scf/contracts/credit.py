@@ -119,3 +119,14 @@ class CreditDesk(ContractClient):
     def pay(self, payer: Signer, slot: int, amount: int) -> TxResult:
         """Pays toward the slot on the payer's behalf (after a claim, in the policy's order)."""
         return self.send(payer, "pay", slot, amount)
+
+    def withdraw(self, account: Signer) -> TxResult:
+        """Takes the cash the desk kept for ``account`` (it could not be paid at once)."""
+        return self.send(account, "withdraw")
+
+    def held_for(self, account: str) -> int:
+        return int(self.call("heldFor", account))
+
+    def reclaim(self, pledgor: Signer, token: int) -> TxResult:
+        """The pledgor takes back a released voucher the desk kept while it could not receive it."""
+        return self.send(pledgor, "reclaim", token)

@@ -254,8 +254,9 @@ class _Player:
         source = self.tokens[step["voucher"]]
         holder, bank = self.holder_of(source), self.sessions[step["financier"]]
         nonce = int.from_bytes(self.unique(step, "offer nonce")[:16], "big")
+        recourse = bool(step.get("recourse", False))
         offer, signature = bank.offer_discount(
-            source, step["amount"], int(step["rate_bps"]), timedelta(days=1), nonce, recourse=step.get("recourse", False)
+            source, step["amount"], int(step["rate_bps"]), timedelta(days=1), nonce, recourse=recourse
         )
         new_token, price, tx = holder.take_discount(offer, signature)
         mined_at = self.suite.conn.block_timestamp(tx.block_number)
