@@ -226,8 +226,10 @@ contract DiscountDesk is EIP712, ReentrancyGuardTransient {
                 price: uint56(price)
             });
             emit SoldWithRecourse(financierTokenId, msg.sender, offer.financier, price, offer.rateBps);
-        } else if (_sales[financierTokenId].seller != address(0)) {
-            delete _sales[financierTokenId]; // sold on without recourse: the old sale is over
+        } else if (financierTokenId == offer.tokenId && _sales[financierTokenId].seller != address(0)) {
+            // A whole voucher sold on without recourse: its earlier sale with recourse is over
+            // (a split creates a new voucher, which has no sale to forget).
+            delete _sales[financierTokenId];
         }
     }
 
