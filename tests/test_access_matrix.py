@@ -25,7 +25,7 @@ from hexbytes import HexBytes
 from scf.chain import ContractRevert
 from scf.chain.devnet import increase_time, revert, set_balance, snapshot
 from scf.chain.sending import calldata, raise_if_failed
-from scf.contracts import SUITE, DocType, Role
+from scf.contracts import SUITE, DocType, Recovery, Role
 from scf.typed_data import DiscountOffer
 from tests.support import CNY, DAY, ETHER, GRACE, OPERATOR_ROLE, REFUSAL_GAS, ROOT, funded, sign_permit
 
@@ -36,6 +36,7 @@ KYC = keccak(text="kyc evidence of the new firm")
 REASON = keccak(text="reason: access matrix")
 ACTION = keccak(text="an action of the caller's, approved by the operator")
 OFFER_NONCE = 7
+PREMIUM = 10 * CNY  # what the insurer's cover costs
 # Every cell is a mined transaction with a fixed gas limit (REFUSAL_GAS): a refusal is a
 # failed transaction on chain, decoded by replaying it on the state it met. No gas estimate
 # decides a cell (an estimate made in one second can fall short in the next: `unpause` writes a
@@ -53,13 +54,30 @@ CORE = "core enterprise"
 SUPPLIER = "supplier"
 FINANCIER = "financier"
 AUDITOR = "auditor"
+INSURER = "insurer"
 AGENT = "agent"
 LEDGER = "ledger"
-DESK = "desk"
+DESK = "discount desk"
+CREDIT_DESK = "credit desk"
 OUTSIDER = "non-member"
 SUSPENDED = "suspended"
 REMOVED = "removed"
-ACTORS = (GOVERNANCE, OPERATOR, CORE, SUPPLIER, FINANCIER, AUDITOR, AGENT, LEDGER, DESK, OUTSIDER, SUSPENDED, REMOVED)
+ACTORS = (
+    GOVERNANCE,
+    OPERATOR,
+    CORE,
+    SUPPLIER,
+    FINANCIER,
+    AUDITOR,
+    INSURER,
+    AGENT,
+    LEDGER,
+    DESK,
+    CREDIT_DESK,
+    OUTSIDER,
+    SUSPENDED,
+    REMOVED,
+)
 EVERYONE = frozenset(ACTORS)
 
 WHO = {
@@ -70,13 +88,17 @@ WHO = {
     "to confirm a document",
     SUPPLIER: "tier 1, an active supplier: the creditor and holder of the voucher under test, the owner of the "
     "cash, the registrant of a document",
-    FINANCIER: "the bank, an active financier: it signed the discount offer",
+    FINANCIER: "the bank, an active financier: it signed the discount offer, bought with recourse, is the pledgee",
     AUDITOR: "the regulator, an active member with the auditor role only",
+    INSURER: "a credit insurer, an active member with the insurer role only (admitted by an operator like the "
+    "others): it offered the cover on the slot under test",
     AGENT: "tier 3, an active supplier that the supplier approved for all its vouchers (`setApprovalForAll`) "
     "and for 1,000.00 of its cash (ERC-20 allowance)",
     LEDGER: "the ReceivableVoucher contract: a system account of the registry and the trade registry's "
     "authorised ledger (it has no key: anvil sends its calls unsigned)",
     DESK: "the DiscountDesk contract, the ledger's discount desk (sent unsigned, likewise)",
+    CREDIT_DESK: "the CreditDesk contract, the ledger's credit desk and, as deployed, an active member with the "
+    "financier role (sent unsigned, likewise)",
     OUTSIDER: "an address that never applied",
     SUSPENDED: "the row's party (last column), suspended by an operator just before the call",
     REMOVED: "the row's party (last column), removed by an operator just before the call",
@@ -85,8 +107,10 @@ WHO = {
 CONVENTIONS = """\
 - Where a permission belongs to a party of the call, the column of that role is the party
   itself: the supplier is the creditor and holder of the voucher under test, the owner of the
-  cash and the registrant of a document; the core enterprise is the debtor of the slot and the
-  counterparty asked to confirm; the financier signed the discount offer.
+  cash, the registrant of a document, the seller of a voucher bought with recourse and the
+  pledgor; the core enterprise is the debtor of the slot and the counterparty asked to confirm;
+  the financier signed the discount offer, bought with recourse and is the pledgee; the
+  insurer offered the cover.
 - Arguments that name another member (a recipient, a counterparty, the target of an operator's
   action) name tier 2, an active supplier that is no column, so that no call fails because its
   caller named itself.
@@ -97,7 +121,9 @@ CONVENTIONS = """\
   row's note says otherwise.
 - Calls on the caller's own things (paying out its cash, approving for its own vouchers,
   cancelling its own offer nonce) act on each caller's own: every actor that may hold cash
-  was given 1,000.00."""
+  was given 1,000.00. Where every payer pays from its own cash (`fund`, `pay`, `payRecourse`),
+  each allowed the contract that pulls it first; the suite's contracts approve unsigned, as
+  they call."""
 
 # Reverts that refuse a caller for who it is (with its address, when the error names one).
 PERMISSION_ERRORS = frozenset(
@@ -109,20 +135,27 @@ PERMISSION_ERRORS = frozenset(
         "NotActiveMember",
         "NotAuthorisedLedger",
         "NotAuthorized",
+        "NoRecourse",  # putBack: only the financier that bought the voucher with recourse
         "NotCoreEnterprise",
         "NotCounterparty",
+        "NotCreditDesk",
         "NotCreditor",
         "NotDebtor",
+        "NotDebtorOrHolder",  # buyCover: the slot's debtor or a holder of one of its vouchers
         "NotDiscountDesk",
         "NotGovernance",
         "NotHolder",
+        "NothingHeld",  # withdraw: the credit desk keeps nothing for the caller
+        "NotInsurer",
+        "NotLedger",  # custodyEnded: only the ledger, after a court order took a pledged voucher
         "NotOfferSeller",  # discount: only the seller the offer names submits it
         "NotOperator",
         "NotPermittedHolder",
         "NotPermittedSpender",
+        "NotPolicyInsurer",
+        "NotReclaimable",  # reclaim: only the pledgor of a voucher whose pledge secures nothing more
         "NotSuiteContract",
         "NotTradingParty",
-        "OnlySelf",  # redeemInBatch: only the ledger itself, from redeemBatch
         "UnexpectedStatus",  # applyForMembership: the caller is already a member
     }
 )
@@ -162,8 +195,8 @@ class Cell:
 
 class Stage:
     """The world every row starts from: the hospital's voucher of 10,000.00 to tier 1, due in
-    90 days and accepted; tier 1's agent approved; cash for every actor that may hold it. Its
-    methods build what a row needs on top and return what the call takes."""
+    90 days and accepted; tier 1's agent approved; an insurer admitted; cash for every actor
+    that may hold it. Its methods build what a row needs on top and return what the call takes."""
 
     def __init__(self, suite, cast, w3) -> None:
         self.suite, self.cast, self.w3, self.conn = suite, cast, w3, suite.conn
@@ -174,23 +207,30 @@ class Stage:
             SUPPLIER: cast.tier1,
             FINANCIER: cast.bank,
             AUDITOR: cast.auditor,
+            INSURER: funded(w3, "matrix insurer"),
             AGENT: cast.tier3,
             OUTSIDER: cast.outsider,
         }
-        self.contracts = {LEDGER: suite.voucher.address, DESK: suite.desk.address}
-        self.clients = {c.NAME: c for c in (suite.registry, suite.token, suite.trade, suite.voucher, suite.desk)}
+        self.insurer = self.keys[INSURER]
+        self.contracts = {LEDGER: suite.voucher.address, DESK: suite.desk.address, CREDIT_DESK: suite.credit.address}
+        self.clients = {
+            c.NAME: c
+            for c in (suite.registry, suite.token, suite.trade, suite.voucher, suite.desk, suite.keeper, suite.credit)
+        }
         self.bystander = cast.tier2.address
         self.newcomer = funded(w3, "matrix newcomer")
         self.applicant = funded(w3, "matrix applicant")
         self._documents = itertools.count(1)
 
+        suite.registry.admit(cast.operator, self.insurer.address, "Mutual Credit Insurance", Role.INSURER, KYC)
         self.slot, self.voucher = self.accepted()
         self.record = suite.voucher.slot(self.slot).trade_record_id
         suite.voucher.send(cast.tier1, "setApprovalForAll", cast.tier3.address, True)
         suite.token.approve(cast.tier1, cast.tier3.address, CASH)
-        for holder in (cast.tier1.address, cast.auditor.address, cast.tier3.address, suite.voucher.address,
-                       suite.desk.address):
-            suite.token.mint(cast.operator, holder, CASH)
+        for holder in (cast.tier1, cast.auditor, cast.tier3, self.insurer):
+            suite.token.mint(cast.operator, holder.address, CASH)
+        for address in self.contracts.values():
+            suite.token.mint(cast.operator, address, CASH)
         for address in self.contracts.values():
             set_balance(w3, address, ETHER)
 
@@ -298,6 +338,118 @@ class Stage:
         )
         return offer.as_tuple(), self.suite.desk.sign(self.cast.bank.key, offer)
 
+    def pay_unfunded(self, slot: int, amount: int) -> None:
+        self.suite.token.approve(self.cast.hospital, self.suite.voucher.address, amount)
+        self.suite.voucher.fund(self.cast.hospital, slot, amount)
+
+    def marked_overdue(self) -> tuple[int, int]:
+        """A slot the hospital paid AMOUNT of and no more, marked overdue (by tier 2); tier 1
+        holds its root voucher: (slot, root)."""
+        slot, root = self.accepted(days=1)
+        self.pay_unfunded(slot, AMOUNT)
+        increase_time(self.w3, DAY + GRACE + 1)
+        self.suite.voucher.mark_overdue(self.cast.tier2, slot)
+        return slot, root
+
+    def bought_with_recourse(self) -> int:
+        """The bank bought AMOUNT of tier 1's voucher of a 2-day slot with recourse; the slot,
+        unfunded, is now marked overdue. The bank's voucher."""
+        slot, root = self.accepted(days=2)
+        self.suite.token.approve(self.cast.bank, self.suite.desk.address, AMOUNT)
+        offer = DiscountOffer(
+            root, AMOUNT, 500, self.now() + DAY, 1, self.cast.bank.address, self.cast.tier1.address, recourse=True
+        )
+        token, _, _ = self.suite.desk.discount(self.cast.tier1, offer, self.suite.desk.sign(self.cast.bank.key, offer))
+        increase_time(self.w3, 2 * DAY + GRACE + 1)
+        self.suite.voucher.mark_overdue(self.cast.tier2, slot)
+        return token
+
+    def put_back_owing(self) -> int:
+        """A voucher the bank bought with recourse and put back to tier 1, which allowed the
+        desk nothing: its whole debt is on record. The voucher."""
+        token = self.bought_with_recourse()
+        self.suite.desk.put_back(self.cast.bank, token)
+        return token
+
+    def unsigned_approve(self, owner: str, spender: str, amount: int) -> None:
+        """A contract of the suite approves ``spender`` for its own cash (sent unsigned)."""
+        self.send_unsigned(owner, self.suite.token.fn("approve", spender, amount), "SettlementToken")
+
+    def everyone_with_cash_approves(self, spender: str, amount: int, *, debtor: bool = True) -> None:
+        """Every actor that holds cash (the debtor too, unless ``debtor`` is False) allows
+        ``spender`` ``amount`` of it: the members with their keys, the suite's contracts unsigned."""
+        members = [self.cast.tier1, self.cast.bank, self.cast.auditor, self.insurer, self.cast.tier3]
+        for member in [self.cast.hospital] * debtor + members:
+            self.suite.token.approve(member, spender, amount)
+        for address in self.contracts.values():
+            self.unsigned_approve(address, spender, amount)
+
+    def pledge_terms(self, due_in: int = 30 * DAY) -> tuple[int, int, str, int, int]:
+        """Tier 1 allows the credit desk AMOUNT of the voucher under test: the arguments of its
+        pledge of that part to the bank, securing half of it, due in ``due_in``."""
+        self.suite.voucher.approve_value(self.cast.tier1, self.voucher, self.suite.credit.address, AMOUNT)
+        return self.voucher, AMOUNT, self.cast.bank.address, AMOUNT // 2, self.now() + due_in
+
+    def pledged(self, due_in: int = 30 * DAY) -> int:
+        """The pledge of ``pledge_terms``, made: the voucher in the credit desk's custody."""
+        token, _ = self.suite.credit.pledge(self.cast.tier1, *self.pledge_terms(due_in))
+        return token
+
+    def pledged_and_redeemable(self) -> int:
+        """Tier 1 pledged AMOUNT of a 2-day voucher to the bank (half secured, due in a day);
+        the hospital paid the slot in full and it matured. The voucher in custody."""
+        slot, root = self.accepted(days=2)
+        self.suite.voucher.approve_value(self.cast.tier1, root, self.suite.credit.address, AMOUNT)
+        token, _ = self.suite.credit.pledge(
+            self.cast.tier1, root, AMOUNT, self.cast.bank.address, AMOUNT // 2, self.now() + DAY
+        )
+        self.pay_unfunded(slot, FACE)
+        increase_time(self.w3, 2 * DAY)
+        return token
+
+    def released_while_suspended(self) -> int:
+        """The bank released tier 1's pledge while tier 1 was suspended (so the desk kept the
+        voucher); tier 1 was reinstated since. The voucher, still in custody."""
+        token = self.pledged()
+        self.suite.registry.suspend(self.cast.operator, self.cast.tier1.address, REASON)
+        self.suite.credit.release_pledge(self.cast.bank, token)
+        self.suite.registry.reinstate(self.cast.operator, self.cast.tier1.address)
+        return token
+
+    def held_for_the_pledgor(self) -> tuple[()]:
+        """The payout of ``pledged_and_redeemable`` was collected while tier 1, the pledgor, was
+        suspended: the credit desk keeps its share for it; tier 1 was reinstated since."""
+        token = self.pledged_and_redeemable()
+        self.suite.registry.suspend(self.cast.operator, self.cast.tier1.address, REASON)
+        self.suite.credit.collect(self.cast.tier2, token)
+        self.suite.registry.reinstate(self.cast.operator, self.cast.tier1.address)
+        assert self.suite.credit.held_for(self.cast.tier1.address) == AMOUNT // 2
+        return ()
+
+    def cover_offered(self, slot: int | None = None) -> int:
+        """The insurer's offer to cover AMOUNT of the slot (the one under test) for PREMIUM,
+        escrowed; the hospital and tier 1 allowed the credit desk the premium. The slot."""
+        slot = self.slot if slot is None else slot
+        self.suite.credit.offer_cover(self.insurer, *self.cover_terms(slot))
+        for buyer in (self.cast.hospital, self.cast.tier1):
+            self.suite.token.approve(buyer, self.suite.credit.address, PREMIUM)
+        return slot
+
+    def cover_terms(self, slot: int | None = None) -> tuple[int, int, int, int, int]:
+        """The insurer allows the credit desk AMOUNT: the arguments of its offer to cover AMOUNT
+        of the slot (the one under test) for PREMIUM, holders first, open for 30 days."""
+        self.suite.token.approve(self.insurer, self.suite.credit.address, AMOUNT)
+        return self.slot if slot is None else slot, AMOUNT, PREMIUM, int(Recovery.HOLDERS_FIRST), self.now() + 30 * DAY
+
+    def claimable(self) -> int:
+        """A 1-day slot whose cover the hospital bought, left unfunded and marked overdue."""
+        slot, _ = self.accepted(days=1)
+        self.cover_offered(slot)
+        self.suite.credit.buy_cover(self.cast.hospital, slot)
+        increase_time(self.w3, DAY + GRACE + 1)
+        self.suite.voucher.mark_overdue(self.cast.tier2, slot)
+        return slot
+
     # ------------------------------------------------------------------- one call
 
     def attempt(self, actor: str, party: str, contract: str, signature: str, args: tuple) -> Cell:
@@ -356,20 +508,64 @@ def whole_transfer(s: Stage) -> tuple[str, str, int]:
 
 
 def funding_approved(s: Stage) -> tuple[int, int]:
-    """Every member with cash has approved the ledger for AMOUNT: the debtor and anyone who may
-    pay on its behalf."""
-    for member in (s.cast.hospital, s.cast.tier1, s.cast.bank, s.cast.auditor, s.cast.tier3):
-        s.suite.token.approve(member, s.suite.voucher.address, AMOUNT)
+    """Everyone with cash has approved the ledger for AMOUNT: the debtor and anyone who may pay
+    on its behalf."""
+    s.everyone_with_cash_approves(s.suite.voucher.address, AMOUNT)
     return s.slot, AMOUNT
 
 
-def funding_permit(s: Stage) -> tuple[int, int, int, int, bytes, bytes]:
-    """The debtor's permit for AMOUNT; the other members with cash approved the ledger as in
-    ``funding_approved`` (the permit is not theirs: the ledger skips it and uses their allowance)."""
-    for member in (s.cast.tier1, s.cast.bank, s.cast.auditor, s.cast.tier3):
-        s.suite.token.approve(member, s.suite.voucher.address, AMOUNT)
-    _, _, amount, deadline, v, r, sig_s = s.permit(s.cast.hospital, s.suite.voucher.address)
+def paying_through_the_credit_desk(s: Stage) -> tuple[int, int]:
+    """Everyone with cash has approved the credit desk for AMOUNT (the desk itself too, which
+    pulls its own cash as any payer's)."""
+    s.everyone_with_cash_approves(s.suite.credit.address, AMOUNT)
+    return s.slot, AMOUNT
+
+
+def paying_with_a_permit(s: Stage) -> tuple[int, int, int, int, bytes, bytes]:
+    """The debtor's permit to the credit desk for AMOUNT; everyone else with cash approved the
+    desk as in ``paying_through_the_credit_desk`` (the permit is not theirs: the desk skips it
+    and uses their allowance)."""
+    s.everyone_with_cash_approves(s.suite.credit.address, AMOUNT, debtor=False)
+    _, _, amount, deadline, v, r, sig_s = s.permit(s.cast.hospital, s.suite.credit.address)
     return s.slot, amount, deadline, v, r, sig_s
+
+
+def recourse_payment(s: Stage) -> tuple[int, int]:
+    """A put-back voucher whose seller owes its whole debt; every actor allowed the discount desk
+    1.00, to pay 1.00 of the debt from its own cash (those with no cash too: what refuses them
+    is the token's rule on who may hold it, not a missing allowance)."""
+    token = s.put_back_owing()
+    s.everyone_with_cash_approves(s.suite.desk.address, CNY)
+    for penniless in (s.cast.governance, s.cast.operator, s.cast.outsider):
+        s.suite.token.approve(penniless, s.suite.desk.address, CNY)
+    return token, CNY
+
+
+def recourse_collectable(s: Stage) -> tuple[int]:
+    """A put-back voucher whose seller owes its whole debt and now allows the desk AMOUNT
+    (more than it owes): what the desk may take from it."""
+    token = s.put_back_owing()
+    s.suite.token.approve(s.cast.tier1, s.suite.desk.address, AMOUNT)
+    return (token,)
+
+
+def overdue_root(s: Stage) -> tuple[int]:
+    return (s.marked_overdue()[1],)
+
+
+def redeemed_at_the_ledger(s: Stage) -> tuple[int]:
+    """The pledged voucher of ``pledged_and_redeemable``, redeemed at the ledger by tier 2 (a
+    keeper): its cash waits in the credit desk to be passed on."""
+    token = s.pledged_and_redeemable()
+    s.suite.voucher.redeem(s.cast.tier2, token)
+    return (token,)
+
+
+def pledge_due(s: Stage) -> tuple[int]:
+    """A pledge whose loan fell due yesterday, the slot not yet matured."""
+    token = s.pledged(due_in=DAY)
+    increase_time(s.w3, DAY + 1)
+    return (token,)
 
 
 def burnable(s: Stage) -> tuple[str, int]:
@@ -391,7 +587,8 @@ def frozen(s: Stage) -> tuple[int]:
 
 
 HOLDER_OR_AGENT = only(SUPPLIER, AGENT)
-CASH_HOLDERS = only(CORE, SUPPLIER, FINANCIER, AUDITOR, AGENT, LEDGER, DESK)
+CASH_HOLDERS = only(CORE, SUPPLIER, FINANCIER, AUDITOR, INSURER, AGENT, LEDGER, DESK, CREDIT_DESK)
+MEMBERS = only(CORE, SUPPLIER, FINANCIER, AUDITOR, INSURER, AGENT, CREDIT_DESK)
 NOT_A_MEMBER_YET = only(GOVERNANCE, OPERATOR, LEDGER, DESK, OUTSIDER, REMOVED)
 MOVES = "The holder, or the agent it approved for all its vouchers; a suspended or removed holder moves nothing."
 AGENT_MOVES = (
@@ -544,23 +741,18 @@ SPEC: dict[str, dict[str, Row]] = {
         ),
         "freeze(uint256,bytes32)": Row(only(OPERATOR), lambda s: (s.voucher, REASON)),
         "fund(uint256,uint256)": Row(
-            only(CORE, SUPPLIER, FINANCIER, AUDITOR, AGENT),
+            MEMBERS,
             funding_approved,
             party=CORE,
-            note="The debtor, or any active member paying on its behalf (a guarantor). A suspended or removed "
-            "debtor is refused by the settlement token: it may not pay.",
+            note="The debtor, or any active member paying on its behalf (a guarantor; the credit desk is a member). "
+            "A suspended or removed debtor is refused by the settlement token: it may not pay. The suite's "
+            "system contracts are no members.",
         ),
         "forceTransfer(uint256,address,bytes32)": Row(
             only(OPERATOR),
             lambda s: (*frozen(s), s.bystander, REASON),
             note="Operators only, under the registry's threshold (1 here: the operator's call moves it): the "
             "supplier's voucher, frozen, goes to tier 2 by court order. Governance is no operator.",
-        ),
-        "fundWithPermit(uint256,uint256,uint256,uint8,bytes32,bytes32)": Row(
-            only(CORE, SUPPLIER, FINANCIER, AUDITOR, AGENT),
-            funding_permit,
-            party=CORE,
-            note="As fund; a permit that is not the caller's own is skipped, its allowance pays.",
         ),
         "issue(address,uint256,uint256,uint256)": Row(
             only(CORE),
@@ -580,21 +772,22 @@ SPEC: dict[str, dict[str, Row]] = {
             note="Open: anyone triggers redemption and it always pays the holder; a suspended or removed "
             "holder may not receive cash, so its voucher waits.",
         ),
-        "redeemBatch(uint256[])": Row(
-            EVERYONE,
-            lambda s: ([s.redeemable()],),
-            note="Open, and never refused: a voucher that cannot be redeemed now (its holder suspended or "
-            "removed) is skipped with RedemptionSkipped and stays unpaid.",
-        ),
-        "redeemInBatch(uint256)": Row(
-            only(LEDGER),
-            lambda s: (s.redeemable(),),
-            note="The ledger itself only (OnlySelf): one entry of `redeemBatch`, called on itself.",
+        "recourseTransfer(uint256,address,address)": Row(
+            only(DESK),
+            lambda s: (s.marked_overdue()[1], s.cast.tier1.address, s.bystander),
+            note="Only the discount desk, from `putBack`: a whole voucher of an overdue slot goes back to the "
+            "seller (here tier 1's, to tier 2).",
         ),
         "returnExcessSettlement(address,uint256)": Row(
             only(GOVERNANCE),
             lambda s: s.sent_by_mistake(LEDGER),
             note="Governance returns settlement tokens the ledger holds beyond what it owes holders.",
+        ),
+        "routeFunding(uint256)": Row(
+            only(CREDIT_DESK),
+            lambda s: (s.slot,),
+            note="Only the credit desk, when it pays an insurance claim: from then on the slot is funded through "
+            "the desk.",
         ),
         "safeTransferFrom(address,address,uint256)": Row(HOLDER_OR_AGENT, whole_transfer, note=MOVES),
         "safeTransferFrom(address,address,uint256,bytes)": Row(
@@ -603,6 +796,7 @@ SPEC: dict[str, dict[str, Row]] = {
         "setApprovalForAll(address,bool)": Row(
             EVERYONE, lambda s: (s.bystander, True), note="Open: it concerns only the caller's own vouchers."
         ),
+        "setCreditDesk(address)": Row(only(GOVERNANCE), lambda s: (s.suite.credit.address,)),
         "setDescriptor(address)": Row(only(GOVERNANCE), lambda s: (s.suite.voucher.call("parameters")[4],)),
         "setDiscountDesk(address)": Row(only(GOVERNANCE), lambda s: (s.suite.desk.address,)),
         "setGracePeriod(uint256)": Row(only(GOVERNANCE), lambda s: (5 * DAY,)),
@@ -619,6 +813,12 @@ SPEC: dict[str, dict[str, Row]] = {
         ),
         "unfreeze(uint256)": Row(only(OPERATOR), frozen),
         "unpause()": Row(only(OPERATOR), lambda s: s.paused(s.suite.voucher)),
+        "writeOff(uint256)": Row(
+            only(SUPPLIER),
+            overdue_root,
+            note="The holder only (its agent may not): tier 1 gives up the rest of its voucher of an overdue "
+            "slot after its due share; a suspended or removed holder may not be paid that share.",
+        ),
     },
     "DiscountDesk": {
         "cancelOffer(uint256)": Row(
@@ -627,16 +827,140 @@ SPEC: dict[str, dict[str, Row]] = {
             party=FINANCIER,
             note="Open: it spends only the caller's own offer nonce.",
         ),
-        "discount((uint256,uint256,uint256,uint256,uint256,address,address),bytes)": Row(
+        "collectRecourse(uint256)": Row(
+            EVERYONE - {SUSPENDED, REMOVED},
+            recourse_collectable,
+            note="Open: anyone makes the desk take what the seller of a put-back voucher (tier 1) owes, as far as "
+            "its cash and its allowance to the desk go; the cash moves only from the seller to the financier, so "
+            "while the seller is suspended or removed the debt waits.",
+        ),
+        "discount((uint256,uint256,uint256,uint256,uint256,address,address,bool),bytes)": Row(
             only(SUPPLIER),
             lambda s: s.signed_offer(),
             note="Only the seller the financier's signed offer names (the supplier, holding the voucher) "
             "submits it (NotOfferSeller); the desk pays the caller and moves the caller's value.",
         ),
+        "payRecourse(uint256,uint256)": Row(
+            CASH_HOLDERS,
+            recourse_payment,
+            note="Open to any payer: the seller of a put-back voucher, or anyone on its behalf, pays 1.00 of its "
+            "debt to the financier from its own cash (every cash holder allowed the desk). The token refuses cash "
+            "from governance, the operators, non-members and a suspended or removed seller.",
+        ),
+        "putBack(uint256)": Row(
+            only(FINANCIER),
+            lambda s: (s.bought_with_recourse(),),
+            party=FINANCIER,
+            note="Only the financier that bought the voucher with recourse (NoRecourse for anyone else), once its "
+            "slot is overdue; a suspended or removed financier may not give a voucher (NotActiveMember).",
+        ),
         "returnExcessSettlement(address,uint256)": Row(
             only(GOVERNANCE),
             lambda s: s.sent_by_mistake(DESK),
             note="Governance returns settlement tokens sent to the desk, which never holds any of its own.",
+        ),
+    },
+    "PayoutKeeper": {
+        "redeemBatch(uint256[])": Row(
+            EVERYONE,
+            lambda s: ([s.redeemable()],),
+            note="Open, and never refused: a voucher that cannot be redeemed now (its holder suspended or "
+            "removed) is skipped with RedemptionSkipped and stays unpaid. The keeper holds no privilege: each "
+            "entry is the ledger's open `redeem`.",
+        ),
+    },
+    "CreditDesk": {
+        "buyCover(uint256,uint256)": Row(
+            only(CORE, SUPPLIER),
+            lambda s: (s.cover_offered(), s.voucher),
+            note="The slot's debtor, or the holder of the voucher named (tier 1's), pays the premium "
+            "(NotDebtorOrHolder for anyone else; the agent approved for all may not); a suspended or removed "
+            "holder's premium is refused by the settlement token.",
+        ),
+        "claim(uint256)": Row(
+            EVERYONE,
+            lambda s: (s.claimable(),),
+            party=INSURER,
+            note="Open: anyone triggers the claim on an overdue slot whose cover was bought; the escrow pays the "
+            "slot, so even a suspended or removed insurer's escrow pays.",
+        ),
+        "collect(uint256)": Row(
+            EVERYONE,
+            lambda s: (s.pledged_and_redeemable(),),
+            note="Open: anyone redeems a pledged voucher and passes the cash on, the bank first up to what the "
+            "pledge secures, then tier 1 (the pledgor); a suspended or removed pledgor's share is kept for it "
+            "(`withdraw`).",
+        ),
+        "custodyEnded(uint256)": Row(
+            only(LEDGER),
+            lambda s: (s.pledged(),),
+            note="Only the ledger (NotLedger), when a court order takes a pledged voucher out of the desk's "
+            "custody: the pledge ends.",
+        ),
+        "distribute(uint256)": Row(
+            EVERYONE,
+            redeemed_at_the_ledger,
+            note="Open: anyone passes on what a pledged voucher received at the ledger, as `collect` does.",
+        ),
+        "enforcePledge(uint256)": Row(
+            only(FINANCIER),
+            pledge_due,
+            party=FINANCIER,
+            note="Only the pledgee, from the loan's due date until maturity; a suspended or removed pledgee may not "
+            "receive the voucher.",
+        ),
+        "offerCover(uint256,uint256,uint256,uint8,uint256)": Row(
+            only(INSURER),
+            lambda s: s.cover_terms(),
+            party=INSURER,
+            note="Insurers only (NotInsurer: the role, active): the insurer escrows AMOUNT of cover on the slot "
+            "under test; the credit desk itself is a member with the financier role, no insurer.",
+        ),
+        "pay(uint256,uint256)": Row(
+            MEMBERS,
+            paying_through_the_credit_desk,
+            party=CORE,
+            note="As the ledger's `fund`: the debtor, or any active member on its behalf, from its own cash; a "
+            "suspended or removed debtor is refused by the settlement token.",
+        ),
+        "payWithPermit(uint256,uint256,uint256,uint8,bytes32,bytes32)": Row(
+            MEMBERS,
+            paying_with_a_permit,
+            party=CORE,
+            note="As `pay`, with the debtor's permit; a permit that is not the caller's own is skipped, its "
+            "allowance pays.",
+        ),
+        "pledge(uint256,uint256,address,uint256,uint256)": Row(
+            only(SUPPLIER),
+            lambda s: s.pledge_terms(),
+            note="The holder only (its agent may not): tier 1 pledges AMOUNT of its voucher to the bank; a "
+            "suspended or removed holder gives no value.",
+        ),
+        "reclaim(uint256)": Row(
+            only(SUPPLIER),
+            lambda s: (s.released_while_suspended(),),
+            note="Only the pledgor (NotReclaimable), of a voucher the desk kept because its pledge was released "
+            "while the pledgor could not receive it; a suspended or removed pledgor still cannot.",
+        ),
+        "releasePledge(uint256)": Row(
+            only(FINANCIER, SUSPENDED, REMOVED),
+            lambda s: (s.pledged(),),
+            party=FINANCIER,
+            note="Only the pledgee, giving up its claim: the voucher returns to tier 1. REVIEW: a suspended or "
+            "removed pledgee still releases (the desk checks the pledgee, not its status); it only gives up.",
+        ),
+        "withdrawCover(uint256)": Row(
+            only(INSURER),
+            lambda s: (s.cover_offered(),),
+            party=INSURER,
+            note="Only the policy's insurer (NotPolicyInsurer), here an offer nobody bought; a suspended or removed "
+            "insurer's escrow is refused by the settlement token and stays.",
+        ),
+        "withdraw()": Row(
+            only(SUPPLIER),
+            lambda s: s.held_for_the_pledgor(),
+            note="Whoever the desk kept cash for (NothingHeld for anyone else): here tier 1, whose pledge payout "
+            "came while it was suspended; it takes it once active again.",
         ),
     },
     "VoucherDescriptor": {},  # views only
