@@ -255,6 +255,8 @@ contract CreditDesk is IERC165, IERC3525Receiver, ReentrancyGuardTransient {
         returns (uint256 pledgedId)
     {
         if (_pledges[tokenId].pledgee != address(0)) revert AlreadyPledged(tokenId);
+        // Accepted slither finding (unused-return): tokenInfo answers five fields; this reads only those it needs.
+        // slither-disable-next-line unused-return
         (address holder,, uint256 tokenValue,, bool frozen) = voucher.tokenInfo(tokenId);
         if (holder != msg.sender) revert NotHolder(tokenId, msg.sender);
         if (frozen) revert VoucherFrozen(tokenId);
@@ -271,9 +273,17 @@ contract CreditDesk is IERC165, IERC3525Receiver, ReentrancyGuardTransient {
         }
         if (value == tokenValue) {
             pledgedId = tokenId;
+            // Accepted slither finding (reentrancy-no-eth): the call goes to the suite's own ledger (an
+            // immutable address), which calls back only this desk's view `onERC3525Received`; every
+            // entry point of the desk is nonReentrant, and the record written after it needs its answer.
+            // slither-disable-next-line reentrancy-no-eth
             voucher.transferFrom(msg.sender, address(this), tokenId);
         } else {
             _intake = true;
+            // Accepted slither finding (reentrancy-no-eth): the call goes to the suite's own ledger (an
+            // immutable address), which calls back only this desk's view `onERC3525Received`; every
+            // entry point of the desk is nonReentrant, and the record written after it needs its answer.
+            // slither-disable-next-line reentrancy-no-eth
             pledgedId = voucher.transferFrom(tokenId, address(this), value);
             _intake = false;
         }
@@ -337,6 +347,10 @@ contract CreditDesk is IERC165, IERC3525Receiver, ReentrancyGuardTransient {
         if (p.secured == p.nominal) {
             delete _pledges[tokenId];
             pledgeeTokenId = tokenId;
+            // Accepted slither finding (reentrancy-no-eth): the call goes to the suite's own ledger (an
+            // immutable address), which calls back only this desk's view `onERC3525Received`; every
+            // entry point of the desk is nonReentrant, and the record written after it needs its answer.
+            // slither-disable-next-line reentrancy-no-eth
             voucher.transferFrom(address(this), p.pledgee, tokenId);
         } else {
             // The rest goes back to the pledgor, or stays in custody, released, while it cannot
@@ -344,6 +358,10 @@ contract CreditDesk is IERC165, IERC3525Receiver, ReentrancyGuardTransient {
             Pledge storage rest = _pledges[tokenId];
             rest.nominal = uint56(p.nominal - p.secured);
             rest.secured = 0;
+            // Accepted slither finding (reentrancy-no-eth): the call goes to the suite's own ledger (an
+            // immutable address), which calls back only this desk's view `onERC3525Received`; every
+            // entry point of the desk is nonReentrant, and the record written after it needs its answer.
+            // slither-disable-next-line reentrancy-no-eth
             pledgeeTokenId = voucher.transferFrom(tokenId, p.pledgee, p.secured);
             _giveBack(tokenId, p.pledgor);
         }
@@ -354,6 +372,10 @@ contract CreditDesk is IERC165, IERC3525Receiver, ReentrancyGuardTransient {
     ///         an overdue slot) and passes the cash on (`distribute`).
     function collect(uint256 tokenId) external nonReentrant {
         _pledgeOf(tokenId);
+        // Accepted slither finding (reentrancy-no-eth): the call goes to the suite's own ledger (an
+        // immutable address), which calls back only this desk's view `onERC3525Received`; every
+        // entry point of the desk is nonReentrant, and the record written after it needs its answer.
+        // slither-disable-next-line reentrancy-no-eth
         voucher.redeem(tokenId);
         _distribute(tokenId);
     }
@@ -367,8 +389,10 @@ contract CreditDesk is IERC165, IERC3525Receiver, ReentrancyGuardTransient {
 
     function _distribute(uint256 tokenId) private {
         Pledge storage p = _pledgeOf(tokenId);
+        // Accepted slither finding (unused-return): tokenInfo answers five fields; this reads only those it needs.
+        // slither-disable-next-line unused-return
         (address holder,, uint256 value,,) = voucher.tokenInfo(tokenId);
-        uint256 received;
+        uint256 received = 0;
         if (holder == address(this)) {
             received = p.nominal - value;
         } else if (holder == address(0)) {
@@ -402,6 +426,8 @@ contract CreditDesk is IERC165, IERC3525Receiver, ReentrancyGuardTransient {
         if (msg.sender != address(voucher)) revert NotLedger(msg.sender);
         Pledge storage p = _pledges[tokenId];
         if (p.pledgee == address(0)) return; // a voucher sent to the desk by mistake
+        // Accepted slither finding (unused-return): tokenInfo answers five fields; this reads only those it needs.
+        // slither-disable-next-line unused-return
         (,, uint256 value,,) = voucher.tokenInfo(tokenId); // a move keeps the value
         uint256 fresh = p.nominal - value - p.distributed;
         uint256 owed = p.secured - p.pledgeePaid;
@@ -518,6 +544,8 @@ contract CreditDesk is IERC165, IERC3525Receiver, ReentrancyGuardTransient {
         ReceivableVoucher.Slot memory s = voucher.slotInfo(slot);
         if (block.timestamp >= s.maturity) revert SlotNotCoverable(slot);
         if (msg.sender != s.debtor) {
+            // Accepted slither finding (unused-return): tokenInfo answers five fields; this reads only those it needs.
+            // slither-disable-next-line unused-return
             (address holder, uint256 tokenSlot,,,) = voucher.tokenInfo(tokenId);
             if (holder != msg.sender || tokenSlot != slot) revert NotDebtorOrHolder(slot, msg.sender);
         }
@@ -592,7 +620,7 @@ contract CreditDesk is IERC165, IERC3525Receiver, ReentrancyGuardTransient {
         if (msg.sender != s.debtor && registry.rolesIfActive(msg.sender) == 0) revert NotActiveMember(msg.sender);
         if (amount == 0) revert ZeroAmount();
         Policy storage p = _policies[slot];
-        uint256 toInsurer;
+        uint256 toInsurer = 0;
         if (p.state == CoverState.Claimed) {
             uint256 unfunded = _unfunded(s);
             uint256 owed = p.claimPaid - p.recovered;

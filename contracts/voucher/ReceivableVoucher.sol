@@ -1288,8 +1288,8 @@ contract ReceivableVoucher is
     {
         uint256 face = s.faceValue;
         uint256 funded = s.funded;
-        uint256 lost;
-        uint256 lostPaid;
+        uint256 lost = 0; // stays 0 until a write-off (flag) makes word 3 worth reading
+        uint256 lostPaid = 0;
         if (funded < face && s.flags & SLOT_WRITTEN_OFF != 0) {
             lost = s.writtenOff;
             lostPaid = s.writtenOffPaid;

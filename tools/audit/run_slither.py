@@ -12,7 +12,12 @@ import sys
 from pathlib import Path
 
 from crytic_compile import CryticCompile
-from crytic_compile.platform.solc_standard_json import SolcStandardJson
+from crytic_compile.platform.solc_standard_json import (
+    SolcStandardJson,
+    add_evm_version,
+    add_optimization,
+    add_via_ir,
+)
 from slither import Slither
 from slither.detectors import all_detectors
 from slither.detectors.abstract_detector import AbstractDetector
@@ -26,6 +31,12 @@ def main() -> int:
         if "test" not in path.relative_to(ROOT / "contracts").parts:
             job.add_source_file(str(path.relative_to(ROOT)))
     job.add_remapping("@openzeppelin/contracts=node_modules/@openzeppelin/contracts")
+    # The project's own settings (ape-config.yaml): the ledger compiles only through the IR
+    # pipeline, whose stack handling the legacy code generator lacks.
+    settings = job.to_dict()
+    add_via_ir(settings, True)
+    add_optimization(settings, True, 200)
+    add_evm_version(settings, "cancun")
     compiled = CryticCompile(job, solc=str(ROOT / "tools" / "solc" / "solc-v0.8.30"))
     slither = Slither(compiled, filter_paths=["node_modules", "contracts/test"])
     for _, detector in inspect.getmembers(all_detectors, inspect.isclass):
