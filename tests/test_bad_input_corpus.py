@@ -44,5 +44,5 @@ def test_a_huge_consortium_file_names_its_one_bad_line(tmp_path: Path):
         load_consortium(huge, 31337)
     assert excinfo.value.problems == [
         f"line {2 + 4 * 4_321}: members[4322]: roles: unknown role 'pirate' "
-        "(known: core_enterprise, supplier, financier, auditor)"
+        "(known: core_enterprise, supplier, financier, auditor, insurer)"
     ]

@@ -45,12 +45,12 @@ def test_an_address_that_is_not_checksummed_is_refused_as_web3_refuses_it(suite,
 
 
 def test_a_struct_argument_encodes_as_its_tuple_and_a_lower_case_address_inside_it_is_refused(suite, cast):
-    offer = (4294967297, 12_345, 450, 1_900_000_000, 7, cast.bank.address, cast.tier1.address)
+    offer = (4294967297, 12_345, 450, 1_900_000_000, 7, cast.bank.address, cast.tier1.address, True)
     signature = b"\x01" * 65
-    struct = "(uint256,uint256,uint256,uint256,uint256,address,address)"
+    struct = "(uint256,uint256,uint256,uint256,uint256,address,address,bool)"
     expected = by_hand(f"discount({struct},bytes)", [struct, "bytes"], [offer, signature])
     assert calldata(suite.desk.fn("discount", offer, signature)) == expected
     assert calldata(suite.desk.fn("discount", offer, "0x" + signature.hex())) == expected  # hex for bytes
-    lower = (*offer[:5], cast.bank.address.lower(), offer[6])
+    lower = (*offer[:5], cast.bank.address.lower(), *offer[6:])
     with pytest.raises(InvalidAddress, match="only accepts checksum addresses"):
         calldata(suite.desk.fn("discount", lower, signature))

@@ -168,6 +168,7 @@ def test_inspect_prints_a_hostile_member_name_from_the_chain_escaped():
     member, voucher, desk = "0x" + "11" * 20, "0x" + "22" * 20, "0x" + "33" * 20
     suite = SimpleNamespace(
         voucher=SimpleNamespace(address=voucher), desk=SimpleNamespace(address=desk),
+        keeper=SimpleNamespace(address="0x" + "44" * 20), credit=SimpleNamespace(address="0x" + "55" * 20),
         registry=SimpleNamespace(member=lambda _address: SimpleNamespace(name=HOSTILE)),
     )
     admitted = Event(12, 0, "0x" + "00" * 32, 1_900_000_000, member, "ConsortiumRegistry", "MemberAdmitted",
