@@ -130,6 +130,7 @@ PERMISSION_ERRORS = frozenset(
     {
         "AccessControlBadConfirmation",
         "AccessControlUnauthorizedAccount",
+        "CashBlocked",  # collectRecourse: the seller (the caller here) may not move cash now
         "ERC20InsufficientAllowance",
         "InsufficientAllowance",
         "NotActiveMember",

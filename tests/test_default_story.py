@@ -4,8 +4,14 @@ the cent against figures computed here from the story's own numbers, not read fr
 
 from decimal import Decimal
 
+import pytest
+
+from scf.indexer import EventIndex
+from scf.inspect import Inspector, parse_voucher
+from scf.manifest import load
 from scf.money import DAY, to_minor
 from scf.scenario import load_scenario
+from scf.suite import Suite
 from tests.support import ROOT, play_story
 
 DEFAULT_STORY = ROOT / "scenarios" / "default.yaml"
@@ -26,8 +32,16 @@ RATE_BPS, DAYS_BEFORE_MATURITY = 600, 60  # tier 3 discounts 30 days into a 90-d
 GRACE_DAYS = 3  # the ledger's grace period as deployed
 
 
-def test_the_default_story_shares_the_failed_debtors_loss_to_the_cent(conn, tmp_path):
-    report = play_story(conn, load_scenario(DEFAULT_STORY), manifest_dir=tmp_path / "deployments")
+@pytest.fixture(scope="module")
+def played(conn, tmp_path_factory):
+    """The story played once for the module: (its report, the suite it ran on)."""
+    manifest_dir = tmp_path_factory.mktemp("default-story") / "deployments"
+    report = play_story(conn, load_scenario(DEFAULT_STORY), manifest_dir=manifest_dir)
+    return report, Suite.attach(conn, load(conn.chain_id, manifest_dir))
+
+
+def test_the_default_story_shares_the_failed_debtors_loss_to_the_cent(played):
+    report, _ = played
     data = report.to_json()
 
     # What the slot received: the debtor's 40 %, the guarantor's 10 %, then the insurer's claim:
@@ -98,3 +112,23 @@ def test_the_default_story_shares_the_failed_debtors_loss_to_the_cent(conn, tmp_
     assert "Who lost what when City Hospital Group failed (slot 1" in text
     assert "CNY 600,000.00" in text and "IT IS NOT" not in text
     assert DAY == 86_400  # the story's days are the chain's
+
+
+def test_the_inspector_shows_the_failed_slots_policy_payouts_pledge_recourse_and_losses(conn, played):
+    _, suite = played
+    inspector = Inspector(suite, EventIndex(conn, suite.deployment))
+    slot = inspector.slot(1)
+    assert "funded CNY 800,000.00   paid out CNY 800,000.00" in slot
+    assert "covers CNY 300,000.00 for CNY 6,000.00, claimed, recovery holders first" in slot
+    assert "claim paid CNY 300,000.00, recovered CNY 0.00, owed CNY 300,000.00" in slot
+    assert "Who loses what" in slot and "lost CNY 600,000.00; the debtor paid CNY 400,000.00" in slot
+    for event in ("CreditDesk.ClaimPaid", "ReceivableVoucher.VoucherPartlyPaid", "CreditDesk.CoverBought"):
+        assert event in slot, event
+    pledged = inspector.voucher(parse_voucher("1.2"))
+    assert "PLEDGED  by Precision Parts Ltd (tier 2)" in pledged
+    assert "securing CNY 250,000.00 (paid to it CNY 240,000.00)" in pledged
+    assert "paid out CNY 240,000.00 pro rata so far" in pledged
+    assert "value    CNY 60,000.00" in pledged and "credit desk (custody)" in pledged
+    put_back = inspector.voucher(parse_voucher("1.3"))
+    assert "holder   Raw Polymers Ltd (tier 3)" in put_back
+    assert "DiscountDesk.RecourseExercised" in put_back and "DiscountDesk.RecoursePaid" in put_back

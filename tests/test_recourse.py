@@ -449,19 +449,20 @@ def test_a_voucher_the_bank_split_since_the_sale_cannot_be_put_back(suite, cast,
     )
 
 
-def test_a_voucher_the_bank_merged_more_value_into_since_the_sale_cannot_be_put_back(
-    suite, cast, sell, default, w3, refused
+def test_value_merged_into_the_sold_voucher_goes_back_with_it_and_the_debt_stays_as_sold(
+    suite, cast, sell, default, w3
 ):
+    """Anyone may merge value into a voucher (ERC-3525 asks no consent): one fen merged in by
+    the seller must not void the recourse, so the whole voucher goes back and the debt is the
+    sale's (price + interest - what it paid the bank), whatever was added."""
     sold = sell()
-    # The bank buys another 100,000.00 of the slot without recourse and merges it in.
-    offer = dataclasses.replace(sold.offer, value=10_000_000, nonce=2, recourse=False)
-    other, _, _ = suite.desk.discount(cast.tier1, offer, suite.desk.sign(cast.bank.key, offer))
-    suite.voucher.merge(cast.bank, other, sold.token, 10_000_000)
+    suite.voucher.merge(cast.tier1, sold.root, sold.token, 1)  # tier 1 kept the rest of the root
     default(sold)
-    refused(
-        suite.desk, cast.bank, "putBack", sold.token,
-        error="VoucherChangedSinceSale", tokenId=sold.token, sold=HALF, now_=60_000_000,
-    )
+    since_sale = SOLD_BEFORE_MATURITY + GRACE + 2 * HOUR
+    owed, _ = put_back(suite, cast, w3, sold, since_sale)
+    assert owed == recourse_debt(PRICE, RATE_BPS, since_sale, 0)
+    assert suite.voucher.owner_of(sold.token) == cast.tier1.address
+    assert suite.voucher.value_of(sold.token) == HALF + 1
 
 
 @pytest.fixture

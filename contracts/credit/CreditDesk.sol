@@ -536,8 +536,10 @@ contract CreditDesk is IERC165, IERC3525Receiver, ReentrancyGuardTransient {
 
     /// @notice The slot's debtor, or the holder of `tokenId` (a voucher of that slot), buys the
     ///         cover offered: the premium goes from the buyer to the insurer (the buyer approves
-    ///         the desk first). Before the offer's deadline and the slot's maturity.
+    ///         the desk first). Before the offer's deadline and the slot's maturity; the buyer is
+    ///         an active member (NotActiveMember).
     function buyCover(uint256 slot, uint256 tokenId) external nonReentrant {
+        if (registry.rolesIfActive(msg.sender) == 0) revert NotActiveMember(msg.sender);
         Policy storage p = _policies[slot];
         if (p.state != CoverState.Offered) revert UnexpectedCoverState(slot, p.state);
         if (block.timestamp > p.offerDeadline) revert OfferExpired(p.offerDeadline, block.timestamp);

@@ -143,12 +143,18 @@ contract DiscountDesk is EIP712, ReentrancyGuardTransient {
     error NotOfferSeller(address seller, address caller);
     /// @notice `putBack` of a voucher not bought with recourse, or by anyone but its financier.
     error NoRecourse(uint256 tokenId, address caller);
-    /// @notice `putBack` of a voucher whose value (plus what it was paid) is no longer the value
-    ///         sold: it was split or merged since the sale.
+    /// @notice `putBack` of a voucher whose value (plus what it was paid) is below the value
+    ///         sold: the financier split it since the sale.
     error VoucherChangedSinceSale(uint256 tokenId, uint256 sold, uint256 now_);
     /// @notice `putBack` when what the voucher already paid the financier covers the price and
     ///         interest: nothing would be owed.
     error NothingOwed(uint256 tokenId);
+    /// @notice `putBack` of a voucher whose slot is fully funded after all: it will be redeemed
+    ///         whole, so there is no default to put back.
+    error SlotPaidInFull(uint256 slot);
+    /// @notice `collectRecourse` while the seller or the financier (`account`) may not hold
+    ///         settlement tokens (suspended or removed): the debt waits.
+    error CashBlocked(uint256 tokenId, address account);
     /// @notice `payRecourse` or `collectRecourse` of a voucher with no recourse debt.
     error NoRecourseDebt(uint256 tokenId);
     /// @notice `payRecourse` of more than is owed; `collectRecourse` when the seller has no cash
@@ -246,7 +252,12 @@ contract DiscountDesk is EIP712, ReentrancyGuardTransient {
         // Accepted slither finding (unused-return): tokenInfo answers five fields; this reads only those it needs.
         // slither-disable-next-line unused-return
         (,, uint256 value,,) = voucher.tokenInfo(tokenId);
-        if (value + paidOut != sale.value) revert VoucherChangedSinceSale(tokenId, sale.value, value + paidOut);
+        // Split since the sale: the financier put back less than it bought. Value merged into it
+        // by someone else (an ERC-3525 merge needs no consent) goes back with it and changes
+        // nothing of the debt, so nobody can void the recourse by adding a cent.
+        if (value + paidOut < sale.value) revert VoucherChangedSinceSale(tokenId, sale.value, value + paidOut);
+        ReceivableVoucher.Slot memory s = voucher.slotInfo(tokenId >> 32);
+        if (s.funded + s.writtenOff >= s.faceValue) revert SlotPaidInFull(tokenId >> 32);
         // Whole days elapsed since the sale, at the offer's rate, ACT/360, rounded down.
         // Accepted slither finding (divide-before-multiply): interest accrues per whole day
         // elapsed, so the seconds are divided into days first, on purpose.
@@ -263,7 +274,8 @@ contract DiscountDesk is EIP712, ReentrancyGuardTransient {
     }
 
     /// @notice Takes what the seller of a put-back voucher has toward its debt: the least of the
-    ///         debt, its settlement balance and its allowance to the desk. Anyone may call it.
+    ///         debt, its settlement balance and its allowance to the desk (nothing while the
+    ///         seller or the financier may not move cash). Anyone may call it.
     function collectRecourse(uint256 tokenId) external nonReentrant {
         _collect(tokenId, true);
     }
@@ -284,6 +296,15 @@ contract DiscountDesk is EIP712, ReentrancyGuardTransient {
         if (d.seller == address(0)) revert NoRecourseDebt(tokenId);
         address seller = d.seller;
         uint256 amount = d.owed - d.paid;
+        // A seller (or financier) that may not move cash now, suspended or removed, settles
+        // later: the debt stays recorded and the put-back is not held up.
+        address blocked = !registry.mayHoldSettlement(seller)
+            ? seller
+            : (registry.mayHoldSettlement(d.financier) ? address(0) : d.financier);
+        if (blocked != address(0)) {
+            if (strict) revert CashBlocked(tokenId, blocked);
+            return;
+        }
         uint256 balance = settlementToken.balanceOf(seller);
         uint256 allowed = settlementToken.allowance(seller, address(this));
         if (balance < amount) amount = balance;

@@ -1042,7 +1042,8 @@ contract ReceivableVoucher is
     ///         WriteOff only at or after it (SlotNotMatured); a court order at any time;
     ///      4. membership: the giving holder is active (NotActiveMember), except under a court
     ///         order; the receiver is active (NotActiveMember) and may hold vouchers
-    ///         (CannotHoldVouchers); a paid voucher's holder is active (it is paid);
+    ///         (CannotHoldVouchers), except the seller a voucher is put back to under recourse;
+    ///         a paid voucher's holder is active (it is paid);
     ///      5. watch: while the slot's debtor is not active, nothing but Burn, WriteOff and
     ///         CourtOrder (DebtorNotActive).
     ///      Invariants kept: the values of a slot's live vouchers plus its redeemed (paid out)
@@ -1202,6 +1203,10 @@ contract ReceivableVoucher is
             if (change != Change.CourtOrder && fromRoles == 0) revert NotActiveMember(from);
         }
         if (change < Change.CourtOrder && debtorRoles == 0) revert DebtorNotActive(slotId, debtor);
+        // A voucher put back under recourse returns to its seller whatever its standing now (it
+        // held the voucher once); a seller no longer active is paid nothing until reinstated, or
+        // its voucher goes to a successor by court order, as any such holder's.
+        if (change == Change.Recourse) return;
         if (toRoles == 0) revert NotActiveMember(to);
         if (toRoles & Roles.VOUCHER_HOLDERS == 0) revert CannotHoldVouchers(to, toRoles);
     }
