@@ -1,5 +1,6 @@
 """The CreditDesk, as its users see it and as an attacker tries it: pledges held in custody,
-credit insurance with escrow and subrogation, payments on a payer's behalf.
+credit insurance with escrow and subrogation, payments on a payer's behalf, and what the desk
+does when a court order or a member's suspension gets in the way.
 
 The story: the hospital owes tier 1 1,000,000.00 on a voucher due in 90 days, and tier 1 has
 passed 400,000.00 of it on to tier 2, its supplier (conftest: the hospital holds 3,000,000.00
@@ -10,14 +11,14 @@ against its part (a pledge). A credit insurer, admitted here with the INSURER ro
 Every refusal is mined as a failed transaction and checked by its custom error, its arguments,
 and a book that reads the same before and after: everyone's cash (the desk's and the ledger's
 too), cash in circulation, allowances to the desk, the slots, every voucher of the first
-slots (holder, value, parent, freeze, payouts, approvals), the desk's pledges and policies.
+slots (holder, value, parent, freeze, payouts, approvals), the desk's pledges and policies,
+and the cash the desk keeps for anyone it could not pay at once.
 Figures are worked out by hand in each test; none is read back from the contract to be checked.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,7 +26,6 @@ import pytest
 from eth_account.signers.local import LocalAccount
 from eth_utils import keccak
 
-from scf.chain import ContractRevert
 from scf.chain.devnet import next_block_at
 from scf.contracts import Role, SlotStatus, label, token_id
 from scf.contracts.base import ZERO_ADDRESS
@@ -59,6 +59,8 @@ INSURER_CASH = 1_000_000 * CNY
 COVER = 600_000 * CNY
 PREMIUM = 18_000 * CNY  # 3 % of the cover
 COURT_ORDER = keccak(text="court order 2026-311: tier 2's receivable attached for its creditors")
+SANCTIONS = keccak(text="sanctions screening")
+SOLVENCY = keccak(text="solvency review")
 
 
 # --------------------------------------------------------------------------- the story
@@ -177,6 +179,7 @@ def desk_book(suite, cast) -> Callable[[], dict[str, Any]]:
             calls[f"{name}: vouchers"] = (ledger, "balanceOf(address)", (address,))
             calls[f"{name}: outstanding"] = (ledger, "outstandingOf(address)", (address,))
             calls[f"{name}: member"] = (reg, "memberOf(address)", (address,))
+            calls[f"{name}: cash the desk holds for it"] = (credit, "heldFor(address)", (address,))
             calls[f"{name}: operator for tier 2"] = (
                 ledger, "isApprovedForAll(address,address)", (people["tier2"], address)
             )
@@ -688,11 +691,13 @@ def test_only_the_pledgee_releases_or_enforces_a_pledge(suite, cast, story, trav
 def test_a_voucher_never_pledged_cannot_be_released_enforced_collected_or_distributed(suite, cast, story, refused):
     for function in ("releasePledge", "enforcePledge", "collect", "distribute"):
         refused(suite.credit, cast.bank, function, story.part, error="NotPledged", tokenId=story.part)
+    refused(suite.credit, cast.tier2, "reclaim", story.part, error="NotPledged", tokenId=story.part)
     # Nor one the bank released already.
     pledge_part(suite, cast, story)
     suite.credit.release_pledge(cast.bank, story.part)
     for function in ("releasePledge", "enforcePledge", "collect", "distribute"):
         refused(suite.credit, cast.bank, function, story.part, error="NotPledged", tokenId=story.part)
+    refused(suite.credit, cast.tier2, "reclaim", story.part, error="NotPledged", tokenId=story.part)
 
 
 # ================================================================= credit insurance
@@ -945,7 +950,7 @@ def test_a_second_offer_on_a_covered_slot_is_refused(suite, cast, story, insurer
             error="SlotAlreadyCovered", slot=story.slot)
 
 
-def test_only_the_debtor_or_a_holder_of_the_slot_buys_the_cover_before_its_deadline(
+def test_only_the_debtor_or_a_holder_of_the_slot_in_good_standing_buys_the_cover_before_its_deadline(
     suite, cast, story, insurer, accepted_voucher, w3, refused
 ):
     credit = suite.credit
@@ -954,7 +959,6 @@ def test_only_the_debtor_or_a_holder_of_the_slot_buys_the_cover_before_its_deadl
     offer(suite, insurer, story.slot, deadline=deadline)
     suite.token.approve(cast.bank, credit.address, PREMIUM)
     attempts = [
-        (cast.outsider, 0),
         (cast.bank, 0),  # a financier with cash but no voucher of the slot
         (cast.tier1, other_root),  # a voucher of another slot
         (cast.tier3, story.part),  # tier 2's voucher, not tier 3's
@@ -966,6 +970,13 @@ def test_only_the_debtor_or_a_holder_of_the_slot_buys_the_cover_before_its_deadl
                 error="NotDebtorOrHolder", slot=story.slot, account=who.address)
     refused(credit, cast.hospital, "buyCover", story.slot + 5, 0,
             error="UnexpectedCoverState", slot=story.slot + 5, state=int(CoverState.NONE))
+    # Only an active member buys cover: not an outsider, nor tier 2, a holder, while suspended.
+    refused(credit, cast.outsider, "buyCover", story.slot, 0, error="NotActiveMember", account=cast.outsider.address)
+    suite.token.transfer(cast.bank, cast.tier2.address, PREMIUM)
+    suite.token.approve(cast.tier2, credit.address, PREMIUM)
+    suite.registry.suspend(cast.operator, cast.tier2.address, SANCTIONS)
+    refused(credit, cast.tier2, "buyCover", story.slot, story.part,
+            error="NotActiveMember", account=cast.tier2.address)
 
     suite.token.approve(cast.hospital, credit.address, PREMIUM)
     next_block_at(w3, deadline + 1)
@@ -1201,25 +1212,119 @@ def test_paying_through_the_desk_without_a_claim_funds_the_slot_whole(suite, cas
 
 # ============================================================ court orders and custody
 
+ESCROW = 300_000 * CNY  # an insurer's unbought offer on another slot (`open_offer`)
 
-def test_a_court_order_takes_the_pledged_part_out_of_custody_and_the_desk_distributes_nothing(
-    suite, cast, story, refused
+
+@pytest.fixture
+def open_offer(suite, story, insurer, accepted_voucher) -> int:
+    """The insurer offers 300,000.00 of cover on another slot (500,000.00, due in 60 days) and
+    nobody buys it: its escrow sits in the desk. Returns that slot."""
+    other_slot, _ = accepted_voucher(500_000 * CNY, 60)
+    offer(suite, insurer, other_slot, cover=ESCROW)
+    return other_slot
+
+
+@pytest.mark.parametrize("moment", ["before maturity", "after a keeper's pro-rata redemption"])
+def test_a_court_order_takes_the_pledged_part_out_of_custody_and_ends_the_pledge(
+    suite, cast, story, insurer, open_offer, travel, refused, moment
 ):
     """The desk is a member in good standing, so the operators freeze the voucher first; the
-    court's new holder is tier 3. The pledge record stays, but the desk no longer holds the
-    voucher: it has nothing to pass on."""
+    court's new holder is tier 3, and the pledge is over with the court order. Before maturity
+    the voucher had received nothing. Overdue at 70 %, a keeper had redeemed it at the ledger:
+    its share, 400,000.00 x 700,000.00 / 1,000,000.00 = 280,000.00, reached the desk and is
+    passed on with the court order, 250,000.00 to the bank (all it is secured for) and
+    30,000.00 to tier 2. Either way the desk keeps only the escrow of the open offer."""
     v, credit = suite.voucher, suite.credit
     pledge_part(suite, cast, story)
+    if moment == "before maturity":
+        received, to_bank, to_tier2 = 0, 0, 0
+    else:
+        fund(suite, cast, story.slot, 700_000 * CNY)
+        go_overdue(suite, cast, story, travel)
+        v.redeem(cast.operator, story.part)
+        received, to_bank, to_tier2 = 280_000 * CNY, 250_000 * CNY, 30_000 * CNY
+        assert suite.token.balance_of(credit.address) == ESCROW + 280_000 * CNY
+    supply = suite.token.total_supply()
     refused(v, cast.operator, "forceTransfer", story.part, cast.tier3.address, COURT_ORDER,
             error="HolderInGoodStanding", tokenId=story.part, holder=credit.address)
     v.freeze(cast.operator, story.part, COURT_ORDER)
-    moved, _ = v.force_transfer(cast.operator, story.part, cast.tier3.address, COURT_ORDER)
-    assert moved and v.owner_of(story.part) == cast.tier3.address
 
-    refused(credit, cast.outsider, "distribute", story.part,
-            error="NotInCustody", tokenId=story.part, holder=cast.tier3.address)
-    refused(credit, cast.bank, "enforcePledge", story.part, error="PledgeNotDue",
-            tokenId=story.part, dueDate=story.maturity - 30 * DAY)
+    moved, result = v.force_transfer(cast.operator, story.part, cast.tier3.address, COURT_ORDER)
+
+    assert moved
+    assert (v.owner_of(story.part), v.value_of(story.part)) == (cast.tier3.address, PART - received)
+    assert event_args(result, credit, "PledgeEnded") == [
+        {"tokenId": story.part, "pledgee": cast.bank.address, "pledgor": cast.tier2.address}
+    ]
+    assert event_args(result, credit, "PledgePayout") == ([] if received == 0 else [{
+        "tokenId": story.part, "pledgee": cast.bank.address, "pledgor": cast.tier2.address,
+        "toPledgee": to_bank, "toPledgor": to_tier2, "closed": True,
+    }])
+    assert not credit.pledge_of(story.part).exists
+    assert balances(suite, bank=cast.bank.address, tier2=cast.tier2.address, desk=credit.address) == {
+        "bank": BANK_OPENING_CASH + to_bank, "tier2": to_tier2, "desk": ESCROW,
+    }
+    assert suite.token.total_supply() == supply
+    # Nothing is left for the desk to do with the voucher.
+    for function in ("distribute", "collect", "releasePledge", "enforcePledge"):
+        refused(credit, cast.bank, function, story.part, error="NotPledged", tokenId=story.part)
+    refused(credit, cast.tier2, "reclaim", story.part, error="NotPledged", tokenId=story.part)
+    # The escrow was never touched: the insurer takes it back whole.
+    credit.withdraw_cover(insurer, open_offer)
+    assert balances(suite, insurer=insurer.address, desk=credit.address) == {"insurer": INSURER_CASH, "desk": 0}
+
+
+def test_a_pledged_part_redeemed_by_its_court_appointed_holder_is_not_paid_again_out_of_the_escrow(
+    suite, cast, story, insurer, open_offer, travel, refused
+):
+    """Tier 2's pledged part is moved by court order to tier 3, who redeems it at maturity
+    (400,000.00, to tier 3). The pledge ended with the court order and the desk never received
+    a cent for the voucher: nothing is paid to the bank or tier 2 out of the insurer's escrow."""
+    v, credit = suite.voucher, suite.credit
+    pledge_part(suite, cast, story)
+    v.freeze(cast.operator, story.part, COURT_ORDER)
+    v.force_transfer(cast.operator, story.part, cast.tier3.address, COURT_ORDER)
+    v.unfreeze(cast.operator, story.part)
+    fund(suite, cast, story.slot, FACE)
+    past_maturity(suite, story, travel)
+    v.redeem(cast.outsider, story.part)
+
+    assert balances(
+        suite, tier3=cast.tier3.address, bank=cast.bank.address, tier2=cast.tier2.address, desk=credit.address
+    ) == {"tier3": PART, "bank": BANK_OPENING_CASH, "tier2": 0, "desk": ESCROW}
+    refused(credit, cast.outsider, "distribute", story.part, error="NotPledged", tokenId=story.part)
+    refused(credit, cast.bank, "collect", story.part, error="NotPledged", tokenId=story.part)
+
+    result = credit.withdraw_cover(insurer, open_offer)
+
+    assert event_args(result, credit, "CoverWithdrawn") == [
+        {"slot": open_offer, "insurer": insurer.address, "refunded": ESCROW}
+    ]
+    assert balances(suite, insurer=insurer.address, desk=credit.address) == {"insurer": INSURER_CASH, "desk": 0}
+
+
+def test_only_the_ledger_tells_the_desk_that_a_court_order_ended_its_custody(suite, cast, story, travel, refused):
+    """A keeper redeemed the pledged part at the ledger: the desk holds its 400,000.00, not yet
+    passed on. Nobody but the ledger can end the pledge and have that cash paid out; the
+    payout then goes as pledged, 250,000.00 to the bank and 150,000.00 to tier 2."""
+    v, credit = suite.voucher, suite.credit
+    pledge_part(suite, cast, story)
+    fund(suite, cast, story.slot, FACE)
+    past_maturity(suite, story, travel)
+    v.redeem(cast.operator, story.part)
+    assert suite.token.balance_of(credit.address) == PART
+
+    for who in (cast.tier2, cast.bank, cast.tier3, cast.operator, cast.governance, cast.outsider):
+        refused(credit, who, "custodyEnded", story.part, error="NotLedger", caller=who.address)
+        refused(credit, who, "custodyEnded", story.root, error="NotLedger", caller=who.address)
+
+    result = credit.distribute(cast.outsider, story.part)
+    assert [(e["toPledgee"], e["toPledgor"], e["closed"]) for e in event_args(result, credit, "PledgePayout")] == [
+        (SECURED, 150_000 * CNY, True)
+    ]
+    assert balances(suite, bank=cast.bank.address, tier2=cast.tier2.address, desk=credit.address) == {
+        "bank": BANK_OPENING_CASH + SECURED, "tier2": 150_000 * CNY, "desk": 0,
+    }
 
 
 def test_nothing_is_distributed_before_a_pledged_voucher_is_paid_and_it_is_not_collected_before_maturity(
@@ -1232,133 +1337,378 @@ def test_nothing_is_distributed_before_a_pledged_voucher_is_paid_and_it_is_not_c
             error="SlotNotMatured", tokenId=story.part, slot=story.slot, maturity=story.maturity)
 
 
-# ===================================================== findings: expected, not (yet) so
+# =================================== a suspended member does not hold up what others are owed
 #
-# Each test below states what a user of the desk would expect and fails on the contract as
-# it stands, at the one call marked "today", with the one error named there (strict xfail:
-# any other failure is a real one, and a fixed contract turns the test red until the mark is
-# taken off). The report that came with this module gives the exact calls.
+# The settlement token refuses a suspended member's cash, the ledger its vouchers. What the
+# desk owes such a member is kept for it (PaymentHeld) until it withdraws it, reinstated; a
+# voucher it cannot take back stays in custody, released, until it reclaims it.
 
-
-class KnownDefect(Exception):
-    """The refusal a finding below names, raised where the test expects success."""
-
-
-@contextmanager
-def refused_today_with(error: str) -> Iterator[None]:
-    try:
-        yield
-    except ContractRevert as exc:
-        if exc.error != error:
-            raise
-        raise KnownDefect(str(exc)) from exc
-
-
-@pytest.mark.xfail(strict=True, raises=pytest.fail.Exception, reason=(
-    "CreditDesk._distribute treats a burned voucher as redeemed from custody (received = nominal) "
-    "even when a court order had taken it out: it pays the pledge out of the insurers' escrow"
-))
-def test_a_pledged_part_redeemed_by_its_court_appointed_holder_is_not_paid_again_out_of_the_escrow(
-    suite, cast, story, insurer, accepted_voucher, travel, refused
+def test_the_bank_is_paid_its_secured_250k_while_tier2_is_suspended_and_tier2s_150k_is_held_for_it(
+    suite, cast, story, travel, refused
 ):
-    """An insurer's 500,000.00 offer on another slot sits in the desk. Tier 2's pledged part is
-    moved by court order to tier 3, who redeems it at maturity (400,000.00, to tier 3). The
-    desk never received a cent for it, so `distribute` must not pay the bank 250,000.00 and
-    tier 2 150,000.00 out of the insurer's escrow."""
     v, credit = suite.voucher, suite.credit
-    other_slot, _ = accepted_voucher(500_000 * CNY, 60)
-    offer(suite, insurer, other_slot, cover=500_000 * CNY)
-    pledge_part(suite, cast, story)
-    v.freeze(cast.operator, story.part, COURT_ORDER)
-    v.force_transfer(cast.operator, story.part, cast.tier3.address, COURT_ORDER)
-    v.unfreeze(cast.operator, story.part)
-    fund(suite, cast, story.slot, FACE)
-    past_maturity(suite, story, travel)
-    v.redeem(cast.outsider, story.part)
-    assert suite.token.balance_of(cast.tier3.address) == PART
-    assert suite.token.balance_of(credit.address) == 500_000 * CNY  # the escrow, nothing else
-
-    refused(credit, cast.outsider, "distribute", story.part)  # today: accepted, it pays out 400,000.00
-
-    credit.withdraw_cover(insurer, other_slot)
-    assert suite.token.balance_of(insurer.address) == INSURER_CASH
-
-
-@pytest.mark.xfail(strict=True, raises=KnownDefect, reason=(
-    "CreditDesk._distribute pays pledgee and pledgor in one transaction: the pledgor's suspension "
-    "(SettlementToken.NotPermittedHolder) blocks the pledgee's payout too"
-))
-def test_the_bank_is_paid_its_secured_250k_while_tier2_is_suspended(suite, cast, story, travel):
     pledge_part(suite, cast, story)
     fund(suite, cast, story.slot, FACE)
     past_maturity(suite, story, travel)
-    suite.registry.suspend(cast.operator, cast.tier2.address, keccak(text="sanctions screening"))
+    suite.registry.suspend(cast.operator, cast.tier2.address, SANCTIONS)
+    supply = suite.token.total_supply()
 
-    with refused_today_with("NotPermittedHolder"):  # tier 2 may not receive its 150,000.00
-        suite.credit.collect(cast.outsider, story.part)
+    result = credit.collect(cast.outsider, story.part)
 
-    assert suite.token.balance_of(cast.bank.address) == BANK_OPENING_CASH + SECURED
+    assert event_args(result, credit, "PledgePayout") == [{
+        "tokenId": story.part, "pledgee": cast.bank.address, "pledgor": cast.tier2.address,
+        "toPledgee": SECURED, "toPledgor": 150_000 * CNY, "closed": True,
+    }]
+    assert event_args(result, credit, "PaymentHeld") == [
+        {"account": cast.tier2.address, "amount": 150_000 * CNY, "heldTotal": 150_000 * CNY}
+    ]
+    assert balances(suite, bank=cast.bank.address, tier2=cast.tier2.address, desk=credit.address) == {
+        "bank": BANK_OPENING_CASH + SECURED, "tier2": 0, "desk": 150_000 * CNY,
+    }
+    assert (credit.held_for(cast.tier2.address), credit.held_for(cast.bank.address)) == (150_000 * CNY, 0)
+    assert not credit.pledge_of(story.part).exists
+    assert not v.voucher(story.part).exists
+    # Suspended, tier 2 cannot take it yet; nobody else can take it for it.
+    refused(credit, cast.tier2, "withdraw", error="NotPermittedHolder", account=cast.tier2.address)
+    for who in (cast.bank, cast.tier3, cast.operator):
+        refused(credit, who, "withdraw", error="NothingHeld", account=who.address)
+
+    suite.registry.reinstate(cast.operator, cast.tier2.address)
+    result = credit.withdraw(cast.tier2)
+
+    assert event_args(result, credit, "PaymentWithdrawn") == [
+        {"account": cast.tier2.address, "amount": 150_000 * CNY}
+    ]
+    assert balances(suite, bank=cast.bank.address, tier2=cast.tier2.address, desk=credit.address) == {
+        "bank": BANK_OPENING_CASH + SECURED, "tier2": 150_000 * CNY, "desk": 0,
+    }
+    assert credit.held_for(cast.tier2.address) == 0
+    refused(credit, cast.tier2, "withdraw", error="NothingHeld", account=cast.tier2.address)
+    assert suite.token.total_supply() == supply
 
 
-@pytest.mark.xfail(strict=True, raises=KnownDefect, reason=(
-    "CreditDesk.enforcePledge returns the unsecured rest to the pledgor in the same call: a "
-    "suspended pledgor (NotActiveMember) blocks the pledgee's enforcement"
-))
-def test_the_bank_enforces_its_250k_while_tier2_is_suspended(suite, cast, story, travel):
-    pledge_part(suite, cast, story)
+def test_an_overdue_payout_to_a_suspended_bank_is_held_for_it_and_tier2_is_paid_its_part(suite, cast, story, travel):
+    """Overdue at 70 %: the pledged 400,000.00 is paid 280,000.00. The bank's 250,000.00 is kept
+    for it while it is suspended; tier 2's 30,000.00 reaches tier 2 at once."""
+    credit = suite.credit
+    due = story.maturity - 30 * DAY
+    pledge_part(suite, cast, story, due=due)
+    fund(suite, cast, story.slot, 700_000 * CNY)
+    go_overdue(suite, cast, story, travel)
+    suite.registry.suspend(cast.operator, cast.bank.address, keccak(text="licence under review"))
+
+    result = credit.collect(cast.outsider, story.part)
+
+    assert event_args(result, credit, "PledgePayout") == [{
+        "tokenId": story.part, "pledgee": cast.bank.address, "pledgor": cast.tier2.address,
+        "toPledgee": SECURED, "toPledgor": 30_000 * CNY, "closed": False,
+    }]
+    assert event_args(result, credit, "PaymentHeld") == [
+        {"account": cast.bank.address, "amount": SECURED, "heldTotal": SECURED}
+    ]
+    assert credit.pledge_of(story.part) == Pledge(
+        story.part, cast.tier2.address, due, cast.bank.address, PART, SECURED, SECURED, 280_000 * CNY
+    )
+    assert balances(suite, bank=cast.bank.address, tier2=cast.tier2.address, desk=credit.address) == {
+        "bank": BANK_OPENING_CASH, "tier2": 30_000 * CNY, "desk": SECURED,
+    }
+
+    suite.registry.reinstate(cast.operator, cast.bank.address)
+    credit.withdraw(cast.bank)
+
+    assert balances(suite, bank=cast.bank.address, desk=credit.address) == {
+        "bank": BANK_OPENING_CASH + SECURED, "desk": 0,
+    }
+
+
+def test_the_bank_enforces_its_250k_while_tier2_is_suspended_and_the_150k_rest_waits_in_custody_for_tier2(
+    suite, cast, story, travel, refused
+):
+    v, credit = suite.voucher, suite.credit
+    due = story.maturity - 30 * DAY
+    pledge_part(suite, cast, story, due=due)
     travel(60 * DAY + 1)
     suite.registry.suspend(cast.operator, cast.tier2.address, keccak(text="insolvency filing"))
 
-    with refused_today_with("NotActiveMember"):  # the 150,000.00 rest cannot go back to tier 2
-        taken, _ = suite.credit.enforce_pledge(cast.bank, story.part)
+    taken, result = credit.enforce_pledge(cast.bank, story.part)
 
-    assert (suite.voucher.owner_of(taken), suite.voucher.value_of(taken)) == (cast.bank.address, SECURED)
+    assert taken == token_id(story.slot, 3)
+    assert (v.voucher(taken).owner, v.voucher(taken).value, v.voucher(taken).parent) == (
+        cast.bank.address, SECURED, story.part
+    )
+    assert event_args(result, credit, "PledgeEnforced") == [{
+        "tokenId": story.part, "pledgee": cast.bank.address, "pledgor": cast.tier2.address,
+        "pledgeeTokenId": taken, "value": SECURED,
+    }]
+    # The rest stays in custody, released: it secures nothing any more.
+    assert (v.owner_of(story.part), v.value_of(story.part)) == (credit.address, 150_000 * CNY)
+    assert credit.pledge_of(story.part) == Pledge(
+        story.part, cast.tier2.address, due, cast.bank.address, 150_000 * CNY, 0, 0, 0
+    )
+    assert not credit.pledge_of(taken).exists
+    assert suite.token.balance_of(credit.address) == 0
+    # The bank's voucher is its own: it passes 100,000.00 on to tier 3.
+    v.split_transfer(cast.bank, taken, cast.tier3.address, 100_000 * CNY)
+    # Nobody else takes the rest, nor does suspended tier 2 yet; the bank cannot enforce again
+    # (the pledge secures nothing: the desk would split off nothing).
+    for who in (cast.bank, cast.tier3, cast.operator):
+        refused(credit, who, "reclaim", story.part, error="NotReclaimable", tokenId=story.part, caller=who.address)
+    refused(credit, cast.tier2, "reclaim", story.part, error="NotActiveMember", account=cast.tier2.address)
+    refused(credit, cast.bank, "enforcePledge", story.part, error="ZeroAmount")
+
+    suite.registry.reinstate(cast.operator, cast.tier2.address)
+    result = credit.reclaim(cast.tier2, story.part)
+
+    assert event_args(result, credit, "VoucherReclaimed") == [
+        {"tokenId": story.part, "pledgor": cast.tier2.address}
+    ]
+    assert (v.owner_of(story.part), v.value_of(story.part)) == (cast.tier2.address, 150_000 * CNY)
+    assert not credit.pledge_of(story.part).exists
+    refused(credit, cast.tier2, "reclaim", story.part, error="NotPledged", tokenId=story.part)
+    # Free again: tier 2 passes 50,000.00 of it on to tier 3.
+    v.split_transfer(cast.tier2, story.part, cast.tier3.address, 50_000 * CNY)
+    assert v.value_of(story.part) == 100_000 * CNY
 
 
-@pytest.mark.xfail(strict=True, raises=KnownDefect, reason=(
-    "CreditDesk.claim refunds the unused escrow to the insurer in the same call: a suspended "
-    "insurer (NotPermittedHolder) blocks the holders' claim"
-))
-def test_the_claim_is_paid_to_the_holders_while_the_insurer_is_suspended(suite, cast, story, insurer, travel):
+def test_a_pledge_released_while_tier2_is_suspended_stays_in_custody_until_tier2_reclaims_it(
+    suite, cast, story, travel, refused
+):
+    v, credit = suite.voucher, suite.credit
+    due = story.maturity - 30 * DAY
+    pledge_part(suite, cast, story, due=due)
+    suite.registry.suspend(cast.operator, cast.tier2.address, SANCTIONS)
+
+    result = credit.release_pledge(cast.bank, story.part)
+
+    assert event_args(result, credit, "PledgeReleased") == [{
+        "tokenId": story.part, "pledgee": cast.bank.address, "pledgor": cast.tier2.address, "returned": False,
+    }]
+    assert v.owner_of(story.part) == credit.address
+    assert credit.pledge_of(story.part) == Pledge(story.part, cast.tier2.address, due, cast.bank.address, PART, 0, 0, 0)
+    refused(credit, cast.bank, "reclaim", story.part,
+            error="NotReclaimable", tokenId=story.part, caller=cast.bank.address)
+    refused(credit, cast.tier2, "reclaim", story.part, error="NotActiveMember", account=cast.tier2.address)
+    travel(60 * DAY + 1)  # past the loan's due date: the bank gave up its claim, it cannot enforce
+    refused(credit, cast.bank, "enforcePledge", story.part, error="ZeroAmount")
+
+    suite.registry.reinstate(cast.operator, cast.tier2.address)
+    result = credit.reclaim(cast.tier2, story.part)
+
+    assert event_args(result, credit, "VoucherReclaimed") == [
+        {"tokenId": story.part, "pledgor": cast.tier2.address}
+    ]
+    assert (v.owner_of(story.part), v.value_of(story.part)) == (cast.tier2.address, PART)
+    assert not credit.pledge_of(story.part).exists
+
+
+def test_a_rest_kept_in_custody_past_maturity_cannot_move_and_is_collected_for_tier2(
+    suite, cast, story, travel, refused
+):
+    """Tier 2 is reinstated only after maturity: the 150,000.00 left after the bank's
+    enforcement cannot move any more, so it is not reclaimed but collected, all for tier 2."""
+    v, credit = suite.voucher, suite.credit
+    pledge_part(suite, cast, story)
+    travel(60 * DAY + 1)
+    suite.registry.suspend(cast.operator, cast.tier2.address, SANCTIONS)
+    taken, _ = credit.enforce_pledge(cast.bank, story.part)
+    fund(suite, cast, story.slot, FACE)
+    past_maturity(suite, story, travel)
+    suite.registry.reinstate(cast.operator, cast.tier2.address)
+
+    refused(credit, cast.tier2, "reclaim", story.part, error="SlotMatured", slot=story.slot, maturity=story.maturity)
+    result = credit.collect(cast.outsider, story.part)
+
+    assert event_args(result, credit, "PledgePayout") == [{
+        "tokenId": story.part, "pledgee": cast.bank.address, "pledgor": cast.tier2.address,
+        "toPledgee": 0, "toPledgor": 150_000 * CNY, "closed": True,
+    }]
+    assert event_args(result, credit, "PaymentHeld") == []
+    v.redeem(cast.bank, taken)
+    assert balances(suite, bank=cast.bank.address, tier2=cast.tier2.address, desk=credit.address) == {
+        "bank": BANK_OPENING_CASH + SECURED, "tier2": 150_000 * CNY, "desk": 0,
+    }
+    assert not credit.pledge_of(story.part).exists
+
+
+def test_the_claim_is_paid_to_the_holders_while_the_insurer_is_suspended_and_its_refund_is_held(
+    suite, cast, story, insurer, travel, refused
+):
+    """Funded 700,000.00, covered 600,000.00: the claim pays 300,000.00 into the slot and the
+    other 300,000.00 of the escrow is kept for the suspended insurer."""
+    credit, v = suite.credit, suite.voucher
     offer(suite, insurer, story.slot)
     buy(suite, cast.hospital, story.slot)
     fund(suite, cast, story.slot, 700_000 * CNY)
     go_overdue(suite, cast, story, travel)
-    suite.registry.suspend(cast.operator, insurer.address, keccak(text="solvency review"))
+    suite.registry.suspend(cast.operator, insurer.address, SOLVENCY)
 
-    with refused_today_with("NotPermittedHolder"):  # the 300,000.00 refund cannot reach the insurer
-        suite.credit.claim(cast.tier1, story.slot)
+    result = credit.claim(cast.tier1, story.slot)
 
-    assert suite.voucher.slot(story.slot).funded == FACE
+    assert event_args(result, credit, "ClaimPaid") == [{
+        "slot": story.slot, "insurer": insurer.address, "trigger": cast.tier1.address,
+        "paid": 300_000 * CNY, "refunded": 300_000 * CNY,
+    }]
+    assert event_args(result, credit, "PaymentHeld") == [
+        {"account": insurer.address, "amount": 300_000 * CNY, "heldTotal": 300_000 * CNY}
+    ]
+    assert v.slot(story.slot).funded == FACE
+    assert credit.call("insurerOwed", story.slot) == 300_000 * CNY
+    assert credit.held_for(insurer.address) == 300_000 * CNY
+    assert balances(suite, insurer=insurer.address, desk=credit.address) == {
+        "insurer": INSURER_CASH - COVER + PREMIUM, "desk": 300_000 * CNY,
+    }
+    # The holders are paid in full meanwhile.
+    v.redeem(cast.operator, story.part)
+    v.redeem(cast.operator, story.root)
+    assert balances(suite, tier1=cast.tier1.address, tier2=cast.tier2.address) == {"tier1": REST, "tier2": PART}
+    refused(credit, insurer, "withdraw", error="NotPermittedHolder", account=insurer.address)
+
+    suite.registry.reinstate(cast.operator, insurer.address)
+    result = credit.withdraw(insurer)
+
+    assert event_args(result, credit, "PaymentWithdrawn") == [{"account": insurer.address, "amount": 300_000 * CNY}]
+    assert balances(suite, insurer=insurer.address, desk=credit.address) == {
+        "insurer": INSURER_CASH - COVER + PREMIUM + 300_000 * CNY, "desk": 0,
+    }
 
 
-@pytest.mark.xfail(strict=True, raises=KnownDefect, reason=(
-    "CreditDesk.pay pushes the insurer's share in the same call and the slot is funded only "
-    "through the desk after a claim: a suspended insurer (InsurerFirst) blocks every payment"
-))
 def test_the_hospital_still_funds_the_slot_after_a_claim_while_the_insurer_is_suspended(
     suite, cast, story, insurer, claimed
 ):
+    """Insurer first: after the claim the slot lacks 100,000.00 and the hospital owes the
+    insurer 600,000.00; the insurer is suspended. The hospital pays 250,000.00, all the
+    insurer's, then 450,000.00: 350,000.00 for the insurer, 100,000.00 into the slot. The
+    slot is complete, the holders are paid in full, and the insurer's 600,000.00 waits in the
+    desk until it is reinstated."""
+    credit, v = suite.credit, suite.voucher
+    supply = suite.token.total_supply()
     claimed(Recovery.INSURER_FIRST)
-    suite.registry.suspend(cast.operator, insurer.address, keccak(text="solvency review"))
+    suite.registry.suspend(cast.operator, insurer.address, SOLVENCY)
 
-    with refused_today_with("NotPermittedHolder"):  # the insurer's share cannot reach it
-        pay(suite, cast.hospital, story.slot, 700_000 * CNY)
+    result = pay(suite, cast.hospital, story.slot, 250_000 * CNY)
 
-    assert suite.voucher.slot(story.slot).funded == FACE
+    assert event_args(result, credit, "PaidThroughDesk") == [{
+        "slot": story.slot, "payer": cast.hospital.address, "toSlot": 0,
+        "toInsurer": 250_000 * CNY, "insurerOwed": 350_000 * CNY,
+    }]
+    assert event_args(result, credit, "PaymentHeld") == [
+        {"account": insurer.address, "amount": 250_000 * CNY, "heldTotal": 250_000 * CNY}
+    ]
+
+    result = pay(suite, cast.hospital, story.slot, 450_000 * CNY)
+
+    assert event_args(result, credit, "PaidThroughDesk") == [{
+        "slot": story.slot, "payer": cast.hospital.address, "toSlot": 100_000 * CNY,
+        "toInsurer": 350_000 * CNY, "insurerOwed": 0,
+    }]
+    assert event_args(result, credit, "PaymentHeld") == [
+        {"account": insurer.address, "amount": 350_000 * CNY, "heldTotal": COVER}
+    ]
+    assert v.slot(story.slot).funded == FACE
+    assert credit.policy_of(story.slot).recovered == COVER
+    assert credit.held_for(insurer.address) == COVER
+    assert balances(suite, insurer=insurer.address, desk=credit.address) == {
+        "insurer": INSURER_CASH - COVER + PREMIUM, "desk": COVER,
+    }
+    v.redeem(cast.operator, story.part)
+    v.redeem(cast.operator, story.root)
+
+    suite.registry.reinstate(cast.operator, insurer.address)
+    result = credit.withdraw(insurer)
+
+    assert event_args(result, credit, "PaymentWithdrawn") == [{"account": insurer.address, "amount": COVER}]
+    assert balances(
+        suite, insurer=insurer.address, hospital=cast.hospital.address, tier1=cast.tier1.address,
+        tier2=cast.tier2.address, desk=credit.address, ledger=v.address,
+    ) == {
+        "insurer": INSURER_CASH + PREMIUM,
+        "hospital": HOSPITAL_OPENING_CASH - PREMIUM - 300_000 * CNY - 250_000 * CNY - 450_000 * CNY,
+        "tier1": REST,
+        "tier2": PART,
+        "desk": 0,
+        "ledger": 0,
+    }
+    assert suite.token.total_supply() == supply
 
 
-@pytest.mark.xfail(strict=True, raises=KnownDefect, reason=(
-    "CreditDesk.offerCover refuses SlotAlreadyCovered while an unbought offer is Offered, also "
-    "after its deadline: one insurer's expired offer keeps every other insurer off the slot"
-))
-def test_a_second_insurer_may_offer_once_the_first_offer_expired_unbought(
-    suite, cast, story, insurer, second_insurer, travel
+@pytest.mark.parametrize("first_insurer", ["active", "suspended"])
+def test_a_second_insurer_may_offer_once_the_first_offer_expired_unbought_and_the_first_is_refunded(
+    suite, cast, story, insurer, second_insurer, w3, refused, first_insurer
 ):
-    offer(suite, insurer, story.slot, cover=1, premium=2**64 - 1, deadline=suite.conn.block_timestamp() + 60)
-    travel(DAY)
+    """The first insurer's 600,000.00 offer was open ten days and nobody bought it. Up to its
+    deadline it keeps the slot; a second later a second insurer offers 400,000.00 for 10,000.00
+    and the first offer gives way: closed, its escrow refunded (kept for the first insurer while
+    it is suspended)."""
+    credit = suite.credit
+    deadline = suite.conn.block_timestamp() + 10 * DAY
+    second_deadline = deadline + 10 * DAY
+    offer(suite, insurer, story.slot, deadline=deadline)
+    suite.token.approve(second_insurer, credit.address, FACE + 1)
+    if first_insurer == "suspended":
+        suite.registry.suspend(cast.operator, insurer.address, SOLVENCY)
 
-    with refused_today_with("SlotAlreadyCovered"):
-        offer(suite, second_insurer, story.slot)
+    next_block_at(w3, deadline)
+    refused(credit, second_insurer, "offerCover", story.slot, 400_000 * CNY, 10_000 * CNY, 1, second_deadline,
+            error="SlotAlreadyCovered", slot=story.slot)
+    assert suite.conn.block_timestamp() == deadline  # refused at the deadline itself
+    # A new offer refused on its own terms leaves the expired one as it was.
+    next_block_at(w3, deadline + 1)
+    refused(credit, second_insurer, "offerCover", story.slot, FACE + 1, 10_000 * CNY, 1, second_deadline,
+            error="CoverAboveFace", cover=FACE + 1, faceValue=FACE)
+    assert suite.conn.block_timestamp() == deadline + 1
 
-    assert suite.credit.policy_of(story.slot).insurer == second_insurer.address
+    result = credit.offer_cover(
+        second_insurer, story.slot, 400_000 * CNY, 10_000 * CNY, Recovery.INSURER_FIRST, second_deadline
+    )
+
+    held = COVER if first_insurer == "suspended" else 0
+    assert event_args(result, credit, "CoverWithdrawn") == [
+        {"slot": story.slot, "insurer": insurer.address, "refunded": COVER}
+    ]
+    assert event_args(result, credit, "PaymentHeld") == (
+        [{"account": insurer.address, "amount": COVER, "heldTotal": COVER}] if held else []
+    )
+    assert event_args(result, credit, "CoverOffered") == [{
+        "slot": story.slot, "insurer": second_insurer.address, "cover": 400_000 * CNY, "premium": 10_000 * CNY,
+        "order": int(Recovery.INSURER_FIRST), "offerDeadline": second_deadline,
+    }]
+    assert credit.policy_of(story.slot) == Policy(
+        story.slot, second_insurer.address, second_deadline, CoverState.OFFERED, Recovery.INSURER_FIRST,
+        ZERO_ADDRESS, 400_000 * CNY, 10_000 * CNY, 0, 0,
+    )
+    assert balances(suite, first=insurer.address, second=second_insurer.address, desk=credit.address) == {
+        "first": INSURER_CASH - held, "second": INSURER_CASH - 400_000 * CNY, "desk": 400_000 * CNY + held,
+    }
+    assert credit.held_for(insurer.address) == held
+    refused(credit, insurer, "withdrawCover", story.slot,
+            error="NotPolicyInsurer", slot=story.slot, account=insurer.address)
+    # The hospital buys the new cover.
+    result = buy(suite, cast.hospital, story.slot, premium=10_000 * CNY)
+    assert [e["insurer"] for e in event_args(result, credit, "CoverBought")] == [second_insurer.address]
+    if held:
+        suite.registry.reinstate(cast.operator, insurer.address)
+        credit.withdraw(insurer)
+        assert balances(suite, first=insurer.address, desk=credit.address) == {
+            "first": INSURER_CASH, "desk": 400_000 * CNY,
+        }
+
+
+# ---------------------------------------------------------- withdraw and reclaim refusals
+
+
+def test_nobody_withdraws_what_the_desk_does_not_hold_for_it(suite, cast, story, insurer, refused):
+    offer(suite, insurer, story.slot)  # the desk holds 600,000.00 of escrow, none of it held for anyone
+    for who in (cast.tier2, cast.bank, cast.hospital, insurer, cast.outsider):
+        refused(suite.credit, who, "withdraw", error="NothingHeld", account=who.address)
+
+
+def test_a_pledged_voucher_is_reclaimed_only_by_its_pledgor_once_the_pledge_secures_nothing(
+    suite, cast, story, refused
+):
+    """While the pledge secures the bank's 250,000.00 not even tier 2 takes its voucher back;
+    the bank releases or enforces it."""
+    pledge_part(suite, cast, story)
+    for who in (cast.tier2, cast.bank, cast.tier3, cast.outsider):
+        refused(suite.credit, who, "reclaim", story.part,
+                error="NotReclaimable", tokenId=story.part, caller=who.address)
+    refused(suite.credit, cast.tier1, "reclaim", story.root, error="NotPledged", tokenId=story.root)
