@@ -426,7 +426,7 @@ def test_the_bank_enforces_a_pledge_securing_the_whole_voucher_from_its_due_date
     assert (v.owner_of(story.part), v.value_of(story.part)) == (cast.bank.address, PART)
     assert event_args(result, credit, "PledgeEnforced") == [{
         "tokenId": story.part, "pledgee": cast.bank.address, "pledgor": cast.tier2.address,
-        "pledgeeTokenId": story.part, "value": PART,
+        "pledgeeTokenId": story.part, "value": PART, "restReturned": True,
     }]
     assert not credit.pledge_of(story.part).exists
     assert v.call("balanceOf(address)", cast.tier2.address) == 0
@@ -448,7 +448,7 @@ def test_enforcing_a_pledge_of_250k_gives_the_bank_250k_and_returns_150k_to_tier
     assert (v.owner_of(story.part), v.value_of(story.part)) == (cast.tier2.address, 150_000 * CNY)
     assert event_args(result, credit, "PledgeEnforced") == [{
         "tokenId": story.part, "pledgee": cast.bank.address, "pledgor": cast.tier2.address,
-        "pledgeeTokenId": taken, "value": SECURED,
+        "pledgeeTokenId": taken, "value": SECURED, "restReturned": True,
     }]
     assert not credit.pledge_of(story.part).exists
     assert not credit.pledge_of(taken).exists
@@ -513,6 +513,26 @@ def test_matured_and_fully_funded_the_pledged_part_pays_the_bank_250k_and_tier2_
     # The pledge is over: nothing more to collect or distribute.
     refused(credit, cast.outsider, "distribute", story.part, error="NotPledged", tokenId=story.part)
     refused(credit, cast.outsider, "collect", story.part, error="NotPledged", tokenId=story.part)
+
+
+def test_while_the_settlement_token_is_paused_nothing_is_distributed_nor_held(suite, cast, story, travel, refused):
+    """A pause stops every payment: the desk refuses to pass the voucher's cash on (it does not
+    keep it as if the bank and tier 2 could not hold cash) and pays both once resumed."""
+    v, credit = suite.voucher, suite.credit
+    pledge_part(suite, cast, story)
+    fund(suite, cast, story.slot, FACE)
+    past_maturity(suite, story, travel)
+    v.redeem(cast.outsider, story.part)  # a keeper redeems at the ledger: the desk holds 400,000.00
+    suite.token.send(cast.operator, "pause")
+
+    refused(credit, cast.outsider, "distribute", story.part, error="SettlementPaused")
+
+    suite.token.send(cast.operator, "unpause")
+    credit.distribute(cast.outsider, story.part)
+    assert balances(suite, bank=cast.bank.address, tier2=cast.tier2.address, desk=credit.address) == {
+        "bank": BANK_OPENING_CASH + SECURED, "tier2": PART - SECURED, "desk": 0,
+    }
+    assert credit.held_for(cast.bank.address) == credit.held_for(cast.tier2.address) == 0
 
 
 def test_a_pledge_securing_the_whole_voucher_pays_the_bank_everything(suite, cast, story, travel):
@@ -1438,7 +1458,7 @@ def test_the_bank_enforces_its_250k_while_tier2_is_suspended_and_the_150k_rest_w
     )
     assert event_args(result, credit, "PledgeEnforced") == [{
         "tokenId": story.part, "pledgee": cast.bank.address, "pledgor": cast.tier2.address,
-        "pledgeeTokenId": taken, "value": SECURED,
+        "pledgeeTokenId": taken, "value": SECURED, "restReturned": False,
     }]
     # The rest stays in custody, released: it secures nothing any more.
     assert (v.owner_of(story.part), v.value_of(story.part)) == (credit.address, 150_000 * CNY)
@@ -1454,7 +1474,7 @@ def test_the_bank_enforces_its_250k_while_tier2_is_suspended_and_the_150k_rest_w
     for who in (cast.bank, cast.tier3, cast.operator):
         refused(credit, who, "reclaim", story.part, error="NotReclaimable", tokenId=story.part, caller=who.address)
     refused(credit, cast.tier2, "reclaim", story.part, error="NotActiveMember", account=cast.tier2.address)
-    refused(credit, cast.bank, "enforcePledge", story.part, error="ZeroAmount")
+    refused(credit, cast.bank, "enforcePledge", story.part, error="NothingSecured", tokenId=story.part)
 
     suite.registry.reinstate(cast.operator, cast.tier2.address)
     result = credit.reclaim(cast.tier2, story.part)
@@ -1488,8 +1508,10 @@ def test_a_pledge_released_while_tier2_is_suspended_stays_in_custody_until_tier2
     refused(credit, cast.bank, "reclaim", story.part,
             error="NotReclaimable", tokenId=story.part, caller=cast.bank.address)
     refused(credit, cast.tier2, "reclaim", story.part, error="NotActiveMember", account=cast.tier2.address)
+    # Released once: a second release has nothing to give up.
+    refused(credit, cast.bank, "releasePledge", story.part, error="NothingSecured", tokenId=story.part)
     travel(60 * DAY + 1)  # past the loan's due date: the bank gave up its claim, it cannot enforce
-    refused(credit, cast.bank, "enforcePledge", story.part, error="ZeroAmount")
+    refused(credit, cast.bank, "enforcePledge", story.part, error="NothingSecured", tokenId=story.part)
 
     suite.registry.reinstate(cast.operator, cast.tier2.address)
     result = credit.reclaim(cast.tier2, story.part)

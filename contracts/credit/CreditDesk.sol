@@ -12,6 +12,11 @@ import {ReceivableVoucher} from "../voucher/ReceivableVoucher.sol";
 import {Roles} from "../common/Roles.sol";
 import {NotActiveMember, ZeroAmount} from "../common/ConsortiumErrors.sol";
 
+/// @notice The settlement token's pause, as the desk reads it.
+interface IPausable {
+    function paused() external view returns (bool);
+}
+
 /// @title CreditDesk
 /// @notice What protects a voucher's holders when a debtor fails, besides the ledger's own
 ///         pro-rata payouts and write-offs:
@@ -107,14 +112,16 @@ contract CreditDesk is IERC165, IERC3525Receiver, ReentrancyGuardTransient {
     ///         every further payout goes to the pledgor.
     event PledgeReleased(uint256 indexed tokenId, address indexed pledgee, address indexed pledgor, bool returned);
     /// @notice Emitted by `enforcePledge`: the loan was not repaid by its due date; the pledgee
-    ///         took `value` (the secured amount) as voucher `pledgeeTokenId`, and the rest of
-    ///         the voucher (if any) returned to the pledgor.
+    ///         took `value` (the secured amount) as voucher `pledgeeTokenId`.
+    /// @param restReturned the rest of the voucher (if any) went back to the pledgor; false: the
+    ///        pledgor could not receive it, so it stays in custody, released (`reclaim`).
     event PledgeEnforced(
         uint256 indexed tokenId,
         address indexed pledgee,
         address indexed pledgor,
         uint256 pledgeeTokenId,
-        uint256 value
+        uint256 value,
+        bool restReturned
     );
     /// @notice Emitted by `distribute` (and `collect`): payouts the pledged voucher received were
     ///         passed on, `toPledgee` first up to what the pledge secures, `toPledgor` the rest.
@@ -187,6 +194,11 @@ contract CreditDesk is IERC165, IERC3525Receiver, ReentrancyGuardTransient {
     /// @notice `releasePledge`, `enforcePledge`, `distribute` or `collect` of a voucher not
     ///         pledged.
     error NotPledged(uint256 tokenId);
+    /// @notice `releasePledge` or `enforcePledge` of a pledge that secures nothing more: released
+    ///         already, or the rest of an enforced pledge kept in custody.
+    error NothingSecured(uint256 tokenId);
+    /// @notice A payment by the desk while the settlement token is paused: nothing moves.
+    error SettlementPaused();
     /// @notice `enforcePledge` before the loan's due date.
     error PledgeNotDue(uint256 tokenId, uint256 dueDate);
     /// @notice `enforcePledge` at or after the slot's maturity: the voucher cannot move any more,
@@ -306,6 +318,7 @@ contract CreditDesk is IERC165, IERC3525Receiver, ReentrancyGuardTransient {
     function releasePledge(uint256 tokenId) external nonReentrant {
         Pledge storage p = _pledgeOf(tokenId);
         if (msg.sender != p.pledgee) revert NotHolder(tokenId, msg.sender);
+        if (p.secured == p.pledgeePaid) revert NothingSecured(tokenId);
         address pledgor = p.pledgor;
         p.secured = p.pledgeePaid; // the pledgee gives up what it has not received
         bool returned = block.timestamp < voucher.maturityOf(tokenId >> SERIAL_BITS) && _giveBack(tokenId, pledgor);
@@ -341,9 +354,11 @@ contract CreditDesk is IERC165, IERC3525Receiver, ReentrancyGuardTransient {
     function enforcePledge(uint256 tokenId) external nonReentrant returns (uint256 pledgeeTokenId) {
         Pledge memory p = _pledgeOf(tokenId);
         if (msg.sender != p.pledgee) revert NotHolder(tokenId, msg.sender);
+        if (p.secured == p.pledgeePaid) revert NothingSecured(tokenId);
         if (block.timestamp < p.dueDate) revert PledgeNotDue(tokenId, p.dueDate);
         uint256 maturity = voucher.maturityOf(tokenId >> SERIAL_BITS);
         if (block.timestamp >= maturity) revert EnforcementClosed(tokenId, maturity);
+        bool restReturned = true;
         if (p.secured == p.nominal) {
             delete _pledges[tokenId];
             pledgeeTokenId = tokenId;
@@ -363,9 +378,9 @@ contract CreditDesk is IERC165, IERC3525Receiver, ReentrancyGuardTransient {
             // entry point of the desk is nonReentrant, and the record written after it needs its answer.
             // slither-disable-next-line reentrancy-no-eth
             pledgeeTokenId = voucher.transferFrom(tokenId, p.pledgee, p.secured);
-            _giveBack(tokenId, p.pledgor);
+            restReturned = _giveBack(tokenId, p.pledgor);
         }
-        emit PledgeEnforced(tokenId, p.pledgee, p.pledgor, pledgeeTokenId, p.secured);
+        emit PledgeEnforced(tokenId, p.pledgee, p.pledgor, pledgeeTokenId, p.secured, restReturned);
     }
 
     /// @notice Redeems a pledged voucher at the ledger (its whole value, or its pro-rata share of
@@ -455,9 +470,11 @@ contract CreditDesk is IERC165, IERC3525Receiver, ReentrancyGuardTransient {
     }
 
     /// @dev Pays `to` now, or keeps the amount for it when it may not hold settlement tokens
-    ///      (a suspended pledgor or insurer must not block what others are owed).
+    ///      (a suspended pledgor or insurer must not block what others are owed). While the
+    ///      token is paused nothing moves: the whole call reverts (SettlementPaused).
     function _pay(address to, uint256 amount) private {
         if (amount == 0 || settlementToken.trySafeTransfer(to, amount)) return;
+        if (IPausable(address(settlementToken)).paused()) revert SettlementPaused();
         uint256 total = _held[to] + amount;
         _held[to] = total;
         emit PaymentHeld(to, amount, total);
