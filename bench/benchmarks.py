@@ -228,7 +228,7 @@ def default_gas(bench: Bench) -> dict[str, int]:
     gas["pledge_part"] = tx.gas_used
     gas["offer_cover"] = credit.offer_cover(insurer, slot, 300_000_00, 6_000_00, Recovery.HOLDERS_FIRST,
                                             conn.block_timestamp() + DAY).gas_used
-    gas["buy_cover"] = credit.buy_cover(bench.hospital, slot).gas_used
+    gas["buy_cover"] = credit.buy_cover(bench.hospital, slot, credit.policy_of(slot)).gas_used
     sold, _ = v.split_transfer(bench.holder, root, seller.address, 200_000_00)
     offer = DiscountOffer(sold, 200_000_00, 600, conn.block_timestamp() + DAY, 2, bench.bank.address,
                           seller.address, recourse=True)

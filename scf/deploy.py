@@ -144,6 +144,13 @@ def deploy_suite(
             ),
         ),
         (
+            # A system account so that its court orders (redirectHeld) count operators'
+            # approvals in the registry, as the ledger's forceTransfer does.
+            "credit desk may put its court orders under the approval threshold",
+            lambda: suite.registry.call("isSystemAccount", suite.credit.address),
+            lambda: suite.registry.send(deployer, "setSystemAccount", suite.credit.address, True),
+        ),
+        (
             "credit desk named in the ledger",
             lambda: suite.voucher.call("creditDesk") == suite.credit.address,
             lambda: suite.voucher.send(deployer, "setCreditDesk", suite.credit.address),

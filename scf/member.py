@@ -212,7 +212,7 @@ class MemberSession:
         if policy.state != CoverState.OFFERED and not self.suite.conn.replaying:
             raise InputError(f"no cover is offered on slot {slot} (its policy is {policy.state.name.lower()})")
         self._allow(self.suite.credit.address, policy.premium, "approve_premium")
-        self._track("buy_cover", self.suite.credit.buy_cover(self.key, slot, voucher))
+        self._track("buy_cover", self.suite.credit.buy_cover(self.key, slot, policy, voucher))
         return from_minor(policy.premium)
 
     def claim(self, slot: int) -> TxResult:

@@ -427,6 +427,15 @@ class Stage:
         assert self.suite.credit.held_for(self.cast.tier1.address) == AMOUNT // 2
         return ()
 
+    def held_for_a_suspended_pledgor(self) -> tuple[str, str, bytes]:
+        """As ``held_for_the_pledgor``, but tier 1 stays suspended: redirectHeld's arguments to
+        send its held share to tier 2 under a court's order."""
+        token = self.pledged_and_redeemable()
+        self.suite.registry.suspend(self.cast.operator, self.cast.tier1.address, REASON)
+        self.suite.credit.collect(self.cast.tier2, token)
+        assert self.suite.credit.held_for(self.cast.tier1.address) == AMOUNT // 2
+        return self.cast.tier1.address, self.cast.tier2.address, REASON
+
     def cover_offered(self, slot: int | None = None) -> int:
         """The insurer's offer to cover AMOUNT of the slot (the one under test) for PREMIUM,
         escrowed; the hospital and tier 1 allowed the credit desk the premium. The slot."""
@@ -435,6 +444,13 @@ class Stage:
         for buyer in (self.cast.hospital, self.cast.tier1):
             self.suite.token.approve(buyer, self.suite.credit.address, PREMIUM)
         return slot
+
+    def cover_on_offer(self) -> tuple[int, int, str, int, int, int]:
+        """buyCover's arguments for the cover offered on the slot under test: the slot, tier 1's
+        voucher, and the terms on offer (insurer, cover, premium, order)."""
+        slot = self.cover_offered()
+        p = self.suite.credit.policy_of(slot)
+        return slot, self.voucher, p.insurer, p.cover, p.premium, int(p.order)
 
     def cover_terms(self, slot: int | None = None) -> tuple[int, int, int, int, int]:
         """The insurer allows the credit desk AMOUNT: the arguments of its offer to cover AMOUNT
@@ -446,7 +462,7 @@ class Stage:
         """A 1-day slot whose cover the hospital bought, left unfunded and marked overdue."""
         slot, _ = self.accepted(days=1)
         self.cover_offered(slot)
-        self.suite.credit.buy_cover(self.cast.hospital, slot)
+        self.suite.credit.buy_cover(self.cast.hospital, slot, self.suite.credit.policy_of(slot))
         increase_time(self.w3, DAY + GRACE + 1)
         self.suite.voucher.mark_overdue(self.cast.tier2, slot)
         return slot
@@ -616,11 +632,11 @@ SPEC: dict[str, dict[str, Row]] = {
         ),
         "approve(address)": Row(only(OPERATOR), lambda s: (s.pending_applicant(),)),
         "approveAction(bytes32,address)": Row(
-            frozenset({LEDGER, DESK}),
+            frozenset({LEDGER, DESK, CREDIT_DESK}),
             operators_approval,
-            note="Only the suite's system accounts (the ledger; the desk is one too, and calls it nowhere): "
-            "a suite contract calls it naming its own caller, whom it checked to be an operator "
-            "(`forceTransfer`). Approvals count in the calling contract's own scope; before the attacker's "
+            note="Only the suite's system accounts (the ledger; the credit desk; the discount desk is one too, "
+            "and calls it nowhere): a suite contract calls it naming its own caller, whom it checked to be an "
+            "operator (`forceTransfer`, `redirectHeld`). Approvals count in the calling contract's own scope; before the attacker's "
             "review anyone could make the registry record approvals in a real operator's name in a scope "
             "of its own. The `operator` argument is a rule about the argument (NotOperator(operator)), so "
             "every cell passes the operator; with a threshold of 2 here, each allowed call records one "
@@ -871,12 +887,12 @@ SPEC: dict[str, dict[str, Row]] = {
         ),
     },
     "CreditDesk": {
-        "buyCover(uint256,uint256)": Row(
+        "buyCover(uint256,uint256,address,uint256,uint256,uint8)": Row(
             only(CORE, SUPPLIER),
-            lambda s: (s.cover_offered(), s.voucher),
-            note="The slot's debtor, or the holder of the voucher named (tier 1's), pays the premium "
-            "(NotDebtorOrHolder for anyone else; the agent approved for all may not); a suspended or removed "
-            "holder's premium is refused by the settlement token.",
+            lambda s: s.cover_on_offer(),
+            note="The slot's debtor, or the holder of the voucher named (tier 1's), pays the premium on the terms "
+            "it names (NotDebtorOrHolder for anyone else; the agent approved for all may not); a buyer that is "
+            "not an active member is refused (NotActiveMember).",
         ),
         "claim(uint256)": Row(
             EVERYONE,
@@ -956,6 +972,13 @@ SPEC: dict[str, dict[str, Row]] = {
             party=INSURER,
             note="Only the policy's insurer (NotPolicyInsurer), here an offer nobody bought; a suspended or removed "
             "insurer's escrow is refused by the settlement token and stays.",
+        ),
+        "redirectHeld(address,address,bytes32)": Row(
+            only(OPERATOR),
+            lambda s: s.held_for_a_suspended_pledgor(),
+            party=FINANCIER,  # tier 1 (the supplier) is the suspended pledgor already
+            note="Operators only (NotOperator), under the approval threshold as the ledger's court orders: the "
+            "cash held for a member that may not hold cash (tier 1, suspended) goes to a successor (tier 2).",
         ),
         "withdraw()": Row(
             only(SUPPLIER),

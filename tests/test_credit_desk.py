@@ -143,9 +143,15 @@ def offer(suite, insurer, slot: int, cover: int = COVER, premium: int = PREMIUM,
     return suite.credit.offer_cover(insurer, slot, cover, premium, order, deadline)
 
 
+def terms(suite, slot: int) -> tuple:
+    """The terms of the cover on offer, as a buyer names them to buyCover."""
+    p = suite.credit.policy_of(slot)
+    return p.insurer, p.cover, p.premium, int(p.order)
+
+
 def buy(suite, buyer, slot: int, token: int = 0, premium: int = PREMIUM):
     suite.token.approve(buyer, suite.credit.address, premium)
-    return suite.credit.buy_cover(buyer, slot, token)
+    return suite.credit.buy_cover(buyer, slot, suite.credit.policy_of(slot), token)
 
 
 def balances(suite, **accounts: str) -> dict[str, int]:
@@ -873,7 +879,7 @@ def test_an_offer_nobody_bought_is_withdrawn_in_full_and_the_slot_is_open_to_ano
     assert balances(suite, insurer=insurer.address, desk=credit.address) == {"insurer": INSURER_CASH, "desk": 0}
     refused(credit, insurer, "withdrawCover", story.slot,
             error="UnexpectedCoverState", slot=story.slot, state=int(CoverState.CLOSED))
-    refused(credit, cast.hospital, "buyCover", story.slot, 0,
+    refused(credit, cast.hospital, "buyCover", story.slot, 0, *terms(suite, story.slot),
             error="UnexpectedCoverState", slot=story.slot, state=int(CoverState.CLOSED))
     offer(suite, second_insurer, story.slot, cover=400_000 * CNY, premium=10_000 * CNY)
     assert credit.policy_of(story.slot).insurer == second_insurer.address
@@ -986,21 +992,22 @@ def test_only_the_debtor_or_a_holder_of_the_slot_in_good_standing_buys_the_cover
         (cast.tier1, token_id(story.slot, 9)),  # no such voucher
     ]
     for who, token in attempts:
-        refused(credit, who, "buyCover", story.slot, token,
+        refused(credit, who, "buyCover", story.slot, token, *terms(suite, story.slot),
                 error="NotDebtorOrHolder", slot=story.slot, account=who.address)
-    refused(credit, cast.hospital, "buyCover", story.slot + 5, 0,
+    refused(credit, cast.hospital, "buyCover", story.slot + 5, 0, *terms(suite, story.slot + 5),
             error="UnexpectedCoverState", slot=story.slot + 5, state=int(CoverState.NONE))
     # Only an active member buys cover: not an outsider, nor tier 2, a holder, while suspended.
-    refused(credit, cast.outsider, "buyCover", story.slot, 0, error="NotActiveMember", account=cast.outsider.address)
+    refused(credit, cast.outsider, "buyCover", story.slot, 0, *terms(suite, story.slot),
+            error="NotActiveMember", account=cast.outsider.address)
     suite.token.transfer(cast.bank, cast.tier2.address, PREMIUM)
     suite.token.approve(cast.tier2, credit.address, PREMIUM)
     suite.registry.suspend(cast.operator, cast.tier2.address, SANCTIONS)
-    refused(credit, cast.tier2, "buyCover", story.slot, story.part,
+    refused(credit, cast.tier2, "buyCover", story.slot, story.part, *terms(suite, story.slot),
             error="NotActiveMember", account=cast.tier2.address)
 
     suite.token.approve(cast.hospital, credit.address, PREMIUM)
     next_block_at(w3, deadline + 1)
-    refused(credit, cast.hospital, "buyCover", story.slot, 0,
+    refused(credit, cast.hospital, "buyCover", story.slot, 0, *terms(suite, story.slot),
             error="OfferExpired", deadline=deadline, now_=deadline + 1)
 
 
@@ -1008,14 +1015,15 @@ def test_an_offer_open_past_maturity_cannot_be_bought_after_it(suite, cast, stor
     offer(suite, insurer, story.slot, deadline=story.maturity + 30 * DAY)
     suite.token.approve(cast.hospital, suite.credit.address, PREMIUM)
     past_maturity(suite, story, travel)
-    refused(suite.credit, cast.hospital, "buyCover", story.slot, 0, error="SlotNotCoverable", slot=story.slot)
+    refused(suite.credit, cast.hospital, "buyCover", story.slot, 0, *terms(suite, story.slot),
+            error="SlotNotCoverable", slot=story.slot)
 
 
 def test_cover_bought_once_cannot_be_bought_again(suite, cast, story, insurer, refused):
     offer(suite, insurer, story.slot)
     buy(suite, cast.hospital, story.slot)
     suite.token.approve(cast.hospital, suite.credit.address, PREMIUM)
-    refused(suite.credit, cast.hospital, "buyCover", story.slot, 0,
+    refused(suite.credit, cast.hospital, "buyCover", story.slot, 0, *terms(suite, story.slot),
             error="UnexpectedCoverState", slot=story.slot, state=int(CoverState.ACTIVE))
 
 
@@ -1734,3 +1742,55 @@ def test_a_pledged_voucher_is_reclaimed_only_by_its_pledgor_once_the_pledge_secu
         refused(suite.credit, who, "reclaim", story.part,
                 error="NotReclaimable", tokenId=story.part, caller=who.address)
     refused(suite.credit, cast.tier1, "reclaim", story.root, error="NotPledged", tokenId=story.root)
+
+
+def test_an_insurer_cannot_swap_its_offer_under_a_buyer_who_named_the_terms(suite, cast, story, insurer, refused):
+    """The hospital reads the offer (600,000.00 of cover for 18,000.00) and buys it with those
+    terms; the insurer withdraws and re-offers one fen of cover for the same premium before the
+    purchase lands. The purchase is refused (TermsChanged): no premium moves for other terms."""
+    credit = suite.credit
+    offer(suite, insurer, story.slot)
+    seen = credit.policy_of(story.slot)
+    suite.token.approve(cast.hospital, credit.address, PREMIUM)
+    credit.withdraw_cover(insurer, story.slot)
+    offer(suite, insurer, story.slot, cover=1, premium=PREMIUM, order=Recovery.INSURER_FIRST)
+
+    refused(credit, cast.hospital, "buyCover", story.slot, 0, seen.insurer, seen.cover, seen.premium,
+            int(seen.order), error="TermsChanged", slot=story.slot)
+
+    # On the terms on offer now, knowingly, it could still buy them.
+    assert credit.policy_of(story.slot).cover == 1
+
+
+def test_operators_send_the_cash_held_for_a_removed_pledgor_to_its_successor(suite, cast, story, travel, refused):
+    """Tier 2, the pledgor, is removed before its pledged part is paid: the bank receives its
+    250,000.00 and the desk holds tier 2's 150,000.00, which tier 2 can never withdraw. Under a
+    court's order the operators send it to tier 3, the successor (threshold 1: one approval)."""
+    credit = suite.credit
+    pledge_part(suite, cast, story)
+    fund(suite, cast, story.slot, FACE)
+    past_maturity(suite, story, travel)
+    suite.registry.remove(cast.operator, cast.tier2.address, SOLVENCY)
+    credit.collect(cast.outsider, story.part)
+    assert credit.held_for(cast.tier2.address) == PART - SECURED
+    tier3_before = suite.token.balance_of(cast.tier3.address)
+
+    refused(credit, cast.tier3, "redirectHeld", cast.tier2.address, cast.tier3.address, COURT_ORDER,
+            error="NotOperator", account=cast.tier3.address)
+    refused(credit, cast.operator, "redirectHeld", cast.bank.address, cast.tier3.address, COURT_ORDER,
+            error="AccountInGoodStanding", account=cast.bank.address)
+    refused(credit, cast.operator, "redirectHeld", cast.tier1.address, cast.tier3.address, COURT_ORDER,
+            error="AccountInGoodStanding", account=cast.tier1.address)
+
+    moved, result = credit.redirect_held(cast.operator, cast.tier2.address, cast.tier3.address, COURT_ORDER)
+
+    assert moved
+    assert event_args(result, credit, "HeldRedirected") == [{
+        "account": cast.tier2.address, "to": cast.tier3.address, "amount": PART - SECURED,
+        "reasonHash": COURT_ORDER, "operator": cast.operator.address,
+    }]
+    assert credit.held_for(cast.tier2.address) == 0
+    assert suite.token.balance_of(cast.tier3.address) == tier3_before + PART - SECURED
+    assert suite.token.balance_of(credit.address) == 0
+    refused(credit, cast.operator, "redirectHeld", cast.tier2.address, cast.tier3.address, COURT_ORDER,
+            error="NothingHeld", account=cast.tier2.address)

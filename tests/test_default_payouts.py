@@ -548,8 +548,12 @@ def test_a_write_off_pays_the_due_share_first_and_lifts_the_others_shares_by_its
     )
     completed = pay(suite, guarantor, slot, 30_000_000)
     assert event_args(completed, v, "SlotFunded")[0]["funded"] == 93_333_333
-    assert event_args(completed, v, "CreditReleased") == []
-    assert v.outstanding_of(cast.hospital.address) == FACE
+    # Funded + written off is the face value: nothing more can be funded, so the slot leaves the
+    # hospital's credit line; the 66,666.67 written off stays on the slot, unpaid.
+    assert event_args(completed, v, "CreditReleased") == [
+        {"slot": slot, "debtor": cast.hospital.address, "faceValue": FACE}
+    ]
+    assert v.outstanding_of(cast.hospital.address) == 0
 
     first = v.redeem(cast.tier1, root)  # whole: 600,000.00 - 400,000.00 paid before
     assert event_args(first, v, "VoucherRedeemed") == [
@@ -570,7 +574,7 @@ def test_a_write_off_pays_the_due_share_first_and_lifts_the_others_shares_by_its
     assert (info.status, info.funded, info.redeemed) == (SlotStatus.SETTLED, 93_333_333, 93_333_333)
     assert (info.written_off, info.written_off_paid) == (6_666_667, 3_333_333)
     assert info.redeemed + info.written_off == FACE
-    assert v.outstanding_of(cast.hospital.address) == FACE  # funded < face: the line stays used
+    assert v.outstanding_of(cast.hospital.address) == 0  # released when the slot was complete
     assert_books_balance(suite, owed_before, slot)
 
 
@@ -612,6 +616,10 @@ def test_writing_off_the_last_live_voucher_settles_the_slot_and_pays_out_every_f
     assert event_args(quit_last, v, "SlotSettled") == [
         {"slot": slot, "debtor": cast.hospital.address, "wasOverdue": True}
     ]
+    # The last write-off completes the slot (funded + written off = face): the line is released.
+    assert event_args(quit_last, v, "CreditReleased") == [
+        {"slot": slot, "debtor": cast.hospital.address, "faceValue": FACE}
+    ]
     info = v.slot(slot)
     assert info.status == SlotStatus.SETTLED
     assert (info.funded, info.redeemed) == (300_000 * CNY, 300_000 * CNY)
@@ -621,7 +629,7 @@ def test_writing_off_the_last_live_voucher_settles_the_slot_and_pays_out_every_f
     assert {a: after[a] - before[a] for a in after} == {
         cast.tier1.address: 200_000 * CNY, cast.tier2.address: 100_000 * CNY,
     }
-    assert v.outstanding_of(cast.hospital.address) == FACE
+    assert v.outstanding_of(cast.hospital.address) == 0  # the slot is complete: its face value left the line
     assert_books_balance(suite, owed_before, slot)
     # A settled slot takes no more money.
     refused(
@@ -644,6 +652,10 @@ def test_a_cent_given_up_by_a_write_off_completes_a_slot_funded_a_cent_short_and
     go_overdue(suite, travel, cast.tier3, slot)
 
     quit_ = v.write_off(cast.tier3, t3)
+    # Its cent completes the slot: the face value leaves the hospital's credit line.
+    assert event_args(quit_, v, "CreditReleased") == [
+        {"slot": slot, "debtor": cast.hospital.address, "faceValue": FACE}
+    ]
     assert event_args(quit_, v, "VoucherWrittenOff") == [
         {"tokenId": t3, "slot": slot, "holder": cast.tier3.address, "writtenOff": 1, "paid": 9_999_999}
     ]
@@ -667,7 +679,7 @@ def test_a_cent_given_up_by_a_write_off_completes_a_slot_funded_a_cent_short_and
     assert (info.funded, info.redeemed, info.written_off, info.written_off_paid) == (
         99_999_999, 99_999_999, 1, 9_999_999
     )
-    assert v.outstanding_of(cast.hospital.address) == FACE
+    assert v.outstanding_of(cast.hospital.address) == 0  # the slot is complete: its face value left the line
     assert_books_balance(suite, owed_before, slot)
 
 

@@ -164,6 +164,11 @@ contract CreditDesk is IERC165, IERC3525Receiver, ReentrancyGuardTransient {
     /// @notice Emitted when the desk could not pay `account` at once (it may not hold settlement
     ///         tokens now: suspended or removed): `amount` is kept for it until it `withdraw`s.
     event PaymentHeld(address indexed account, uint256 amount, uint256 heldTotal);
+    /// @notice Emitted by the `redirectHeld` call that reaches the approval threshold: the cash
+    ///         held for `account` went to `to` (a successor, a court's order).
+    event HeldRedirected(
+        address indexed account, address indexed to, uint256 amount, bytes32 reasonHash, address operator
+    );
     /// @notice Emitted by `withdraw`: `account` took the cash the desk kept for it.
     event PaymentWithdrawn(address indexed account, uint256 amount);
     /// @notice Emitted by `custodyEnded`: a court order took pledged voucher `tokenId` out of the
@@ -223,6 +228,13 @@ contract CreditDesk is IERC165, IERC3525Receiver, ReentrancyGuardTransient {
     /// @notice `buyCover`, `claim` or `withdrawCover` of a slot whose policy is not in the
     ///         state the call needs.
     error UnexpectedCoverState(uint256 slot, CoverState state);
+    /// @notice `buyCover` naming terms (insurer, cover, premium, order) other than those on offer.
+    error TermsChanged(uint256 slot);
+    /// @notice `redirectHeld` by anyone but an operator.
+    error NotOperator(address account);
+    /// @notice `redirectHeld` of what the desk holds for an account that may hold settlement
+    ///         tokens (it withdraws itself).
+    error AccountInGoodStanding(address account);
     /// @notice `buyCover` by anyone but the slot's debtor or the holder of `tokenId`, a voucher
     ///         of that slot.
     error NotDebtorOrHolder(uint256 slot, address account);
@@ -464,6 +476,30 @@ contract CreditDesk is IERC165, IERC3525Receiver, ReentrancyGuardTransient {
         settlementToken.safeTransfer(msg.sender, amount);
     }
 
+    /// @notice A court order or a removed member's successor: sends the cash the desk holds for
+    ///         `account`, which may not hold settlement tokens (removed, or suspended), to `to`,
+    ///         with a reason hash. Under the consortium's approval threshold, as the ledger's
+    ///         `forceTransfer`: each operator makes the identical call; the one that reaches the
+    ///         threshold moves it.
+    /// @return moved whether the cash moved in this call.
+    function redirectHeld(address account, address to, bytes32 reasonHash) external nonReentrant returns (bool moved) {
+        if (!registry.isOperator(msg.sender)) revert NotOperator(msg.sender);
+        if (registry.mayHoldSettlement(account)) revert AccountInGoodStanding(account);
+        uint256 amount = _held[account];
+        if (amount == 0) revert NothingHeld(account);
+        // Bound to this episode: the amount held and the account's standing changes.
+        bytes32 action = keccak256(
+            abi.encode(
+                this.redirectHeld.selector, account, to, reasonHash, amount, registry.standingChangesOf(account)
+            )
+        );
+        if (!registry.approveAction(action, msg.sender)) return false;
+        delete _held[account];
+        emit HeldRedirected(account, to, amount, reasonHash, msg.sender);
+        settlementToken.safeTransfer(to, amount);
+        return true;
+    }
+
     /// @notice Cash the desk keeps for `account` until it withdraws it.
     function heldFor(address account) external view returns (uint256) {
         return _held[account];
@@ -552,13 +588,20 @@ contract CreditDesk is IERC165, IERC3525Receiver, ReentrancyGuardTransient {
     }
 
     /// @notice The slot's debtor, or the holder of `tokenId` (a voucher of that slot), buys the
-    ///         cover offered: the premium goes from the buyer to the insurer (the buyer approves
-    ///         the desk first). Before the offer's deadline and the slot's maturity; the buyer is
-    ///         an active member (NotActiveMember).
-    function buyCover(uint256 slot, uint256 tokenId) external nonReentrant {
+    ///         cover offered, on the terms it names (the insurer could otherwise withdraw and
+    ///         re-offer under it): the premium goes from the buyer to the insurer (the buyer
+    ///         approves the desk first). Before the offer's deadline and the slot's maturity; the
+    ///         buyer is an active member (NotActiveMember).
+    function buyCover(uint256 slot, uint256 tokenId, address insurer, uint256 cover, uint256 premium, Recovery order)
+        external
+        nonReentrant
+    {
         if (registry.rolesIfActive(msg.sender) == 0) revert NotActiveMember(msg.sender);
         Policy storage p = _policies[slot];
         if (p.state != CoverState.Offered) revert UnexpectedCoverState(slot, p.state);
+        if (p.insurer != insurer || p.cover != cover || p.premium != premium || p.order != order) {
+            revert TermsChanged(slot);
+        }
         if (block.timestamp > p.offerDeadline) revert OfferExpired(p.offerDeadline, block.timestamp);
         ReceivableVoucher.Slot memory s = voucher.slotInfo(slot);
         if (block.timestamp >= s.maturity) revert SlotNotCoverable(slot);
@@ -570,8 +613,6 @@ contract CreditDesk is IERC165, IERC3525Receiver, ReentrancyGuardTransient {
         }
         p.state = CoverState.Active;
         p.buyer = msg.sender;
-        address insurer = p.insurer;
-        uint256 premium = p.premium;
         emit CoverBought(slot, msg.sender, insurer, premium);
         // Accepted slither finding (arbitrary-send-erc20): `from` is the caller itself.
         if (premium != 0) settlementToken.safeTransferFrom(msg.sender, insurer, premium);

@@ -203,8 +203,10 @@ contract ReceivableVoucher is
     /// @param payer who paid: the slot's debtor, or an active member paying on its behalf.
     /// @param funded what the slot has received so far, of `faceValue`.
     event SlotFunded(uint256 indexed slot, address indexed payer, uint256 amount, uint256 funded, uint256 faceValue);
-    /// @notice Emitted by the `fund` payment that completes a slot's face value: the face value
-    ///         no longer counts against the debtor's credit limit.
+    /// @notice Emitted by the `fund` payment that completes a slot (funded + written off = face
+    ///         value), or the `writeOff` that does: nothing more can be funded, so the face value
+    ///         no longer counts against the debtor's credit limit (what was written off stays
+    ///         on the slot, unpaid, for the regulator).
     event CreditReleased(uint256 indexed slot, address indexed debtor, uint256 faceValue);
     /// @notice Emitted by `routeFunding` (the credit desk, paying an insurance claim): from now
     ///         on only `desk` funds the slot, in the order its policy says.
@@ -640,8 +642,8 @@ contract ReceivableVoucher is
     ///         overdue slot redeemable again. Pulls the settlement tokens, so the payer approves
     ///         this contract first (or pays through the CreditDesk with a permit). Every payment reduces the debt by
     ///         its amount and is recorded with its payer (SlotFunded); only the payment that
-    ///         completes the face value releases the debtor's credit line. What holders wrote
-    ///         off is never funded: at most face value - funded - written off. Once an
+    ///         completes the slot releases the debtor's credit line. What holders wrote off is
+    ///         never funded: at most face value - funded - written off. Once an
     ///         insurance claim on the slot was paid, only the credit desk funds it
     ///         (FundThroughDesk), which also funds with a permit in one transaction.
     function fund(uint256 slotId, uint256 amount) public whenNotPaused nonReentrant {
@@ -662,11 +664,7 @@ contract ReceivableVoucher is
         s.funded = funded;
         _held += amount;
         emit SlotFunded(slotId, msg.sender, amount, funded, face);
-        if (funded == face) {
-            // Cannot underflow: the face value was added to the debtor's outstanding at issue.
-            _outstanding[debtor] -= face;
-            emit CreditReleased(slotId, debtor, face);
-        }
+        if (amount == unfunded) _releaseCredit(slotId, debtor, face); // nothing more to fund
         settlementToken.safeTransferFrom(msg.sender, address(this), amount);
     }
 
@@ -686,8 +684,9 @@ contract ReceivableVoucher is
 
     /// @notice The holder of a voucher of an overdue slot gives up the rest of its claim: the
     ///         voucher is paid its due share now (as `redeem` would, possibly 0), then burned;
-    ///         the rest is recorded on the slot as written off (VoucherWrittenOff), stays the
-    ///         debtor's unpaid debt on record, and keeps its credit line in use.
+    ///         the rest is recorded on the slot as written off (VoucherWrittenOff) and stays the
+    ///         debtor's unpaid debt on record; nobody funds it any more, so the slot is complete
+    ///         (and the debtor's credit line released) once the rest is funded.
     function writeOff(uint256 tokenId) external whenNotPaused nonReentrant {
         if (_tokens[tokenId].owner != msg.sender) revert NotHolder(tokenId, msg.sender);
         _redeem(tokenId, true);
@@ -1263,10 +1262,12 @@ contract ReceivableVoucher is
             if (whole) {
                 emit VoucherRedeemed(tokenId, slotId, holder, value);
             } else {
-                s.writtenOff += uint64(value - paid);
+                uint64 lost = s.writtenOff + uint64(value - paid);
+                s.writtenOff = lost;
                 s.writtenOffPaid += uint64(before + paid);
                 s.flags |= SLOT_WRITTEN_OFF;
                 emit VoucherWrittenOff(tokenId, slotId, holder, value - paid, paid);
+                if (s.funded + lost == s.faceValue) _releaseCredit(slotId, s.debtor, s.faceValue);
             }
         } else {
             _storeToken(t, word - (paid << TOKEN_VALUE));
@@ -1282,6 +1283,14 @@ contract ReceivableVoucher is
             s.status = SlotStatus.Settled;
             emit SlotSettled(slotId, s.debtor, s.overdueAt != 0);
         }
+    }
+
+    /// @dev The slot is complete (funded + written off = face value): its face value leaves the
+    ///      debtor's outstanding, exactly once (no funding or write-off follows completion).
+    function _releaseCredit(uint256 slotId, address debtor, uint256 face) private {
+        // Cannot underflow: the face value was added to the debtor's outstanding at issue.
+        _outstanding[debtor] -= face;
+        emit CreditReleased(slotId, debtor, face);
     }
 
     /// @dev What `_settle` pays `tokenId` (value `value`) now, what it was paid out before,

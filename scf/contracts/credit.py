@@ -100,9 +100,18 @@ class CreditDesk(ContractClient):
         """The insurer (which approved the desk for ``cover``) escrows its cover and offers it."""
         return self.send(insurer, "offerCover", slot, cover, premium, int(order), offer_deadline)
 
-    def buy_cover(self, buyer: Signer, slot: int, token: int = 0) -> TxResult:
-        """The debtor (``token`` 0) or the holder of ``token`` pays the premium."""
-        return self.send(buyer, "buyCover", slot, token)
+    def buy_cover(self, buyer: Signer, slot: int, terms: Policy, token: int = 0) -> TxResult:
+        """The debtor (``token`` 0) or the holder of ``token`` pays the premium, for the cover on
+        ``terms`` (as the buyer read them: refused with TermsChanged if they changed since)."""
+        return self.send(
+            buyer, "buyCover", slot, token, terms.insurer, terms.cover, terms.premium, int(terms.order)
+        )
+
+    def redirect_held(self, operator: Signer, account: str, to: str, reason_hash: bytes) -> tuple[bool, TxResult]:
+        """One operator's approval of sending the cash held for ``account`` (which may not hold
+        cash now) to ``to``; returns (whether this approval reached the threshold, the tx)."""
+        result = self.send(operator, "redirectHeld", account, to, reason_hash)
+        return bool(result.events(self.contract, "HeldRedirected")), result
 
     def withdraw_cover(self, insurer: Signer, slot: int) -> TxResult:
         return self.send(insurer, "withdrawCover", slot)
