@@ -636,11 +636,11 @@ SPEC: dict[str, dict[str, Row]] = {
             operators_approval,
             note="Only the suite's system accounts (the ledger; the credit desk; the discount desk is one too, "
             "and calls it nowhere): a suite contract calls it naming its own caller, whom it checked to be an "
-            "operator (`forceTransfer`, `redirectHeld`). Approvals count in the calling contract's own scope; before the attacker's "
-            "review anyone could make the registry record approvals in a real operator's name in a scope "
-            "of its own. The `operator` argument is a rule about the argument (NotOperator(operator)), so "
-            "every cell passes the operator; with a threshold of 2 here, each allowed call records one "
-            "approval.",
+            "operator (`forceTransfer`, `redirectHeld`). Approvals count in the calling contract's own scope; "
+            "before the attacker's review anyone could make the registry record approvals in a real operator's "
+            "name in a scope of its own. The `operator` argument is a rule about the argument "
+            "(NotOperator(operator)), so every cell passes the operator; with a threshold of 2 here, each "
+            "allowed call records one approval.",
         ),
         "completeApplication(address)": Row(
             only(OPERATOR),
