@@ -1,7 +1,8 @@
 """Property test of the voucher ledger: random financing histories among many members (two
-core enterprises, five suppliers, two banks, an auditor and an outsider), every action checked
-against a Python model of the ledger, and the ledger's invariants read back from the chain
-after every step. The invariants are stated in ``VoucherLedgerMachine``'s docstring.
+core enterprises, five suppliers, two banks, an insurer, an auditor and an outsider), with the
+PayoutKeeper and the CreditDesk, every action checked against a Python model of the ledger,
+and the ledger's invariants read back from the chain after every step. The invariants are
+stated in ``VoucherLedgerMachine``'s docstring.
 
 Every action goes out with a fixed gas limit, so a refusal is mined as a failed transaction
 (its error decoded by replay) and the invariants then compare the whole ledger with the model:
@@ -39,8 +40,9 @@ from hypothesis.stateful import (
 
 from scf.chain.devnet import increase_time, revert, set_balance, snapshot
 from scf.chain.reverts import ContractRevert
-from scf.contracts import DocType, MemberStatus, Role, SlotInfo, SlotStatus, token_id
+from scf.contracts import CoverState, DocType, MemberStatus, Recovery, Role, SlotInfo, SlotStatus, token_id
 from scf.contracts import label as voucher_label
+from scf.contracts.base import ZERO_ADDRESS
 from scf.contracts.voucher import MERGE, SPLIT_TRANSFER, WHOLE_TRANSFER
 from scf.typed_data import DiscountOffer
 from tests.support import CNY, DAY, REFUSAL_GAS, YEAR_BASIS, fuzz_budget, member_key, mined_refusal
@@ -60,6 +62,8 @@ SERIAL_BITS = 32
 SERIAL_MASK = (1 << SERIAL_BITS) - 1
 MAX_UINT256 = 2**256 - 1
 UNLIMITED = 2**96 - 1  # ReceivableVoucher: a value allowance this large is never spent down
+MAX_UINT64 = 2**64 - 1  # CreditDesk: the largest premium
+APPROVE_VALUE = "approve(uint256,address,uint256)"
 MAX_RATE_BPS = 10_000
 VOUCHER_HOLDER_ROLES = Role.CORE_ENTERPRISE | Role.SUPPLIER | Role.FINANCIER | Role.INSURER
 SLOT_WRITTEN_OFF = 1  # ReceivableVoucher's slot flags: some voucher of the slot was written off
@@ -68,6 +72,7 @@ SLOT_ROUTED = 2  # an insurance claim was paid: only the CreditDesk funds the sl
 CORE_CREDIT_LIMITS = (1_500_000 * CNY, 800_000 * CNY)
 CORE_OPENING_CASH = 10_000_000 * CNY
 BANK_OPENING_CASH = 100_000_000 * CNY
+INSURER_OPENING_CASH = 20_000_000 * CNY
 SUPPLIERS = 5
 MAX_FACE = 400_000 * CNY
 MAX_STRAY = 5_000 * CNY
@@ -147,6 +152,43 @@ class VoucherModel:
 
 
 @dataclass
+class PolicyModel:
+    """CreditDesk's policy on a slot: the insurer escrowed ``cover`` at the offer."""
+
+    insurer: str
+    deadline: int
+    state: CoverState
+    order: Recovery
+    cover: int
+    premium: int
+    buyer: str = ZERO_ADDRESS
+    claim_paid: int = 0
+    recovered: int = 0
+
+    @property
+    def escrow(self) -> int:
+        """What the desk holds for this policy."""
+        return self.cover if self.state in (CoverState.OFFERED, CoverState.ACTIVE) else 0
+
+    @property
+    def insurer_owed(self) -> int:
+        return self.claim_paid - self.recovered if self.state == CoverState.CLAIMED else 0
+
+
+@dataclass
+class PledgeModel:
+    """A voucher in the CreditDesk's custody as collateral; ``nominal`` is its value when pledged."""
+
+    pledgor: str
+    pledgee: str
+    due_date: int
+    nominal: int
+    secured: int
+    pledgee_paid: int = 0
+    distributed: int = 0
+
+
+@dataclass
 class InvoiceModel:
     record: int
     creditor: str
@@ -172,6 +214,9 @@ class Ledger:
     used_nonces: set[tuple[str, int]] = field(default_factory=set)
     agents: set[tuple[str, str]] = field(default_factory=set)  # (holder, operator approved for all)
     pauses: dict[str, list[list[int | None]]] = field(default_factory=lambda: {"ledger": [], "token": []})
+    policies: dict[int, PolicyModel] = field(default_factory=dict)  # slot -> the CreditDesk's policy
+    pledges: dict[int, PledgeModel] = field(default_factory=dict)  # voucher -> its pledge record
+    held: dict[str, int] = field(default_factory=dict)  # cash the CreditDesk keeps for an account (heldFor)
 
     def status_of(self, account: str) -> MemberStatus:
         return self.status.get(account, MemberStatus.NONE)
@@ -197,16 +242,16 @@ class Ledger:
         return s.maturity + grace + stopped
 
     def outstanding(self, debtor: str) -> int:
-        """Face value of the debtor's issued slots and of its accepted slots not fully funded:
-        only the fund call that completes a face value releases the credit line, so a slot
-        settled by write-offs (never funded in full) keeps it in use."""
+        """Face value of the debtor's issued slots and of its accepted (or settled) slots not
+        complete: the fund call, or the write-off, that makes funded + written off reach the
+        face value releases the credit line (nothing more can be funded then)."""
         return sum(
             s.face
             for s in self.slots.values()
             if s.debtor == debtor
             and (
                 s.status == SlotStatus.ISSUED
-                or (s.status in (SlotStatus.ACCEPTED, SlotStatus.SETTLED) and s.funded < s.face)
+                or (s.status in (SlotStatus.ACCEPTED, SlotStatus.SETTLED) and s.funded + s.written_off < s.face)
             )
         )
 
@@ -366,6 +411,10 @@ class ChainView:
     excess: int  # excessSettlement
     outstanding: dict[str, int]
     records: dict[int, tuple[int, int]]  # invoice -> (amount, reserved)
+    policies: dict[int, tuple[Any, ...]]  # CreditDesk.policyOf of every slot the model knows
+    insurer_owed: dict[int, int]  # CreditDesk.insurerOwed of every slot the model knows
+    pledges: dict[int, tuple[Any, ...]]  # CreditDesk.pledgeOf of every voucher ever pledged
+    held: dict[str, int]  # CreditDesk.heldFor of every account the model knows
 
 
 # ----------------------------------------------------------------- the state machine
@@ -378,8 +427,13 @@ class VoucherLedgerMachine(RuleBasedStateMachine):
     with junk entries), freezes, court-ordered transfers, member suspensions, removals and
     reinstatements (debtors' too), pauses of the ledger and the settlement token, overdue
     reports (also at the very second), a debtor's default (pro-rata payouts of an overdue slot,
-    write-offs, late funding), stray cash sent to the ledger or the desk and its return, each
-    checked against the model. The model computes every payout itself from issue 16's rule.
+    write-offs, late funding), the CreditDesk's credit insurance (cover offered, bought,
+    withdrawn, claimed once; payments through the desk in the policy's order) and pledges
+    (vouchers in custody, released, enforced, reclaimed, ended by a court order, their payouts
+    collected and passed on to the pledgee first; cash the desk keeps for a member it could not
+    pay, withdrawn or sent to a successor), stray cash sent to the ledger or the discount desk
+    and its return, each checked against the model. The model computes every payout itself
+    from issue 16's rules.
 
     Invariants, read from the chain after every step:
 
@@ -390,6 +444,9 @@ class VoucherLedgerMachine(RuleBasedStateMachine):
       and its written-off and routed flags are the model's, and the chain holds no voucher the
       model does not know.
     - Every live voucher's paidOutOf is what the model paid it pro rata.
+    - The CreditDesk's policies, pledge records and cash kept for members it could not pay
+      (heldFor) are the model's, and it holds exactly the insurers' escrow (cover offered or in
+      force), the pledge payouts not yet passed on and that kept cash.
     - The settlement token's supply is what the operator minted (no voucher action creates or
       burns a cent) and equals the sum of all accounts' balances plus the contracts'; the
       payout keeper holds none.
@@ -437,6 +494,7 @@ class VoucherLedgerMachine(RuleBasedStateMachine):
             *(f"supplier {i}" for i in range(SUPPLIERS)),
             "bank 0",
             "bank 1",
+            "insurer 0",  # offers credit insurance through the CreditDesk; may hold vouchers too
             "auditor",  # an active member whose only role may hold no voucher
             "outsider",  # never admitted
             "forger",  # signs offers it has no right to sign
@@ -446,10 +504,13 @@ class VoucherLedgerMachine(RuleBasedStateMachine):
         self.cores = [account for name, account in self.by_name.items() if name.startswith("core")]
         self.suppliers = [account for name, account in self.by_name.items() if name.startswith("supplier")]
         self.banks = [account for name, account in self.by_name.items() if name.startswith("bank")]
+        self.insurers = [account for name, account in self.by_name.items() if name.startswith("insurer")]
         self.auditor, self.outsider = self.by_name["auditor"], self.by_name["outsider"]
         self.forger = self.by_name["forger"]
-        self.members: list[LocalAccount] = self.cores + self.suppliers + self.banks  # may hold vouchers
+        self.members: list[LocalAccount] = self.cores + self.suppliers + self.banks + self.insurers  # may hold vouchers
         self.key = {a.address: a for a in self.by_name.values()}
+        self.credit = suite.credit.address  # the CreditDesk: a member (financier) holding pledged vouchers
+        self.name_of[self.credit] = "the credit desk"
         self.limit = {core.address: limit for core, limit in zip(self.cores, CORE_CREDIT_LIMITS, strict=True)}
 
         self.cast_accounts = sorted({a.address for a in vars(self.cast).values()})
@@ -477,8 +538,13 @@ class VoucherLedgerMachine(RuleBasedStateMachine):
         for i, bank in enumerate(self.banks):
             suite.registry.admit(operator, bank.address, f"Bank {i}", Role.FINANCIER, kyc)
             roles[bank.address] = Role.FINANCIER
+        for i, insurer in enumerate(self.insurers):
+            suite.registry.admit(operator, insurer.address, f"Insurer {i}", Role.INSURER, kyc)
+            roles[insurer.address] = Role.INSURER
         suite.registry.admit(operator, self.auditor.address, "Auditor", Role.AUDITOR, kyc)
         roles[self.auditor.address] = Role.AUDITOR
+        assert suite.registry.status_of(self.credit) == MemberStatus.ACTIVE, "deployment admits the credit desk"
+        roles[self.credit] = Role.FINANCIER
 
         cash = {a.address: 0 for a in [*self.members, self.auditor, self.outsider]}
         for core in self.cores:
@@ -488,7 +554,15 @@ class VoucherLedgerMachine(RuleBasedStateMachine):
             suite.token.mint(operator, bank.address, BANK_OPENING_CASH)
             suite.token.approve(bank, suite.desk.address, MAX_UINT256)  # the bank's discounting line
             cash[bank.address] = BANK_OPENING_CASH
-        self.minted = len(self.cores) * CORE_OPENING_CASH + len(self.banks) * BANK_OPENING_CASH
+        for insurer in self.insurers:
+            suite.token.mint(operator, insurer.address, INSURER_OPENING_CASH)
+            cash[insurer.address] = INSURER_OPENING_CASH
+        cash[self.credit] = 0  # insurers' escrow and pledge payouts not yet passed on
+        self.minted = (
+            len(self.cores) * CORE_OPENING_CASH
+            + len(self.banks) * BANK_OPENING_CASH
+            + len(self.insurers) * INSURER_OPENING_CASH
+        )
 
         status = {a: MemberStatus.ACTIVE for a in roles}
         self.m = Ledger(status=status, roles=roles, cash=cash)
@@ -498,6 +572,7 @@ class VoucherLedgerMachine(RuleBasedStateMachine):
         assert self.grace % DAY == 0, "test design: the grace period keeps boundaries off whole days"
         self.first_slot = suite.voucher.call("slotCount") + 1
         self.selectors = error_selectors(suite.voucher, suite.token, suite.keeper)
+        self.ever_pledged: set[int] = set()
         # Every time boundary of the run (maturities, grace ends, offer deadlines) sits half a
         # day off the clock's whole days, and time travels in whole days, so the few seconds a
         # block's timestamp drifts from the latest one can never decide an outcome. Pauses last
@@ -556,8 +631,8 @@ class VoucherLedgerMachine(RuleBasedStateMachine):
     def _spender(self, data: st.DataObject, v: VoucherModel) -> str:
         """Who moves value of ``v``: its holder mostly, else an agent of it, a spender it granted
         a value allowance, or someone with no right to."""
-        agents = sorted({a for (o, a) in self.m.agents if o == v.owner} | ({v.approved} if v.approved else set()))
-        granted = sorted(v.allowances)
+        agents = self._agents_of(v)
+        granted = sorted(set(v.allowances) & set(self.key))  # the CreditDesk spends only in a pledge
         kind = choose(data, "spender is", {"the holder": 5, "an agent": 2, "an allowance holder": 2, "anyone": 1})
         if kind == "an agent" and agents:
             return data.draw(st.sampled_from(agents), label="agent")
@@ -565,7 +640,18 @@ class VoucherLedgerMachine(RuleBasedStateMachine):
             return data.draw(st.sampled_from(granted), label="allowance holder")
         if kind == "anyone":
             return self._member(data, "spender", outsider_weight=1, auditor_weight=1)
-        return v.owner
+        return self._signer(v)
+
+    def _agents_of(self, v: VoucherModel) -> list[str]:
+        """The members that may act for ``v``'s holder (the CreditDesk, approved for a pledge,
+        acts only within one)."""
+        approved = {v.approved} if v.approved and v.approved != self.credit else set()
+        return sorted({a for (o, a) in self.m.agents if o == v.owner} | approved)
+
+    def _signer(self, v: VoucherModel) -> str:
+        """Who acts as ``v``'s holder: the holder, or for a voucher in the CreditDesk's custody
+        its pledgor (whose attempts to move it the ledger refuses: the desk holds it)."""
+        return self.m.pledges[v.token].pledgor if v.owner == self.credit else v.owner
 
     def _value(self, data: st.DataObject, available: int, label: str, *, all_weight: int = 2) -> int:
         """Part of ``available`` mostly, all of it (which may leave an empty voucher behind), or
@@ -593,6 +679,7 @@ class VoucherLedgerMachine(RuleBasedStateMachine):
         s = self.m.slots[slot_of(v.token)]
         return (
             v.value > 0
+            and v.owner != self.credit
             and not v.frozen
             and not self._reached(s.maturity, now)
             and self.m.active(v.owner)
@@ -766,9 +853,11 @@ class VoucherLedgerMachine(RuleBasedStateMachine):
             s.status = SlotStatus.SETTLED
         return None
 
-    def _cash_error(self, sender: str, to: str, amount: int) -> Revert | None:
+    def _cash_error(self, sender: str, to: str, amount: int, *, balance_known: bool = True) -> Revert | None:
         """SettlementToken._update: pause, then both sides' permission, then the balance
-        (system contracts may always hold; the model's accounts are members)."""
+        (system contracts may always hold; the model's accounts are members). Without
+        ``balance_known`` (the CreditDesk passing on cash it took in the same transaction) the
+        balance is not checked."""
         system = (self.suite.voucher.address, self.suite.desk.address)
         if self.m.paused("token"):
             return Revert("TokenPaused")
@@ -777,7 +866,7 @@ class VoucherLedgerMachine(RuleBasedStateMachine):
         if to not in system and not self.m.active(to):
             return Revert("NotPermittedHolder", {"account": to})
         balance = {self.suite.voucher.address: self.m.owed + self.m.excess, self.suite.desk.address: self.m.desk_excess}
-        if amount > balance.get(sender, self.m.cash.get(sender, 0)):
+        if balance_known and amount > balance.get(sender, self.m.cash.get(sender, 0)):
             return Revert("ERC20InsufficientBalance", {"sender": sender})
         return None
 
@@ -872,7 +961,7 @@ class VoucherLedgerMachine(RuleBasedStateMachine):
     @initialize(data=st.data())
     def open_the_books(self, data: st.DataObject) -> None:
         """Every history starts with one to three accepted vouchers, so that no example spends
-        its steps waiting for a first issuance; in about half of them the first debtor has
+        its steps waiting for a first issuance; in about two of three the first debtor has
         already defaulted (``_open_with_a_default``)."""
         slots = []
         for n in range(data.draw(st.integers(1, 3), label="opening vouchers")):
@@ -886,15 +975,16 @@ class VoucherLedgerMachine(RuleBasedStateMachine):
             assert slot is not None
             self._accept(slot, creditor.address)
             slots.append(slot)
-        if choose(data, "the first debtor", {"has not defaulted yet": 1, "has defaulted": 1}) == "has defaulted":
+        if choose(data, "the first debtor", {"has not defaulted yet": 1, "has defaulted": 2}) == "has defaulted":
             self._open_with_a_default(data, self.m.slots[slots[0]])
 
     def _open_with_a_default(self, data: st.DataObject, s: SlotModel) -> None:
         """Issue 16's story, so that a short history reaches it: the first slot's root voucher
         is paid on to up to three other members, the debtor (or a guarantor) funds part of the
         face value (maybe nothing), the clock runs past maturity and the grace period, and
-        someone marks the slot overdue. What follows (pro-rata payouts, write-offs, late
-        funding) is left to the rules."""
+        someone marks the slot overdue. Before that, maybe a holder pledged its voucher to a bank
+        and maybe the debtor bought credit insurance on the slot. What follows (pro-rata
+        payouts, write-offs, claims, late funding) is left to the rules."""
         root = token_id(s.slot, 1)
         for _ in range(data.draw(st.integers(0, 3), label="payments onward")):
             v = self.m.live[root]
@@ -906,10 +996,25 @@ class VoucherLedgerMachine(RuleBasedStateMachine):
             tx = expect("split-transfer", None, call)
             v.value -= value
             assert self._minted(tx, root) == [self.m.mint(s, to.address, value, root)]
+        now = self._now()
+        if choose(data, "a holder", {"keeps its voucher": 1, "pledges it to a bank": 1}) != "keeps its voucher":
+            token = draw_voucher(data, sorted(t for t in self.m.live if slot_of(t) == s.slot), "pledged voucher")
+            v = self.m.live[token]
+            bank = self._pick(data, [b for b in self.banks if b.address != v.owner], "pledgee").address
+            value = data.draw(st.sampled_from([v.value, max(1, v.value // 2)]), label="value pledged")
+            secured = data.draw(st.sampled_from([value, max(1, value * 3 // 4)]), label="secured")
+            self._pledge(v.owner, token, value, bank, secured, self._deadline(now, 5), approve=True)
+        if choose(data, "the slot", {"is not insured": 1, "is insured": 1}) == "is insured":
+            insurer = self._pick(data, self.insurers, "insurer").address
+            cover = data.draw(st.sampled_from([s.face, max(1, s.face // 2)]), label="cover")
+            order = data.draw(st.sampled_from(list(Recovery)), label="recovery order")
+            self._offer_cover(insurer, s, cover, cover // 50, order, self._deadline(now, 3))
+            s = self.m.slots[s.slot]  # the offer replaced the model (computed on a copy)
+            self._buy_cover(s.debtor, s, 0, (insurer, cover, cover // 50, order))
         payer = s.debtor
         if choose(data, "part paid by", {"the debtor": 2, "a guarantor": 1}) == "a guarantor":
             payer = self._pick(data, [m for m in self.members if m.address != s.debtor], "guarantor").address
-        fraction = data.draw(st.sampled_from([0, 1, 10, 50, 90, 99]), label="percent funded")
+        fraction = data.draw(st.sampled_from([50, 10, 90, 1, 99, 0]), label="percent funded")
         if s.face * fraction // 100:
             self._fund_slot(s, payer, s.face * fraction // 100)
         now = self._now()
@@ -1001,7 +1106,7 @@ class VoucherLedgerMachine(RuleBasedStateMachine):
         now = self._now()
         token = self._live_token(data, now)
         v = self.m.live[token]
-        caller = self._owner_or_other(data, v.owner, "caller")
+        caller = self._owner_or_other(data, self._signer(v), "caller")
         values: list[int] = []
         left = v.value
         for _ in range(data.draw(st.integers(0, 3), label="parts")):
@@ -1057,6 +1162,9 @@ class VoucherLedgerMachine(RuleBasedStateMachine):
         expected = self._spend_error(source, spender, value) or self._update_error(
             Change.MERGE, source, "", value, now, target=target
         )
+        if expected is None and self.m.live[target].owner == self.credit:
+            # The CreditDesk accepts value only from its own pledge: the collateral stays as pledged.
+            expected = Revert("InvalidReceiver", {"receiver": self.credit})
         call = Call(self.suite.voucher, self.key[spender], MERGE, (source, target, value))
         if expect("merge", expected, call) is not None:
             self._spend(v, spender, value)
@@ -1071,7 +1179,7 @@ class VoucherLedgerMachine(RuleBasedStateMachine):
         token = self._live_token(data, now)
         v = self.m.live[token]
         spender = self._spender(data, v)
-        holder = self._owner_or_other(data, v.owner, "named holder")
+        holder = self._owner_or_other(data, self._signer(v), "named holder")
         to = self._member(data, "recipient", outsider_weight=1, auditor_weight=1)
         expected = self._authorize_whole_error(token, holder, spender) or self._update_error(
             Change.MOVE, token, to, 0, now
@@ -1088,7 +1196,7 @@ class VoucherLedgerMachine(RuleBasedStateMachine):
             token = draw_voucher(data, self.m.live, "voucher")
             v = self.m.live[token]
             agents = sorted(a for (o, a) in self.m.agents if o == v.owner)
-            caller = v.owner
+            caller = self._signer(v)
             if agents and choose(data, "approved by", {"the holder": 2, "its agent": 1}) == "its agent":
                 caller = data.draw(st.sampled_from(agents), label="agent")
             caller = caller if choose(data, "caller", {"as drawn": 6, "anyone": 1}) == "as drawn" else (
@@ -1106,7 +1214,7 @@ class VoucherLedgerMachine(RuleBasedStateMachine):
             if expect("approve voucher", expected, call) is not None:
                 v.approved = to
             return
-        holders = sorted({v.owner for v in self.m.live.values()}) or [a.address for a in self.members]
+        holders = sorted({v.owner for v in self.m.live.values()} - {self.credit}) or [a.address for a in self.members]
         holder = data.draw(st.sampled_from(holders), label="holder")
         mine = sorted(a for (o, a) in self.m.agents if o == holder)
         approved = not mine or choose(data, "for all", {"approve": 1, "revoke": 1}) == "approve"
@@ -1122,8 +1230,8 @@ class VoucherLedgerMachine(RuleBasedStateMachine):
         """A holder, or its agent, lets another member move part of a voucher's value."""
         token = draw_voucher(data, self.m.live, "voucher")
         v = self.m.live[token]
-        agents = sorted({a for (o, a) in self.m.agents if o == v.owner} | ({v.approved} if v.approved else set()))
-        caller = v.owner
+        agents = self._agents_of(v)
+        caller = self._signer(v)
         kind = choose(data, "granted by", {"the holder": 3, "its agent": 2, "anyone": 1})
         if kind == "its agent" and agents:
             caller = data.draw(st.sampled_from(agents), label="agent")
@@ -1162,7 +1270,7 @@ class VoucherLedgerMachine(RuleBasedStateMachine):
             usurious = choose(data, "rate kind", {"market": 9, "above 100 %": 1}) != "market"
             rate = MAX_RATE_BPS + 1 if usurious else data.draw(st.integers(0, 1_500), label="rate bps")
             deadline = now + DAY // 2 if kind != "expired" else now - DAY // 2
-            seller = self._owner_or_other(data, self.m.live[token].owner, "named seller")
+            seller = self._owner_or_other(data, self._signer(self.m.live[token]), "named seller")
             offer = DiscountOffer(token, value, rate, deadline, self._next(), bank.address, seller)
             genuine = kind != "forged"
             signature = self.suite.desk.sign(bank.key if genuine else self.forger.key, offer)
@@ -1170,7 +1278,7 @@ class VoucherLedgerMachine(RuleBasedStateMachine):
         v = self.m.live.get(token)
         submitter = offer.seller
         if choose(data, "submitted by", {"the named seller": 8, "someone else": 1}) != "the named seller":
-            submitter = v.owner if v and v.owner != offer.seller else self._member(data, "submitter")
+            submitter = self._signer(v) if v and self._signer(v) != offer.seller else self._member(data, "submitter")
 
         s = self.m.slots[slot_of(token)]
         expected = None
@@ -1252,12 +1360,12 @@ class VoucherLedgerMachine(RuleBasedStateMachine):
             self.m.cash[caller] -= amount
             self.m.owed += amount
 
-    def _fund_error(self, s: SlotModel, caller: str, amount: int) -> Revert | None:
+    def _fund_error(self, s: SlotModel, caller: str, amount: int, *, balance_known: bool = True) -> Revert | None:
         """ReceivableVoucher.fund by ``caller``, in its order of checks."""
         if self.m.paused("ledger"):
             return Revert("SystemPaused")
-        if s.flags & SLOT_ROUTED and caller != self.suite.credit.address:
-            return Revert("FundThroughDesk", {"slot": s.slot, "desk": self.suite.credit.address})
+        if s.flags & SLOT_ROUTED and caller != self.credit:
+            return Revert("FundThroughDesk", {"slot": s.slot, "desk": self.credit})
         if caller != s.debtor and not (self.m.active(caller) and self.m.roles.get(caller, 0)):
             return Revert("NotActiveMember", {"account": caller})
         if s.status != SlotStatus.ACCEPTED:
@@ -1266,7 +1374,7 @@ class VoucherLedgerMachine(RuleBasedStateMachine):
             return Revert("ZeroAmount")
         if amount > s.unfunded:
             return Revert("OverFunding", {"slot": s.slot, "unfunded": s.unfunded, "amount": amount})
-        return self._cash_error(caller, self.suite.voucher.address, amount)
+        return self._cash_error(caller, self.suite.voucher.address, amount, balance_known=balance_known)
 
     @precondition(lambda self: any(owing(s) for s in self.m.slots.values()))
     @rule(data=st.data())
@@ -1403,7 +1511,7 @@ class VoucherLedgerMachine(RuleBasedStateMachine):
         pool = {"of an overdue slot": overdue, "burned": self._burned()}.get(kind) or sorted(self.m.live)
         token = draw_voucher(data, pool, "voucher")
         v = self.m.live.get(token)
-        holder = v.owner if v is not None else self._member(data, "holder")
+        holder = self._signer(v) if v is not None else self._member(data, "holder")
         caller = self._owner_or_other(data, holder, "caller")
         after = copy.deepcopy(self.m)
         if self.m.paused("ledger"):
@@ -1505,22 +1613,30 @@ class VoucherLedgerMachine(RuleBasedStateMachine):
     @rule(data=st.data())
     def force_transfer(self, data: st.DataObject) -> None:
         """A court order (threshold 1: one operator) moves a frozen voucher, or one whose holder
-        is not active, whole to an active member that may hold vouchers, at any time."""
-        fitting = sorted(t for t, v in self.m.live.items() if v.frozen or not self.m.active(v.owner))
+        is not active, whole to an active member that may hold vouchers, at any time. A pledged
+        voucher taken out of the CreditDesk's custody ends its pledge: what it received there is
+        passed on (pledgee first)."""
+        held = sorted(self.m.live)
+        fitting = [t for t in held if self.m.live[t].frozen or not self.m.active(self.m.live[t].owner)]
         burned = sorted(set(self.m.parents) - set(self.m.live))
         pick = choose(data, "voucher pick", {"fitting": 6, "any live": 2, "burned": 1})
         if pick == "fitting" and not fitting:
             # The court's first step: the operator freezes the disputed voucher.
-            disputed = draw_voucher(data, self.m.live, "voucher frozen first")
+            disputed = draw_voucher(data, held, "voucher frozen first")
             call = Call(self.suite.voucher, self.cast.operator, "freeze", (disputed, keccak(text="dispute")))
             expect("freeze", None, call)
             self.m.live[disputed].frozen = True
             fitting = [disputed]
-        token = draw_voucher(data, {"fitting": fitting, "burned": burned}.get(pick) or sorted(self.m.live), "voucher")
+        token = draw_voucher(data, {"fitting": fitting, "burned": burned}.get(pick) or held, "voucher")
         to = self._member(data, "to", outsider_weight=1, auditor_weight=1)
         caller, expected = self._operators_act_on(data, token)
         v = self.m.live.get(token)
         expected = expected or self._court_order_refusal(token, v, to)
+        after = copy.deepcopy(self.m)
+        if expected is None:
+            after.move(after.live[token], to)  # a frozen voucher stays frozen
+            if v.owner == self.credit:
+                expected = self._custody_ended_in(after, token)
         reason = keccak(text=f"court order {self._next()}")
         tx = expect("force transfer", expected, Call(self.suite.voucher, caller, "forceTransfer", (token, to, reason)))
         if tx is None:
@@ -1528,7 +1644,7 @@ class VoucherLedgerMachine(RuleBasedStateMachine):
         assert v is not None
         (event,) = tx.events(self.suite.voucher.contract, "VoucherForceTransferred")
         assert (event["args"]["from"], event["args"]["to"]) == (v.owner, to)
-        self.m.move(v, to)  # a frozen voucher stays frozen
+        self.m = after
 
     def _pause_or_resume(self, contract: str, caller: LocalAccount, *, pause: bool) -> None:
         client = self.suite.voucher if contract == "ledger" else self.suite.token
@@ -1677,6 +1793,590 @@ class VoucherLedgerMachine(RuleBasedStateMachine):
             else:
                 self.m.desk_excess -= amount
 
+    # ------------------------------------------------------ the CreditDesk: insurance
+
+    def _deadline(self, now: int, days: int) -> int:
+        """Half a day past the run's whole day ``days`` from today (off the clock's whole days)."""
+        return self.base + (self._day(now) + days) * DAY + DAY // 2
+
+    def _approve_cash(self, payer: str, amount: int) -> None:
+        """The payer lets the CreditDesk pull ``amount`` (an allowance is not what the model checks)."""
+        if amount <= MAX_UINT256:
+            self.suite.token.approve(self.key[payer], self.credit, amount)
+
+    def _policy_state(self, slot: int) -> CoverState:
+        p = self.m.policies.get(slot)
+        return p.state if p else CoverState.NONE
+
+    def _desk_pays(self, ledger: Ledger, to: str, amount: int) -> Revert | None:
+        """CreditDesk._pay in ``ledger``: ``to`` is paid now, or, while it may not hold settlement
+        tokens (suspended, removed), the desk keeps the amount for it (heldFor) so that it
+        blocks nobody else's payment; while the token is paused nothing moves."""
+        if amount == 0:
+            return None
+        if ledger.paused("token"):
+            return Revert("SettlementPaused")
+        if ledger.active(to):
+            ledger.cash[self.credit] -= amount
+            ledger.cash[to] += amount
+        else:
+            ledger.held[to] = ledger.held.get(to, 0) + amount
+            OUTCOMES["credit desk: payment held"] += 1
+        return None
+
+    def _offer_cover_in(
+        self, ledger: Ledger, insurer: str, s: SlotModel, cover: int, premium: int, order: Recovery, deadline: int
+    ) -> Revert | None:
+        """CreditDesk.offerCover in ``ledger``, in its order of checks: an offer past its deadline
+        and never bought gives way (its escrow goes back to its insurer), then the insurer
+        escrows the new cover."""
+        now = self._now()
+        if not (ledger.active(insurer) and ledger.roles.get(insurer, 0) & Role.INSURER):
+            return Revert("NotInsurer", {"account": insurer})
+        if s.status != SlotStatus.ACCEPTED or self._reached(s.maturity, now):
+            return Revert("SlotNotCoverable", {"slot": s.slot})
+        old = ledger.policies.get(s.slot)
+        if old is not None and old.state == CoverState.OFFERED and self._reached(old.deadline + 1, now):
+            old.state = CoverState.CLOSED
+            refused = self._desk_pays(ledger, old.insurer, old.cover)
+            if refused:
+                return refused
+            OUTCOMES["offer cover: an expired offer gave way"] += 1
+        elif old is not None and old.state not in (CoverState.NONE, CoverState.CLOSED):
+            return Revert("SlotAlreadyCovered", {"slot": s.slot})
+        if cover == 0:
+            return Revert("ZeroAmount")
+        if cover > s.face:
+            return Revert("CoverAboveFace", {"cover": cover, "faceValue": s.face})
+        if self._reached(deadline + 1, now):
+            return Revert("OfferExpired", {"deadline": deadline})
+        if premium > MAX_UINT64:
+            return Revert("AmountTooLarge", {"value": premium, "max": MAX_UINT64})
+        refused = self._cash_error(insurer, self.credit, cover)
+        if refused:
+            return refused
+        ledger.policies[s.slot] = PolicyModel(insurer, deadline, CoverState.OFFERED, order, cover, premium)
+        ledger.cash[insurer] -= cover
+        ledger.cash[self.credit] += cover
+        return None
+
+    def _offer_cover(
+        self, insurer: str, s: SlotModel, cover: int, premium: int, order: Recovery, deadline: int
+    ) -> None:
+        after = copy.deepcopy(self.m)
+        expected = self._offer_cover_in(after, insurer, after.slots[s.slot], cover, premium, order, deadline)
+        self._approve_cash(insurer, cover)
+        call = Call(self.suite.credit, self.key[insurer], "offerCover", (s.slot, cover, premium, int(order), deadline))
+        if expect("offer cover", expected, call) is not None:
+            self.m = after
+
+    def _buy_cover(self, buyer: str, s: SlotModel, token: int, terms: tuple[str, int, int, Recovery]) -> None:
+        """CreditDesk.buyCover by the debtor or the holder of ``token`` (a voucher of the slot), on
+        the terms (insurer, cover, premium, order) it read: the premium goes to the insurer and
+        the cover is in force."""
+        now = self._now()
+        p = self.m.policies.get(s.slot)
+        v = self.m.live.get(token)
+        expected = None
+        if not (self.m.active(buyer) and self.m.roles.get(buyer, 0)):
+            expected = Revert("NotActiveMember", {"account": buyer})
+        elif p is None or p.state != CoverState.OFFERED:
+            expected = Revert("UnexpectedCoverState", {"slot": s.slot, "state": int(self._policy_state(s.slot))})
+        elif terms != (p.insurer, p.cover, p.premium, p.order):
+            expected = Revert("TermsChanged", {"slot": s.slot})
+        elif self._reached(p.deadline + 1, now):
+            expected = Revert("OfferExpired", {"deadline": p.deadline})
+        elif self._reached(s.maturity, now):
+            expected = Revert("SlotNotCoverable", {"slot": s.slot})
+        elif buyer != s.debtor and not (v is not None and v.owner == buyer and slot_of(token) == s.slot):
+            expected = Revert("NotDebtorOrHolder", {"slot": s.slot, "account": buyer})
+        elif p.premium:
+            expected = self._cash_error(buyer, p.insurer, p.premium)
+        self._approve_cash(buyer, p.premium if p else 0)
+        insurer, cover, premium, order = terms
+        args = (s.slot, token, insurer, cover, premium, int(order))
+        call = Call(self.suite.credit, self.key[buyer], "buyCover", args)
+        if expect("buy cover", expected, call) is None:
+            return
+        assert p is not None
+        p.state, p.buyer = CoverState.ACTIVE, buyer
+        self.m.cash[buyer] -= p.premium
+        self.m.cash[p.insurer] += p.premium
+
+    @precondition(lambda self: self.m.slots)
+    @rule(data=st.data())
+    def credit_insurance(self, data: st.DataObject) -> None:
+        """An insurer offers cover on a slot (escrowing it at the CreditDesk; an earlier offer
+        past its deadline and never bought gives way), the debtor or a holder buys it for the
+        premium on the terms it read, or the insurer withdraws an offer nobody bought or cover on
+        a slot funded in full. Each with its refusals (not an insurer, a slot not coverable or
+        already covered, an expired offer, changed terms, a buyer neither debtor nor holder, or
+        not active, cover in force, not the policy's insurer ...)."""
+        now = self._now()
+        offered = any(p.state == CoverState.OFFERED for p in self.m.policies.values())
+        act = choose(data, "act", {"offer cover": 3, "buy cover": 4 if offered else 1, "withdraw cover": 1})
+        if act == "offer cover":
+            slot = self._slot(
+                data,
+                lambda s: s.status == SlotStatus.ACCEPTED
+                and s.maturity > now + DAY
+                and self._policy_state(s.slot) in (CoverState.NONE, CoverState.CLOSED),
+            )
+            s = self.m.slots[slot]
+            insurer = self._pick(data, self.insurers, "insurer").address
+            if choose(data, "offered by", {"an insurer": 8, "a bank": 1}) == "a bank":
+                insurer = self._pick(data, self.banks, "insurer").address
+            kind = choose(data, "cover", {"part": 4, "all": 2, "zero": 1, "above face": 1})
+            cover = {"all": s.face, "zero": 0, "above face": s.face + 1}.get(kind)
+            if cover is None:
+                cover = data.draw(st.integers(1, max(1, s.face - 1)), label="cover")
+            premium = data.draw(st.integers(0, cover // 20), label="premium")
+            if choose(data, "premium kind", {"a fair one": 12, "absurd": 1}) == "absurd":
+                premium = MAX_UINT64 + 1
+            order = data.draw(st.sampled_from(list(Recovery)), label="recovery order")
+            days = choose(data, "offer open", {"for days": 6, "expired": 1})
+            deadline = self._deadline(now, -1 if days == "expired" else data.draw(st.integers(0, 20), label="days"))
+            self._offer_cover(insurer, s, cover, premium, order, deadline)
+        elif act == "buy cover":
+            slot = self._slot(data, lambda s: self._policy_state(s.slot) == CoverState.OFFERED)
+            s, p = self.m.slots[slot], self.m.policies.get(slot)
+            own = sorted(t for t, v in self.m.live.items() if slot_of(t) == slot and v.owner in self.key)
+            others = sorted(t for t, v in self.m.live.items() if slot_of(t) != slot and v.owner in self.key)
+            kinds = {"the debtor": 3, "a holder": 3, "someone else": 1, "another slot's holder": 1}
+            kind = choose(data, "buyer", kinds)
+            buyer, token = s.debtor, 0
+            if kind == "a holder" and own:
+                token = draw_voucher(data, own, "holder's voucher")
+                buyer = self.m.live[token].owner
+            elif kind == "another slot's holder" and others:
+                token = draw_voucher(data, others, "holder's voucher")
+                buyer = self.m.live[token].owner
+            elif kind == "someone else":
+                buyer = self._member(data, "buyer", outsider_weight=2)
+            terms = (p.insurer, p.cover, p.premium, p.order) if p else (self.insurers[0].address, 1, 0, Recovery(0))
+            if choose(data, "terms", {"as offered": 8, "stale": 1}) == "stale":
+                terms = (terms[0], terms[1], terms[2] + 1, terms[3])
+            self._buy_cover(buyer, s, token, terms)
+        else:
+            slot = self._slot(data, lambda s: self._policy_state(s.slot) in (CoverState.OFFERED, CoverState.ACTIVE))
+            s, p = self.m.slots[slot], self.m.policies.get(slot)
+            caller = p.insurer if p else self.insurers[0].address
+            if choose(data, "withdrawn by", {"the insurer": 8, "someone else": 1}) != "the insurer":
+                caller = self._member(data, "caller", outsider_weight=1)
+            expected = None
+            if p is None or caller != p.insurer:
+                expected = Revert("NotPolicyInsurer", {"slot": slot, "account": caller})
+            elif p.state == CoverState.ACTIVE:
+                expected = Revert("CoverInForce", {"slot": slot}) if s.unfunded else None
+            elif p.state != CoverState.OFFERED:
+                expected = Revert("UnexpectedCoverState", {"slot": slot, "state": int(p.state)})
+            if expected is None:
+                assert p is not None
+                expected = self._cash_error(self.credit, p.insurer, p.cover)
+            if expect("withdraw cover", expected, Call(self.suite.credit, self.key[caller], "withdrawCover", (slot,))):
+                assert p is not None
+                p.state = CoverState.CLOSED
+                self.m.cash[self.credit] -= p.cover
+                self.m.cash[p.insurer] += p.cover
+
+    @precondition(lambda self: any(p.state == CoverState.ACTIVE for p in self.m.policies.values()))
+    @rule(data=st.data())
+    def insurance_claim(self, data: st.DataObject) -> None:
+        """Anyone claims on a covered slot marked overdue: the escrow pays the slot's unfunded
+        part up to the cover, once, the rest returns to the insurer, and from then on the slot is
+        funded only through the desk (refused before the slot is overdue, once it is fully
+        funded, or a second time)."""
+        slot = self._slot(data, lambda s: self._policy_state(s.slot) == CoverState.ACTIVE and bool(s.overdue_at))
+        caller = self._member(data, "caller", outsider_weight=2)
+        after = copy.deepcopy(self.m)
+        s, p = after.slots[slot], after.policies.get(slot)
+        paid = 0
+        expected = None
+        if p is None or p.state != CoverState.ACTIVE:
+            expected = Revert("UnexpectedCoverState", {"slot": slot, "state": int(self._policy_state(slot))})
+        elif not s.overdue_at:
+            expected = Revert("ClaimNotDue", {"slot": slot})
+        elif s.unfunded == 0:
+            expected = Revert("NothingToClaim", {"slot": slot})
+        else:
+            paid = min(p.cover, s.unfunded)
+            expected = self._fund_error(s, self.credit, paid)
+            if expected is None:
+                p.state, p.claim_paid = CoverState.CLAIMED, paid
+                s.flags |= SLOT_ROUTED
+                s.funded += paid
+                after.owed += paid
+                after.cash[self.credit] -= paid
+                expected = self._desk_pays(after, p.insurer, p.cover - paid)
+        tx = expect("claim", expected, Call(self.suite.credit, self.key[caller], "claim", (slot,)))
+        if tx is None:
+            return
+        assert p is not None
+        (event,) = tx.events(self.suite.credit.contract, "ClaimPaid")
+        assert (event["args"]["paid"], event["args"]["refunded"]) == (paid, p.cover - paid), dict(event["args"])
+        self.m = after
+
+    @precondition(lambda self: self.m.slots)
+    @rule(data=st.data())
+    def pay_through_the_desk(self, data: st.DataObject) -> None:
+        """The debtor or a guarantor pays toward a slot through the CreditDesk: all of it funds
+        the slot, or after a claim it is split between the slot and the insurer in the
+        policy's order (holders first: the slot up to its unfunded part, then the insurer;
+        insurer first: what the debtor owes the insurer, then the slot)."""
+        claimed = [slot for slot in self.m.slots if self._policy_state(slot) == CoverState.CLAIMED]
+        if claimed and choose(data, "slot pick", {"after a claim": 3, "any": 1}) == "after a claim":
+            slot = data.draw(st.sampled_from(sorted(claimed)), label="slot")
+        else:
+            slot = self._slot(data, owing)
+        payer = self.m.slots[slot].debtor
+        if choose(data, "paid by", {"the debtor": 6, "a guarantor": 3}) != "the debtor":
+            others = [a for a in (*self.members, self.auditor, self.outsider) if a.address != payer]
+            payer = self._pick(data, others, "guarantor").address
+        after = copy.deepcopy(self.m)
+        s, p = after.slots[slot], after.policies.get(slot)
+        after_claim = p is not None and p.state == CoverState.CLAIMED
+        owed_insurer = p.insurer_owed if p is not None else 0
+        amount = self._value(data, s.unfunded + owed_insurer, "amount")
+        to_insurer = 0
+        expected = None
+        if payer != s.debtor and not (self.m.active(payer) and self.m.roles.get(payer, 0)):
+            expected = Revert("NotActiveMember", {"account": payer})
+        elif amount == 0:
+            expected = Revert("ZeroAmount")
+        elif after_claim and amount > s.unfunded + owed_insurer:
+            expected = Revert("OverPayment", {"slot": slot, "payable_": s.unfunded + owed_insurer, "amount": amount})
+        else:
+            if after_claim:
+                assert p is not None
+                if p.order == Recovery.INSURER_FIRST:
+                    to_insurer = min(amount, owed_insurer)
+                else:
+                    to_insurer = max(0, amount - s.unfunded)
+            to_slot = amount - to_insurer
+            expected = self._cash_error(payer, self.credit, amount) or (
+                self._fund_error(s, self.credit, to_slot, balance_known=False) if to_slot else None
+            )
+            if expected is None:
+                after.cash[payer] -= amount
+                after.cash[self.credit] += amount - to_slot
+                s.funded += to_slot
+                after.owed += to_slot
+                if to_insurer:
+                    assert p is not None
+                    p.recovered += to_insurer
+                    expected = self._desk_pays(after, p.insurer, to_insurer)
+        self._approve_cash(payer, amount)
+        tx = expect("pay through the desk", expected, Call(self.suite.credit, self.key[payer], "pay", (slot, amount)))
+        if tx is None:
+            return
+        (event,) = tx.events(self.suite.credit.contract, "PaidThroughDesk")
+        args = event["args"]
+        assert (args["toSlot"], args["toInsurer"], args["insurerOwed"]) == (
+            amount - to_insurer,
+            to_insurer,
+            p.insurer_owed if p else 0,
+        ), f"PaidThroughDesk {dict(args)}, model {amount - to_insurer} to the slot, {to_insurer} to the insurer"
+        self.m = after
+
+    # --------------------------------------------------------- the CreditDesk: pledges
+
+    def _pledge(self, caller: str, token: int, value: int, pledgee: str, secured: int, due: int, approve: bool) -> None:
+        """CreditDesk.pledge, in its order of checks, then the ledger's move into custody: the
+        whole voucher (ERC-721 transfer by the desk, approved for it) or a part split off (the
+        desk spending a value allowance)."""
+        now = self._now()
+        v, s = self.m.live[token], self.m.slots[slot_of(token)]
+        whole = value == v.value
+        if approve and caller == v.owner:
+            if whole:
+                call = Call(self.suite.voucher, self.key[caller], "approve(address,uint256)", (self.credit, token))
+                expect("approve voucher", None, call)
+                v.approved = self.credit
+            else:
+                args = (token, self.credit, value)
+                expect("grant value allowance", None, Call(self.suite.voucher, self.key[caller], APPROVE_VALUE, args))
+                v.allowances[self.credit] = (caller, min(value, UNLIMITED))
+        expected = None
+        if token in self.m.pledges:
+            expected = Revert("AlreadyPledged", {"tokenId": token})
+        elif caller != v.owner:
+            expected = Revert("NotHolder", {"tokenId": token, "account": caller})
+        elif v.frozen:
+            expected = Revert("VoucherFrozen", {"tokenId": token})
+        elif value == 0 or secured == 0:
+            expected = Revert("ZeroAmount")
+        elif value > v.value:
+            expected = Revert("ValueAboveVoucher", {"value": value, "voucherValue": v.value})
+        elif secured > value:
+            expected = Revert("SecuredAboveValue", {"secured": secured, "value": value})
+        elif pledgee == caller:
+            expected = Revert("SelfPledge", {"account": caller})
+        elif pledgee == self.credit or not (self.m.active(pledgee) and self.m.roles.get(pledgee, 0) & Role.FINANCIER):
+            expected = Revert("NotFinancier", {"account": pledgee})
+        elif self._reached(due, now) or due >= s.maturity:
+            expected = Revert("DueDateOutOfRange", {"dueDate": due, "maturity": s.maturity})
+        elif whole:
+            expected = self._authorize_whole_error(token, caller, self.credit) or self._update_error(
+                Change.MOVE, token, self.credit, 0, now
+            )
+        else:
+            expected = self._spend_error(token, self.credit, value) or self._update_error(
+                Change.SPLIT, token, self.credit, value, now
+            )
+        call = Call(self.suite.credit, self.key[caller], "pledge", (token, value, pledgee, secured, due))
+        tx = expect("pledge", expected, call)
+        if tx is None:
+            return
+        if whole:
+            self.m.move(v, self.credit)
+            pledged = token
+        else:
+            self._spend(v, self.credit, value)
+            v.value -= value
+            pledged = self.m.mint(s, self.credit, value, token)
+            assert self._minted(tx, token) == [pledged]
+        (event,) = tx.events(self.suite.credit.contract, "VoucherPledged")
+        assert int(event["args"]["tokenId"]) == pledged
+        self.m.pledges[pledged] = PledgeModel(caller, pledgee, due, value, secured)
+        self.ever_pledged.add(pledged)
+
+    def _pass_on(self, ledger: Ledger, p: PledgeModel, fresh: int) -> Revert | None:
+        """What a pledged voucher received goes to the pledgee first, up to what the pledge
+        still secures, the rest to the pledgor."""
+        to_pledgee = min(fresh, p.secured - p.pledgee_paid)
+        p.pledgee_paid += to_pledgee
+        paid_to = "both" if to_pledgee and fresh - to_pledgee else "the pledgee" if to_pledgee else "the pledgor"
+        OUTCOMES[f"pledge payout: to {paid_to}"] += 1
+        return self._desk_pays(ledger, p.pledgee, to_pledgee) or self._desk_pays(ledger, p.pledgor, fresh - to_pledgee)
+
+    def _distribute_in(self, ledger: Ledger, token: int) -> Revert | None:
+        """CreditDesk._distribute in ``ledger``: what the pledged voucher received since the last
+        time (its nominal less its value while in custody; all of it once redeemed whole) is
+        passed on; a voucher redeemed whole ends its pledge."""
+        p = ledger.pledges.get(token)
+        if p is None:
+            return Revert("NotPledged", {"tokenId": token})
+        v = ledger.live.get(token)
+        assert v is None or v.owner == self.credit, "a court order out of custody ends the pledge"
+        received = p.nominal if v is None else p.nominal - v.value
+        fresh = received - p.distributed
+        if fresh == 0:
+            return Revert("NothingToDistribute", {"tokenId": token})
+        p.distributed = received
+        if v is None:
+            del ledger.pledges[token]
+        return self._pass_on(ledger, p, fresh)
+
+    def _custody_ended_in(self, ledger: Ledger, token: int) -> Revert | None:
+        """CreditDesk.custodyEnded, which the ledger calls after a court order took ``token`` out
+        of the desk's custody: what it received there is passed on and the pledge is over."""
+        p = ledger.pledges.pop(token, None)
+        if p is None:
+            return None
+        fresh = p.nominal - ledger.live[token].value - p.distributed
+        OUTCOMES["force transfer: a pledge ended"] += 1
+        return self._pass_on(ledger, p, fresh) if fresh else None
+
+    def _give_back_in(self, ledger: Ledger, token: int, p: PledgeModel, now: int) -> bool:
+        """CreditDesk._giveBack: the voucher returns to its pledgor and the pledge ends, or, if
+        the ledger refuses the move, it stays in custody, released, for the pledgor to reclaim."""
+        if self._update_error(Change.MOVE, token, p.pledgor, 0, now) is not None:
+            OUTCOMES["pledge: kept in custody for the pledgor"] += 1
+            return False
+        del ledger.pledges[token]
+        ledger.move(ledger.live[token], p.pledgor)
+        return True
+
+    @precondition(lambda self: self.m.live)
+    @rule(data=st.data())
+    def pledge(self, data: st.DataObject) -> None:
+        """A holder pledges a voucher (or a part split off it) to a bank through the CreditDesk,
+        which keeps it in custody as collateral for a loan due before maturity. Refused for a
+        voucher already pledged, by anyone but its holder, for a frozen voucher, nothing, more
+        than the voucher or a secured amount above the value, to oneself or to anyone but an
+        active bank, a due date out of range, or when the ledger refuses the move into custody."""
+        now = self._now()
+        token = self._live_token(data, now)
+        v, s = self.m.live[token], self.m.slots[slot_of(token)]
+        caller = self._owner_or_other(data, self._signer(v), "pledgor")
+        value = self._value(data, v.value, "value pledged")
+        kind = choose(data, "secured", {"part": 4, "all": 2, "more": 1, "zero": 1})
+        secured = {"all": value, "more": value + 1, "zero": 0}.get(kind)
+        if secured is None:
+            secured = data.draw(st.integers(1, max(1, value - 1)), label="secured")
+        kind = choose(data, "pledgee", {"a bank": 8, "the pledgor": 1, "a supplier": 1, "the credit desk": 1})
+        pledgee = {"the pledgor": caller, "the credit desk": self.credit}.get(kind)
+        if pledgee is None:
+            pledgee = self._pick(data, self.banks if kind == "a bank" else self.suppliers, "pledgee").address
+        days_left = (s.maturity - now) // DAY
+        kind = choose(data, "loan due", {"before maturity": 8, "in the past": 1, "at maturity": 1})
+        if kind == "before maturity" and days_left >= 1:
+            due = self._deadline(now, data.draw(st.integers(0, days_left - 1), label="due in days"))
+        else:
+            due = s.maturity if kind == "at maturity" else self._deadline(now, -1)
+        approve = choose(data, "the pledgor", {"approves the desk": 8, "forgets to": 1}) == "approves the desk"
+        self._pledge(caller, token, value, pledgee, secured, due, approve)
+
+    @precondition(lambda self: self.m.pledges)
+    @rule(data=st.data())
+    def pledge_payouts(self, data: st.DataObject) -> None:
+        """Anyone collects a pledged voucher's payout at the ledger (its whole value, or its
+        pro-rata share of an overdue slot) or distributes what it received since: to the pledgee
+        first, up to the secured amount, then to the pledgor; the bank releases the pledge
+        (before maturity the voucher returns) or enforces it between the loan's due date and
+        maturity (the secured part becomes the bank's voucher, the rest returns); a voucher the
+        ledger would not return to its pledgor then stays in custody, released, until the
+        pledgor reclaims it. Each with its refusals."""
+        now = self._now()
+        enforceable = sorted(t for t in self.m.pledges if self._enforceable(t, now))
+        weights = {"collect": 4, "enforce": 4 if enforceable else 1, "release": 2, "distribute": 1, "reclaim": 1}
+        act = choose(data, "act", weights)
+        if act == "enforce" and enforceable and choose(data, "voucher pick", {"due": 3, "any": 1}) == "due":
+            token = draw_voucher(data, enforceable, "pledged voucher")
+        elif choose(data, "voucher pick", {"pledged": 8, "any": 1}) == "pledged":
+            token = draw_voucher(data, sorted(self.m.pledges), "pledged voucher")
+        else:
+            token = draw_voucher(data, sorted(set(self.m.parents)), "voucher")
+        p = self.m.pledges.get(token)
+        after = copy.deepcopy(self.m)
+        if act in ("collect", "distribute"):
+            caller = self._member(data, "caller", outsider_weight=2)
+            if act == "distribute":
+                expected = self._distribute_in(after, token)
+            elif p is None:
+                expected = Revert("NotPledged", {"tokenId": token})
+            elif self.m.paused("ledger"):
+                expected = Revert("SystemPaused")
+            else:
+                expected = self._redeem_in(after, token, now) or self._distribute_in(after, token)
+            function = act
+        elif act == "reclaim":
+            caller = p.pledgor if p else self._member(data, "caller")
+            if choose(data, "caller", {"the pledgor": 8, "someone else": 1}) != "the pledgor":
+                caller = self._member(data, "caller", outsider_weight=1)
+            if p is None:
+                expected = Revert("NotPledged", {"tokenId": token})
+            elif caller != p.pledgor or p.secured != p.pledgee_paid:
+                expected = Revert("NotReclaimable", {"tokenId": token, "caller": caller})
+            else:
+                expected = self._update_error(Change.MOVE, token, caller, 0, now)
+                if expected is None:
+                    del after.pledges[token]
+                    after.move(after.live[token], caller)
+            function = "reclaim"
+        else:
+            caller = p.pledgee if p else self._pick(data, self.banks, "caller").address
+            if choose(data, "caller", {"the pledgee": 8, "someone else": 1}) != "the pledgee":
+                caller = self._member(data, "caller", outsider_weight=1)
+            if p is None:
+                expected = Revert("NotPledged", {"tokenId": token})
+            elif caller != p.pledgee:
+                expected = Revert("NotHolder", {"tokenId": token, "account": caller})
+            elif p.secured == p.pledgee_paid:
+                expected = Revert("NothingSecured", {"tokenId": token})
+            elif act == "release":
+                expected = self._release_in(after, token, now)
+            else:
+                expected = self._enforce_in(after, token, now)
+            function = {"release": "releasePledge", "enforce": "enforcePledge"}[act]
+        if expect(f"{act} pledge" if act in ("release", "enforce") else act, expected, Call(
+            self.suite.credit, self.key[caller], function, (token,)
+        )) is not None:
+            self.m = after
+
+    def _enforceable(self, token: int, now: int) -> bool:
+        """A pledge still securing something whose loan is due, before its slot's maturity."""
+        p, s = self.m.pledges[token], self.m.slots[slot_of(token)]
+        return p.secured > p.pledgee_paid and p.due_date < now < s.maturity
+
+    def _loans_falling_due(self) -> list[PledgeModel]:
+        now = self._now()
+        return [p for p in self.m.pledges.values() if p.secured > p.pledgee_paid and p.due_date > now]
+
+    @precondition(lambda self: self._loans_falling_due())
+    @rule(data=st.data())
+    def time_runs_past_a_loan_due_date(self, data: st.DataObject) -> None:
+        """The calendar moves on to the first whole day past a pledge's loan due date (so that
+        its pledgee may enforce it, or the slot matures first)."""
+        due = data.draw(st.sampled_from(sorted({p.due_date for p in self._loans_falling_due()})), label="due date")
+        self._time_passes(data, ceil_div(due - self._now(), DAY))
+
+    def _release_in(self, ledger: Ledger, token: int, now: int) -> Revert | None:
+        """CreditDesk.releasePledge (checked up to NothingSecured): the pledgee gives up what it
+        has not received; before maturity the voucher goes back to the pledgor."""
+        p = ledger.pledges[token]
+        p.secured = p.pledgee_paid
+        if not self._reached(ledger.slots[slot_of(token)].maturity, now):
+            self._give_back_in(ledger, token, p, now)
+        return None
+
+    def _enforce_in(self, ledger: Ledger, token: int, now: int) -> Revert | None:
+        """CreditDesk.enforcePledge (checked up to NothingSecured): between the due date and
+        maturity the pledgee takes the secured part as a voucher of its own; the rest goes back
+        to the pledgor, or stays in custody, released, while the ledger refuses that move."""
+        p, s = ledger.pledges[token], ledger.slots[slot_of(token)]
+        if not self._reached(p.due_date, now):
+            return Revert("PledgeNotDue", {"tokenId": token, "dueDate": p.due_date})
+        if self._reached(s.maturity, now):
+            return Revert("EnforcementClosed", {"tokenId": token, "maturity": s.maturity})
+        v = ledger.live[token]
+        if p.secured == p.nominal:
+            refused = self._update_error(Change.MOVE, token, p.pledgee, 0, now)
+            if refused is None:
+                del ledger.pledges[token]
+                ledger.move(v, p.pledgee)
+            return refused
+        refused = self._update_error(Change.SPLIT, token, p.pledgee, p.secured, now)
+        if refused is not None:
+            return refused
+        v.value -= p.secured
+        ledger.mint(s, p.pledgee, p.secured, token)
+        p.nominal, p.secured = p.nominal - p.secured, 0
+        self._give_back_in(ledger, token, p, now)
+        return None
+
+    @precondition(lambda self: any(self.m.held.values()))
+    @rule(data=st.data())
+    def held_payments(self, data: st.DataObject) -> None:
+        """A member the CreditDesk could not pay (it was suspended or removed then) withdraws what
+        the desk kept for it, or an operator sends what is kept for a member that may not hold
+        cash to another member (a successor). Refused when nothing is kept, while the member
+        still may not hold cash (withdraw) or already may (redirect), and for anyone but an
+        operator."""
+        accounts = sorted(a for a, amount in self.m.held.items() if amount)
+        account = data.draw(st.sampled_from(accounts), label="account")
+        amount = self.m.held[account]
+        if choose(data, "act", {"withdraw": 2, "redirect": 1}) == "withdraw":
+            caller = account
+            if choose(data, "withdrawn by", {"the account": 6, "someone else": 1}) != "the account":
+                caller = self._member(data, "caller", outsider_weight=1)
+            held = self.m.held.get(caller, 0)
+            expected = Revert("NothingHeld", {"account": caller})
+            if held:
+                expected = self._cash_error(self.credit, caller, held)
+            if expect("withdraw held cash", expected, Call(self.suite.credit, self.key[caller], "withdraw", ())):
+                self.m.held[caller] = 0
+                self.m.cash[self.credit] -= held
+                self.m.cash[caller] += held
+            return
+        operator = self.cast.operator if choose(data, "by", {"an operator": 8, "a bank": 1}) != "a bank" else (
+            self.banks[0]
+        )
+        to = self._member(data, "to", outsider_weight=1)
+        expected = None
+        if operator != self.cast.operator:
+            expected = Revert("NotOperator", {"account": operator.address})
+        elif self.m.active(account):
+            expected = Revert("AccountInGoodStanding", {"account": account})
+        else:
+            expected = self._cash_error(self.credit, to, amount)
+        reason = keccak(text=f"successor {self._next()}")
+        call = Call(self.suite.credit, operator, "redirectHeld", (account, to, reason))
+        if expect("redirect held cash", expected, call) is not None:
+            self.m.held[account] = 0
+            self.m.cash[self.credit] -= amount
+            self.m.cash[to] += amount
+
     # -------------------------------------------------------------- invariants
 
     def _chain(self) -> ChainView:
@@ -1710,6 +2410,10 @@ class VoucherLedgerMachine(RuleBasedStateMachine):
         excess = read.add(suite.voucher, "excessSettlement")
         outstanding = {core.address: read.add(suite.voucher, "outstandingOf", core.address) for core in self.cores}
         records = {record: read.add(suite.trade, "recordOf", record) for record in self.m.invoices}
+        policies = {slot: read.add(suite.credit, "policyOf", slot) for slot in self.m.slots}
+        insurer_owed = {slot: read.add(suite.credit, "insurerOwed", slot) for slot in self.m.slots}
+        pledges = {token: read.add(suite.credit, "pledgeOf", token) for token in self.ever_pledged}
+        held = {account: read.add(suite.credit, "heldFor", account) for account in self.m.cash}
         got = read.run()
         self._view = ChainView(
             block=block["number"],
@@ -1728,6 +2432,10 @@ class VoucherLedgerMachine(RuleBasedStateMachine):
             excess=got[excess],
             outstanding={core: got[i] for core, i in outstanding.items()},
             records={record: (got[i][7], got[i][8]) for record, i in records.items()},
+            policies={slot: got[i] for slot, i in policies.items()},
+            insurer_owed={slot: got[i] for slot, i in insurer_owed.items()},
+            pledges={token: got[i] for token, i in pledges.items()},
+            held={account: got[i] for account, i in held.items()},
         )
         return self._view
 
@@ -1823,6 +2531,44 @@ class VoucherLedgerMachine(RuleBasedStateMachine):
         for slot, s in self.m.slots.items():
             expected = self.m.overdue_from(s, chain.timestamp, self.grace)
             assert chain.overdue_from[slot] == expected, f"overdueFromOf({slot}): chain {chain.overdue_from[slot]}"
+
+    @invariant()
+    def the_credit_desk_holds_escrow_and_undistributed_payouts_only(self) -> None:
+        chain = self._chain()
+        for slot in self.m.slots:
+            p = self.m.policies.get(slot)
+            expected = (
+                (p.insurer, p.deadline, p.state, p.order, p.buyer, p.cover, p.premium, p.claim_paid, p.recovered)
+                if p
+                else (ZERO_ADDRESS, 0, CoverState.NONE, 0, ZERO_ADDRESS, 0, 0, 0, 0)
+            )
+            got = chain.policies[slot]
+            assert (to_checksum_address(got[0]), *got[1:4], to_checksum_address(got[4]), *got[5:]) == expected, (
+                f"policyOf({slot}): chain {got}, model {p}"
+            )
+            assert chain.insurer_owed[slot] == (p.insurer_owed if p else 0), f"insurerOwed({slot})"
+        for token in self.ever_pledged:
+            r = self.m.pledges.get(token)
+            expected = (
+                (r.pledgor, r.due_date, r.pledgee, r.nominal, r.secured, r.pledgee_paid, r.distributed)
+                if r
+                else (ZERO_ADDRESS, 0, ZERO_ADDRESS, 0, 0, 0, 0)
+            )
+            got = chain.pledges[token]
+            assert (to_checksum_address(got[0]), got[1], to_checksum_address(got[2]), *got[3:]) == expected, (
+                f"pledgeOf({voucher_label(token)}): chain {got}, model {r}"
+            )
+        held = {a: amount for a, amount in chain.held.items() if amount}
+        assert held == {a: amount for a, amount in self.m.held.items() if amount}, f"heldFor: chain {held}"
+        escrow = sum(p.escrow for p in self.m.policies.values())
+        in_passing = sum(
+            (r.nominal - self.m.live[t].value if t in self.m.live else r.nominal) - r.distributed
+            for t, r in self.m.pledges.items()
+        )
+        assert chain.balances[self.credit] == self.m.cash[self.credit] == escrow + in_passing + sum(held.values()), (
+            f"the credit desk holds {chain.balances[self.credit]}: escrow {escrow}, payouts to pass on {in_passing}, "
+            f"kept for members {held}"
+        )
 
     @invariant()
     def every_voucher_knows_what_it_was_paid(self) -> None:
