@@ -25,7 +25,7 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, ru
 
 from scf.chain.devnet import revert, set_balance, snapshot
 from scf.chain.reverts import ContractRevert
-from scf.contracts import MemberStatus
+from scf.contracts import MemberStatus, Role
 from tests.support import (
     CNY,
     ETHER,
@@ -61,7 +61,8 @@ actor_indexes = st.integers(0, ACTORS - 1)
 # Below POOL: the n-th current operator; then the pool's n-th (operator or not); 2 * POOL: the outsider.
 caller_indexes = st.integers(0, 2 * POOL)
 # Mostly valid inputs, so that lifecycles get somewhere; the invalid ones still come up.
-role_bits = st.sampled_from([1, 2, 3, 4, 6, 8, 9, 15] * 3 + [0, 16, 255])
+ALL_ROLES = int(sum(Role))  # every role bit the registry knows (31 with the insurer)
+role_bits = st.sampled_from([1, 2, 3, 4, 6, 8, 9, 15, 16, 31] * 3 + [0, 32, 255])
 # Names by their UTF-8 length: up to 128 bytes is fine, 129 or 130 (two-byte characters) too long.
 profile_names = st.sampled_from(["Firm"] * 6 + ["", "x" * 128, "é" * 64, "x" * 129, "é" * 65])
 kyc_hashes = st.sampled_from([KYC] * 7 + [NO_HASH])
@@ -168,7 +169,7 @@ class RegistryMachine(RuleBasedStateMachine):
     @staticmethod
     def profile_error(roles: int, name: str, kyc: bytes) -> tuple[str, dict] | None:
         length = len(name.encode())
-        if roles == 0 or roles > 15:
+        if roles == 0 or roles > ALL_ROLES:
             return ("InvalidRoles", {"roles": roles})
         if length == 0:
             return ("EmptyName", {})
@@ -226,7 +227,7 @@ class RegistryMachine(RuleBasedStateMachine):
         """Every example starts with one to four operators, the actors spread over the
         statuses (pending ones part-way through a k-of-n approval), reached through the same
         actions and model updates as the rules; the threshold is set once they are."""
-        roles = roles if 0 < roles <= 15 else 2
+        roles = roles if 0 < roles <= ALL_ROLES else 2
         for index in range(1, operators):
             self.appoint(index)
         for actor, start in enumerate(starts):
@@ -408,7 +409,7 @@ class RegistryMachine(RuleBasedStateMachine):
         m = self.model[address]
         admitted = (MemberStatus.ACTIVE, MemberStatus.SUSPENDED)
         expected = self.not_operator(signer)
-        if expected is None and (roles == 0 or roles > 15):
+        if expected is None and (roles == 0 or roles > ALL_ROLES):
             expected = ("InvalidRoles", {"roles": roles})
         expected = expected or self.status_error(address, admitted)
         reached, digest = True, b""
