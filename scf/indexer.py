@@ -129,7 +129,7 @@ class EventIndex:
     def __init__(self, conn: Connection, deployment: Deployment, path: Path | str = ":memory:") -> None:
         self.conn = conn
         self.deployment = deployment
-        self.db = sqlite3.connect(str(path))
+        self.db = sqlite3.connect(str(path), check_same_thread=False)  # the read API shares it, under a lock
         self.db.executescript(SCHEMA)
         self._contracts: dict[str, tuple[str, Contract, dict[bytes, str]]] = {}
         for name in LEDGERS:
@@ -168,6 +168,11 @@ class EventIndex:
     def last_block(self) -> int:
         return int(self._meta("last_block") or -1)
 
+    @property
+    def last_block_time(self) -> int:
+        """The timestamp of the last indexed block (0 before the first refresh)."""
+        return int(self._meta("last_block_time") or 0)
+
     def refresh(self, *, progress: Callable[[int, int], None] | None = None) -> int:
         """Indexes blocks after the last indexed one; returns how many events were added. If
         the chain no longer has the last indexed block (reorg, restarted devnet), re-indexes."""
@@ -197,7 +202,9 @@ class EventIndex:
                 progress(hi - start + 1, head - start + 1)
         if head >= start or last < 0:
             self._set_meta("last_block", str(head))
-            self._set_meta("last_block_hash", self.conn.read(lambda: w3.eth.get_block(head)["hash"]).hex())
+            block = self.conn.read(lambda: w3.eth.get_block(head))
+            self._set_meta("last_block_hash", block["hash"].hex())
+            self._set_meta("last_block_time", str(int(block["timestamp"])))
         self.db.commit()
         return added
 
@@ -280,6 +287,30 @@ class EventIndex:
             (contract, *names),
         ).fetchall()
         return [Event(r[0], r[1], r[2], r[3], r[4], r[5], r[6], json.loads(r[7])) for r in rows]
+
+    def events_of(self, kinds: list[tuple[str, str]]) -> list[Event]:
+        """Every event of the given ``(contract, event)`` kinds, in chain order."""
+        marks = ",".join("(?, ?)" for _ in kinds)
+        rows = self.db.execute(
+            "SELECT block, log_index, tx_hash, timestamp, actor, contract, event, args FROM events"
+            f" WHERE (contract, event) IN (VALUES {marks}) ORDER BY block, log_index",
+            [x for kind in kinds for x in kind],
+        ).fetchall()
+        return [Event(r[0], r[1], r[2], r[3], r[4], r[5], r[6], json.loads(r[7])) for r in rows]
+
+    def recent(self, kinds: list[tuple[str, str]] | None, offset: int, limit: int) -> tuple[int, list[Event]]:
+        """A page of events (of ``kinds``, or all), newest first, and how many there are."""
+        where, params = "", []
+        if kinds is not None:
+            where = " WHERE (contract, event) IN (VALUES " + ",".join("(?, ?)" for _ in kinds) + ")"
+            params = [x for kind in kinds for x in kind]
+        total = int(self.db.execute(f"SELECT COUNT(*) FROM events{where}", params).fetchone()[0])
+        rows = self.db.execute(
+            "SELECT block, log_index, tx_hash, timestamp, actor, contract, event, args FROM events"
+            f"{where} ORDER BY block DESC, log_index DESC LIMIT ? OFFSET ?",
+            [*params, limit, offset],
+        ).fetchall()
+        return total, [Event(r[0], r[1], r[2], r[3], r[4], r[5], r[6], json.loads(r[7])) for r in rows]
 
     def count(self) -> int:
         return int(self.db.execute("SELECT COUNT(*) FROM events").fetchone()[0])

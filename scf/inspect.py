@@ -8,24 +8,17 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from functools import cache
-from typing import Any
 
-from scf.contracts import DocType, SlotStatus, label
-from scf.contracts.base import ZERO_ADDRESS
+from scf.contracts import SlotStatus, label
 from scf.contracts.credit import CoverState
 from scf.contracts.voucher import SERIAL_BITS
 from scf.errors import ScfError
-from scf.indexer import TOKEN_ARGS, Event, EventIndex, LedgerView
+from scf.indexer import Event, EventIndex, LedgerView
 from scf.losses import default_position
 from scf.money import fmt, fmt_day
 from scf.suite import Suite
+from scf.supervision import describe_event
 from scf.text import printable, printable_lines, tree_lines
-
-MONEY_ARGS = {
-    "_value", "value", "faceValue", "amount", "funded", "unfunded", "price", "reservedTotal", "paidOut",
-    "writtenOff", "paid", "secured", "cover", "premium", "refunded", "toSlot", "toInsurer", "insurerOwed",
-    "toPledgee", "toPledgor", "owed", "interest", "receivedMeanwhile", "remaining",
-}
 
 
 class InspectError(ScfError, LookupError):
@@ -63,25 +56,9 @@ class Inspector:
 
     # ---------------------------------------------------------------- formats
 
-    def _arg(self, key: str, value: Any) -> str:
-        if value == ZERO_ADDRESS:
-            return "nobody"
-        if key == "docType":
-            return DocType(int(value)).name.lower()
-        if key in ("from", "to") and isinstance(value, int):  # enum status changes
-            return str(value)
-        if key in TOKEN_ARGS:
-            return label(int(value)) if int(value) else "none"
-        if key in MONEY_ARGS:
-            return fmt(int(value))
-        if isinstance(value, str) and value.startswith("0x") and len(value) == 42:
-            return self.name_of(value)
-        return printable(value)
-
     def event_line(self, e: Event) -> str:
         when = datetime.fromtimestamp(e.timestamp, tz=UTC).strftime("%Y-%m-%d %H:%M")
-        args = ", ".join(f"{k}={self._arg(k, v)}" for k, v in e.args.items())
-        return f"  #{e.block:<6} {when}  {e.contract}.{e.event}({args})  by {self.name_of(e.actor)}"
+        return printable(f"  #{e.block:<6} {when}  {describe_event(e, self.name_of)}  by {self.name_of(e.actor)}")
 
     def tree(self, ledger: LedgerView, slot: int, mark: int | None = None) -> list[str]:
         rows = [

@@ -9,7 +9,7 @@ LAYERS = (
     {"cli"},
     {"scenario"},
     {"deploy", "seed", "inspect", "member", "export"},
-    {"losses"},
+    {"losses", "supervision"},
     {"suite", "indexer"},
     {"contracts", "manifest", "wallet"},
     {"chain", "typed_data"},
