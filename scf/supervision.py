@@ -96,6 +96,21 @@ class Hop:
     log_index: int
     timestamp: int
     token: int
+    tx_hash: str = ""
+
+
+@dataclass(frozen=True)
+class Merge:
+    """Value of ``src`` merged into ``dst``, an existing voucher of the same slot (ERC-3525
+    ``transferFrom(fromTokenId, toTokenId, value)``): it reaches ``dst``'s holder without a hop."""
+
+    src: int
+    dst: int
+    value: int
+    block: int
+    log_index: int
+    timestamp: int
+    tx_hash: str
 
 
 @dataclass
@@ -162,6 +177,10 @@ class Book:
     records: dict[int, RecordView]
     discounts: list[Discount]
     event_count: int
+    merges: list[Merge] = field(default_factory=list)
+    # Transactions that moved a voucher by order, not by trade: court orders
+    # (VoucherForceTransferred) and recourse put-backs (RecourseExercised).
+    ordered_txs: set[str] = field(default_factory=set)
 
     # ------------------------------------------------------------------ build
 
@@ -210,6 +229,15 @@ class Book:
 
     def held_by(self, account: str) -> list[VoucherView]:
         return sorted((v for v in self.live_vouchers() if v.holder == account), key=lambda v: v.token_id)
+
+    def holder_at(self, token: int, block: int, log_index: int) -> str:
+        """Who held ``token`` just before the event at ``(block, log_index)``."""
+        before = [h for h in self.vouchers[token].hops if (h.block, h.log_index) < (block, log_index)]
+        return before[-1].holder if before else ""
+
+    def by_order(self, hop: Hop) -> bool:
+        """Whether ``hop`` was made by a court order or a recourse put-back, not by a trade."""
+        return bool(hop.tx_hash) and hop.tx_hash in self.ordered_txs
 
     def documents(self, record_id: int) -> list[RecordView]:
         """The record, then its parents up to the trail's root (missing links end the trail)."""
@@ -285,6 +313,8 @@ class _Replay:
         self.vouchers: dict[int, VoucherView] = {}
         self.records: dict[int, RecordView] = {}
         self.discounts: list[Discount] = []
+        self.merges: list[Merge] = []
+        self.ordered_txs: set[str] = set()
         self.minted_in: dict[int, str] = {}  # token -> tx of its mint, until its first value arrives
         self.handlers: dict[tuple[str, str], Callable[[Event], None]] = {
             ("ConsortiumRegistry", "MembershipApplied"): self._applied,
@@ -312,6 +342,8 @@ class _Replay:
             ("ReceivableVoucher", "FreezeApplied"): self._freeze(True),
             ("ReceivableVoucher", "FreezeLifted"): self._freeze(False),
             ("DiscountDesk", "OfferExecuted"): self._discounted,
+            ("ReceivableVoucher", "VoucherForceTransferred"): self._ordered,
+            ("DiscountDesk", "RecourseExercised"): self._ordered,
         }
 
     def book(self) -> Book:
@@ -321,6 +353,7 @@ class _Replay:
         return Book(
             block=index.last_block, now=index.last_block_time, members=self.members, slots=self.slots,
             vouchers=self.vouchers, records=self.records, discounts=self.discounts, event_count=index.count(),
+            merges=self.merges, ordered_txs=self.ordered_txs,
         )
 
     # ---------------------------------------------------------------- members
@@ -401,7 +434,7 @@ class _Replay:
         tid = int(a["tokenId"])
         if a["from"] == ZERO_ADDRESS:
             self.vouchers[tid] = VoucherView(tid, tid >> SERIAL_BITS, 0, a["to"], created=(e.block, e.log_index))
-            self.vouchers[tid].hops.append(Hop(a["to"], e.block, e.log_index, e.timestamp, tid))
+            self.vouchers[tid].hops.append(Hop(a["to"], e.block, e.log_index, e.timestamp, tid, e.tx_hash))
             self.minted_in[tid] = e.tx_hash
             return
         v = self.vouchers[tid]
@@ -410,7 +443,7 @@ class _Replay:
                 v.state = "redeemed"  # a write-off says so in its own event, after the burn
             return
         v.holder = a["to"]
-        v.hops.append(Hop(a["to"], e.block, e.log_index, e.timestamp, tid))
+        v.hops.append(Hop(a["to"], e.block, e.log_index, e.timestamp, tid, e.tx_hash))
         v.moves.append(e.timestamp)
 
     def _transfer_value(self, e: Event) -> None:
@@ -420,6 +453,8 @@ class _Replay:
             self.vouchers[dst].parent = src
             self.vouchers[src].children.append(dst)
             self.vouchers[src].moves.append(e.timestamp)
+        elif src and dst:
+            self.merges.append(Merge(src, dst, amount, e.block, e.log_index, e.timestamp, e.tx_hash))
         if src and (dst or self.vouchers[src].state == "live"):
             # A split, a merge, or a pro-rata payout (value out of a voucher that lives on); a
             # burn (Transfer to nobody first) keeps the value it was redeemed for on record.
@@ -445,6 +480,9 @@ class _Replay:
             self.vouchers[int(e.args["tokenId"])].frozen = frozen
 
         return apply
+
+    def _ordered(self, e: Event) -> None:
+        self.ordered_txs.add(e.tx_hash)
 
     def _discounted(self, e: Event) -> None:
         a = e.args
