@@ -14,7 +14,7 @@ export PATH := $(CURDIR)/node_modules/.bin:$(BIN):$(PATH)
 NODE_STAMP := node_modules/.setup-stamp
 PY_STAMP := $(VENV)/.setup-stamp
 
-.PHONY: help setup chromium compile test lint scenario deploy devnet devnet-stop clean bench bench-quick page abi audit fuzz permissions
+.PHONY: help setup chromium compile test lint scenario deploy devnet devnet-stop clean bench bench-quick page abi audit fuzz permissions serve
 
 help:
 	@echo "make test       install what is missing, run ruff and mypy (make lint), slither (make audit), then the whole test suite on anvil"
@@ -26,6 +26,7 @@ help:
 	@echo "make audit      slither on the contracts; fails on an unexplained High or Medium finding"
 	@echo "make permissions  regenerate docs/permissions.md, the access-control matrix"
 	@echo "make bench      the benchmarks (bench/results.json)"
+	@echo "make serve      the read API and the supervision view on the devnet (http://127.0.0.1:8700/supervision.html)"
 	@echo "make devnet     start a long-running anvil on 127.0.0.1:8545 (network ethereum:devnet:node)"
 	@echo "make devnet-stop  stop it"
 
@@ -120,6 +121,13 @@ bench: setup
 
 page: setup
 	vite build --config frontend_bridge/vite.config.mjs
+
+# The read API and the web app beside a running chain (the devnet by default: make devnet, then
+# ape run deploy --network ethereum:devnet:node). SERVE_NETWORK and SERVE_PORT change where.
+SERVE_NETWORK ?= ethereum:devnet:node
+SERVE_PORT ?= 8700
+serve: page
+	ape run serve --network $(SERVE_NETWORK) --port $(SERVE_PORT)
 
 bench-quick: setup
 	ape run bench --quick --repeat 1 --out bench/results-quick.json

@@ -7,8 +7,8 @@ import pytest
 # Top to bottom; modules in one layer are independent of each other.
 LAYERS = (
     {"cli"},
-    {"scenario"},
-    {"deploy", "seed", "inspect", "member", "export"},
+    {"scenario", "api"},
+    {"deploy", "seed", "inspect", "member", "export", "sources"},
     {"losses", "supervision"},
     {"suite", "indexer"},
     {"contracts", "manifest", "wallet"},

@@ -1,0 +1,47 @@
+"""ape run serve [--network ...] [--host 127.0.0.1] [--port 8700] [--policy FILE] [--no-watch]
+
+The read API and the web app beside the chain: refreshes the event index (.cache/) from new
+blocks every second, runs the risk watch on each new block, and serves the supervision view
+at http://HOST:PORT/supervision.html, the member page at /index.html and JSON under /api/
+(README.md lists the routes). Read-only: it sends nothing to the chain. Stop it with Ctrl-C."""
+
+import time
+
+import click
+from ape.cli import ConnectedProviderCommand
+
+from scf.api import ReadService, contract_addresses, create_app, running
+from scf.cli import connect, fail, finishing
+from scf.indexer import EventIndex
+from scf.paths import bridge_dir, cache_dir, deployments_dir
+from scf.suite import attach_live
+
+
+@click.command(cls=ConnectedProviderCommand, short_help="Serve the read API and the supervision view")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
+@click.option("--port", default=8700, show_default=True, type=click.IntRange(0, 65535))
+@click.option("--interval", default=1.0, show_default=True, type=click.FloatRange(0.1, 60),
+              help="Seconds between index refreshes.")
+def cli(provider, host, port, interval):
+    conn = connect(provider)
+    web = bridge_dir() / "dist"
+    if not (web / "supervision.html").exists():
+        fail(f"the web app is not built ({web}): run 'make page' first, or use 'make serve'")
+    with finishing("serve"):
+        suite = attach_live(conn, deployments_dir())
+        cache_dir().mkdir(exist_ok=True)
+        index = EventIndex(conn, suite.deployment, cache_dir() / f"index-{conn.chain_id}.sqlite")
+        service = ReadService(index)
+        click.echo(f"indexing chain {conn.chain_id} ...", err=True)
+        service.refresh()
+        app = create_app(service, web_dir=web, bridge_dir=bridge_dir(), contracts=contract_addresses(index),
+                         chain_id=conn.chain_id)
+        with running(service, app, host=host, port=port, interval=interval) as url:
+            book = service.current()
+            click.echo(f"serving {url}/supervision.html (API {url}/api/status): block {book.block}, "
+                       f"{book.event_count} events, {len(book.slots)} slots. Ctrl-C stops.", err=True)
+            try:
+                while True:  # the server and the refresher run in their threads; this one waits
+                    time.sleep(3600)
+            except KeyboardInterrupt:
+                click.echo("stopped", err=True)
