@@ -269,7 +269,7 @@ def create_app(service: ReadService, *, web_dir: Path | None = None, bridge_dir:
         return JSONResponse({
             "chainId": chain_id, "block": book.block, "blockTime": book.now, "indexedEvents": book.event_count,
             "currency": CURRENCY, "decimals": DECIMALS, "serialBits": SERIAL_BITS,
-            "contracts": contracts or {}, "alerts": total,
+            "contracts": contracts or {}, "alerts": total, "slotStates": list(SLOT_STATES),
         })
 
     def slots(request: Request) -> Response:
