@@ -6,12 +6,13 @@ at http://HOST:PORT/supervision.html, the member page at /index.html and JSON un
 (README.md lists the routes). Read-only: it sends nothing to the chain. Stop it with Ctrl-C."""
 
 import time
+from pathlib import Path
 
 import click
 from ape.cli import ConnectedProviderCommand
 
 from scf.api import ReadService, contract_addresses, create_app, running
-from scf.cli import connect, fail, finishing
+from scf.cli import connect, finishing
 from scf.indexer import EventIndex
 from scf.paths import bridge_dir, cache_dir, deployments_dir
 from scf.suite import attach_live
@@ -24,9 +25,10 @@ from scf.suite import attach_live
               help="Seconds between index refreshes.")
 def cli(provider, host, port, interval):
     conn = connect(provider)
-    web = bridge_dir() / "dist"
+    web: Path | None = bridge_dir() / "dist"
     if not (web / "supervision.html").exists():
-        fail(f"the web app is not built ({web}): run 'make page' first, or use 'make serve'")
+        click.echo(f"the web app is not built ({web}): serving the API only ('make serve' builds it first)", err=True)
+        web = None
     with finishing("serve"):
         suite = attach_live(conn, deployments_dir())
         cache_dir().mkdir(exist_ok=True)
@@ -38,7 +40,8 @@ def cli(provider, host, port, interval):
                          chain_id=conn.chain_id)
         with running(service, app, host=host, port=port, interval=interval) as url:
             book = service.current()
-            click.echo(f"serving {url}/supervision.html (API {url}/api/status): block {book.block}, "
+            page = f"{url}/supervision.html" if web else f"{url}/api/status"
+            click.echo(f"serving {page}: block {book.block}, "
                        f"{book.event_count} events, {len(book.slots)} slots. Ctrl-C stops.", err=True)
             try:
                 while True:  # the server and the refresher run in their threads; this one waits
