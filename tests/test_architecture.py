@@ -8,7 +8,7 @@ import pytest
 LAYERS = (
     {"cli"},
     {"scenario", "api"},
-    {"deploy", "seed", "inspect", "member", "export", "sources"},
+    {"deploy", "seed", "inspect", "member", "export", "sources", "watch"},
     {"losses", "supervision"},
     {"suite", "indexer"},
     {"contracts", "manifest", "wallet"},
