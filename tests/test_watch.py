@@ -486,7 +486,7 @@ def test_ape_run_watch_once_prints_each_new_alert_as_a_json_line_and_not_again(t
             set_balance(conn.w3, key.address, 10 * ETHER)
         report = deploy_suite(conn, governance, operator, manifest_dir=project.root / "frontend_bridge" / "deployments")
         suite = Suite.attach(conn, report.deployment)
-        suite.registry.admit(operator, hospital.address, "Ward & Co <b>", Role.CORE_ENTERPRISE, KYC, 5 * FACE)
+        suite.registry.admit(operator, hospital.address, "City Hospital Group", Role.CORE_ENTERPRISE, KYC, 5 * FACE)
         suite.registry.admit(operator, supplier.address, "Lint\x1b[2J Supplies", Role.SUPPLIER, KYC)
         invoice = keccak(text="watch invoice")
         record, _ = suite.trade.register(supplier, DocType.INVOICE, invoice, hospital.address, FACE)
@@ -514,6 +514,8 @@ def test_ape_run_watch_once_prints_each_new_alert_as_a_json_line_and_not_again(t
         line = (ROOT / DEFAULT_POLICY).read_text().splitlines().index("  max_hops: 4") + 1
         assert code == 2 and _json_lines(out) == [], err
         assert f"line {line}: circular_transfer.max_hops: expected a whole number of at least 1, got 'four'" in err
+        kept = sqlite3.connect(project.root / ".cache" / "index-31337.sqlite")
+        assert [a["id"] for a in alerts_page(kept)[1]] == [alert["id"]]  # the refused run changed nothing
     finally:
         node.stop()
 
