@@ -52,6 +52,7 @@ from scf.supervision import (
     member_label,
     week_label,
 )
+from scf.watch import RULE_NAMES
 
 log = logging.getLogger("scf.api")
 
@@ -400,7 +401,7 @@ def create_app(service: ReadService, *, web_dir: Path | None = None, bridge_dir:
 
     def alerts(request: Request) -> Response:
         q = Query(request, frozenset({"rule"}))
-        rule = q.text("rule")
+        rule = q.choice("rule", RULE_NAMES)
         offset, limit = q.page()
         service.current()
         total, rows = service.alerts(rule, offset, limit)

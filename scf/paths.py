@@ -73,3 +73,9 @@ def typed_data_dir() -> Path:
 def cache_dir() -> Path:
     """``.cache/``: event indexes, devnet state, benchmark scratch (ignored by git)."""
     return project_root() / ".cache"
+
+
+def index_file(chain_id: int) -> Path:
+    """A chain's SQLite event index (and the risk watch's alerts beside it), shared by
+    ``inspect``, ``watch`` and ``serve``; the caller creates ``cache_dir()``."""
+    return cache_dir() / f"index-{chain_id}.sqlite"

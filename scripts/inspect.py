@@ -11,7 +11,7 @@ from eth_utils import is_hex_address, to_checksum_address
 from scf.cli import connect, fail, finishing
 from scf.indexer import EventIndex
 from scf.inspect import Inspector, parse_voucher
-from scf.paths import cache_dir, deployments_dir
+from scf.paths import cache_dir, deployments_dir, index_file
 from scf.suite import attach_live
 
 
@@ -24,7 +24,7 @@ def cli(provider, kind, what):
     with finishing("inspect"):  # a node that dies mid-read ends in one line, not a traceback
         suite = attach_live(conn, deployments_dir())
         cache_dir().mkdir(exist_ok=True)
-        index = EventIndex(conn, suite.deployment, cache_dir() / f"index-{conn.chain_id}.sqlite")
+        index = EventIndex(conn, suite.deployment, index_file(conn.chain_id))
         added = index.refresh()
         click.echo(f"(index: {index.count()} events, {added} new, up to block {index.last_block})", err=True)
         inspector = Inspector(suite, index)

@@ -1,4 +1,4 @@
-"""ape run serve [--network ...] [--host 127.0.0.1] [--port 8700] [--policy FILE] [--no-watch]
+"""ape run serve [--network ...] [--host 127.0.0.1] [--port 8700] [--policy FILE | --no-watch]
 
 The read API and the web app beside the chain: refreshes the event index (.cache/) from new
 blocks every second, runs the risk watch on each new block, and serves the supervision view
@@ -14,16 +14,27 @@ from ape.cli import ConnectedProviderCommand
 from scf.api import ReadService, contract_addresses, create_app, running
 from scf.cli import connect, finishing
 from scf.indexer import EventIndex
-from scf.paths import bridge_dir, cache_dir, deployments_dir
+from scf.paths import bridge_dir, cache_dir, deployments_dir, index_file
 from scf.suite import attach_live
+from scf.watch import Policy, Watch, default_policy_path, system_accounts
+
+
+def _load_policy(path: Path) -> Policy:
+    with finishing("reading the watch policy"):
+        return Policy.load(path)
 
 
 @click.command(cls=ConnectedProviderCommand, short_help="Serve the read API and the supervision view")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
 @click.option("--port", default=8700, show_default=True, type=click.IntRange(0, 65535))
+@click.option("--policy", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="The risk watch's policy file (default consortium/watch-policy.yaml).")
+@click.option("--no-watch", is_flag=True, help="Serve without running the risk watch.")
 @click.option("--interval", default=1.0, show_default=True, type=click.FloatRange(0.1, 60),
               help="Seconds between index refreshes.")
-def cli(provider, host, port, interval):
+def cli(provider, host, port, policy, no_watch, interval):
+    # A bad policy file is refused, every problem with its line, before the chain is asked anything.
+    rules = None if no_watch else _load_policy(policy or default_policy_path())
     conn = connect(provider)
     web: Path | None = bridge_dir() / "dist"
     if not (web / "supervision.html").exists():
@@ -32,8 +43,9 @@ def cli(provider, host, port, interval):
     with finishing("serve"):
         suite = attach_live(conn, deployments_dir())
         cache_dir().mkdir(exist_ok=True)
-        index = EventIndex(conn, suite.deployment, cache_dir() / f"index-{conn.chain_id}.sqlite")
-        service = ReadService(index)
+        index = EventIndex(conn, suite.deployment, index_file(conn.chain_id))
+        watch = None if rules is None else Watch(rules, index.db, system_accounts(suite.deployment))
+        service = ReadService(index, watch)
         click.echo(f"indexing chain {conn.chain_id} ...", err=True)
         service.refresh()
         app = create_app(service, web_dir=web, bridge_dir=bridge_dir(), contracts=contract_addresses(index),

@@ -15,7 +15,7 @@ from ape.cli import ConnectedProviderCommand
 
 from scf.cli import connect, finishing
 from scf.indexer import EventIndex
-from scf.paths import cache_dir, deployments_dir
+from scf.paths import cache_dir, deployments_dir, index_file
 from scf.suite import attach_live
 from scf.supervision import Book
 from scf.watch import Policy, Watch, alerts_table, default_policy_path, json_line, system_accounts
@@ -35,7 +35,7 @@ def cli(provider, policy_file, once, as_json, interval):
     with finishing("watch"):  # a node that dies mid-watch ends in one line, not a traceback
         suite = attach_live(conn, deployments_dir())
         cache_dir().mkdir(exist_ok=True)
-        index = EventIndex(conn, suite.deployment, cache_dir() / f"index-{conn.chain_id}.sqlite")
+        index = EventIndex(conn, suite.deployment, index_file(conn.chain_id))
         watch = Watch(policy, index.db, system_accounts(suite.deployment))
         enabled = [r.NAME for r in policy.rules if r.enabled]
         click.echo(f"watching chain {conn.chain_id} with {policy.source} ({len(enabled)} rules)", err=True)

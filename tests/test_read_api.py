@@ -15,6 +15,7 @@ from scf.api import ReadService, contract_addresses, create_app, running
 from scf.contracts import Role, label
 from scf.indexer import EventIndex
 from scf.typed_data import DiscountOffer
+from scf.watch import Policy, Watch, default_policy_path, system_accounts
 from tests.support import CNY, DAY, KYC, funded
 
 MARKUP_NAME = '<img src=x onerror="alert(1)">Evil & Co'
@@ -48,7 +49,8 @@ def story(suite, cast, invoice, now, w3):
 @pytest.fixture
 def api(suite, story, tmp_path):
     index = EventIndex(suite.conn, suite.deployment, tmp_path / "index.sqlite")
-    service = ReadService(index)
+    watch = Watch(Policy.load(default_policy_path()), index.db, system_accounts(suite.deployment))
+    service = ReadService(index, watch)
     app = create_app(service, contracts=contract_addresses(index), chain_id=suite.conn.chain_id)
     with running(service, app, interval=0.2) as url:
 
@@ -157,6 +159,24 @@ def test_the_api_follows_new_blocks_by_itself(suite, cast, story, api):
     assert funding["items"][0]["args"]["amount"] == str(1 * CNY)  # newest first
 
 
+def test_the_risk_watch_runs_in_the_background_and_its_alerts_are_served_once(suite, cast, story, api):
+    assert api("/api/alerts", rule="member_not_active")["total"] == 0
+    suite.registry.suspend(cast.operator, cast.tier3.address)  # it holds a live (frozen) voucher
+    deadline = time.monotonic() + 10
+    while not (alerts := api("/api/alerts", rule="member_not_active"))["total"]:
+        assert time.monotonic() < deadline, "no alert for a suspended member holding a voucher"
+        time.sleep(0.1)
+    (alert,) = alerts["items"]
+    assert alert["subject"] == {"kind": "member", "key": cast.tier3.address}
+    assert alert["severity"] == "critical" and "Raw Polymers Ltd (tier 3)" in alert["message"]
+    assert alert["block"] == suite.conn.w3.eth.block_number
+    suite.token.approve(cast.hospital, suite.voucher.address, 1 * CNY)
+    suite.voucher.fund(cast.hospital, story["slot_a"], 1 * CNY)  # later blocks: raised once only
+    time.sleep(1)
+    assert api("/api/alerts", rule="member_not_active")["total"] == 1
+    assert api("/api/status")["alerts"] == api("/api/alerts")["total"]
+
+
 @pytest.mark.parametrize(
     ("path", "params", "expect", "says"),
     [
@@ -176,6 +196,7 @@ def test_the_api_follows_new_blocks_by_itself(suite, cast, story, api):
         ("/api/members", {"role": "king"}, 400, "role='king' is not one of core enterprise"),
         ("/api/documents/999", {}, 404, "trade record 999 does not exist"),
         ("/api/events", {"kind": "gossip"}, 400, "kind='gossip' is not one of funding"),
+        ("/api/alerts", {"rule": "rumour"}, 400, "rule='rumour' is not one of unfunded_near_maturity"),
         ("/api/nothing", {}, 404, "Not Found"),
     ],
 )
