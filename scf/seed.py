@@ -14,18 +14,14 @@ from eth_utils import is_hex_address, keccak, to_checksum_address
 
 from scf.chain.sending import Signer
 from scf.contracts import MemberStatus, Role
-from scf.errors import ScfError
+from scf.errors import FileProblems
 from scf.money import AmountError, to_minor
 from scf.suite import Suite
 from scf.wallet import LOCAL_CHAIN_IDS, ape_accounts_dir, dev_key
 
 
-class SpecError(ScfError, ValueError):
+class SpecError(FileProblems):
     """A consortium or scenario file is wrong; the message lists every problem."""
-
-    def __init__(self, source: str, problems: list[str]) -> None:
-        self.problems = problems
-        super().__init__(f"{source}: {len(problems)} problem(s)\n" + "\n".join(f"  - {p}" for p in problems))
 
 
 @dataclass(frozen=True)

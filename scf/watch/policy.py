@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 
 import yaml
 
-from scf.errors import ScfError
+from scf.errors import FileProblems
 from scf.money import AmountError, to_minor
 from scf.paths import project_root
 from scf.watch.rules import MONEY, PERCENT, POSITIVE, RULE_NAMES, RULES, WHOLE, Rule
@@ -26,12 +26,8 @@ def default_policy_path() -> Path:
     return project_root() / DEFAULT_POLICY
 
 
-class PolicyError(ScfError, ValueError):
+class PolicyError(FileProblems):
     """A policy file is wrong; the message lists every problem, each with its line."""
-
-    def __init__(self, source: str, problems: list[str]) -> None:
-        self.problems = problems
-        super().__init__(f"{source}: {len(problems)} problem(s)\n" + "\n".join(f"  - {p}" for p in problems))
 
 
 
