@@ -1,7 +1,9 @@
 """ape run deploy [--network ...] [--deployer ALIAS --operator ALIAS] [--fresh]
 
 Deploys the suite (idempotent: on a chain that already has it, sends nothing and says so),
-writes frontend_bridge/deployments/<chain-id>.json (the ABIs beside it come from `make compile`).
+writes frontend_bridge/deployments/<chain-id>.json (the ABIs beside it come from `make compile`)
+and, in deployments/verify/<chain-id>/, each contract's solc input and metadata for explorers
+(`ape run verify` recompiles them and compares with the chain).
 On a local anvil, deterministic development keys are used unless aliases are given; on any
 other network the deployer (governance) and operator must be ape keyfile accounts."""
 
@@ -13,6 +15,7 @@ from scf.cli import connect, fail, finishing
 from scf.deploy import deploy_suite
 from scf.manifest import manifest_path
 from scf.paths import deployments_dir
+from scf.sources import verify_dir, write_sources
 from scf.wallet import LOCAL_CHAIN_IDS, dev_key, load_ape_account
 
 
@@ -36,9 +39,16 @@ def cli(provider, deployer, operator, fresh):
     path = manifest_path(conn.chain_id, deployments_dir())
     if not report.changed:
         click.echo(f"the suite is already deployed on chain {conn.chain_id}: nothing to do ({path})")
-        return
-    for name in report.deployed:
-        click.echo(f"deployed {name:<20} {report.deployment.address(name)}")
-    for step in report.wired:
-        click.echo(f"wired    {step}")
-    click.echo(f"manifest written to {path}")
+    else:
+        for name in report.deployed:
+            click.echo(f"deployed {name:<20} {report.deployment.address(name)}")
+        for step in report.wired:
+            click.echo(f"wired    {step}")
+        click.echo(f"manifest written to {path}")
+    # For explorers (Sourcify, Blockscout, Otterscan): the files of code deployed earlier are kept.
+    with finishing("writing the verification inputs"):
+        sources = write_sources(verify_dir(deployments_dir(), conn.chain_id), replace=report.deployed)
+    if sources.written:
+        click.echo(f"solc inputs and metadata of {', '.join(sources.written)} written to {sources.directory}")
+        if sources.caveat:
+            click.echo(f"warning: {sources.caveat}", err=True)
