@@ -57,8 +57,10 @@ $(PY_STAMP): pyproject.toml tools/ape-scf-toolchain/pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[test,lint]' -e tools/ape-scf-toolchain
 	@touch $@
 
+# --force: ape recompiles a changed file but not the files importing it, whose metadata hash
+# (the tail of their code, what explorers verify) would then be stale (scf/sources.py warns).
 compile: setup
-	ape compile
+	ape compile --force
 	python -m scf.export
 
 abi: compile
