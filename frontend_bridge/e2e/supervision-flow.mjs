@@ -264,7 +264,10 @@ try {
   }
 
   // ---------------------------------------------------------------- a phone's width
+  await page.click(T("f-clear"));
+  await settled();
   await page.setViewportSize({ width: 390, height: 844 });
+  await page.evaluate(() => window.scrollTo(0, 0));
   await page.waitForTimeout(150);
   out.phone = await page.evaluate(() => ({
     scrollWidth: document.documentElement.scrollWidth,

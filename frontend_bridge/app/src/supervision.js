@@ -178,7 +178,8 @@ async function loadSlots() {
 function renderSlots(page) {
   if (page.ticket !== slotTicket) return;
   const filtered = Object.values(state.filters).some((v) => v !== undefined);
-  $("slot-count").textContent = `${page.total} slot${page.total === 1 ? "" : "s"}${filtered ? " match the filters" : ""}`;
+  const one = page.total === 1;
+  $("slot-count").textContent = `${page.total} slot${one ? "" : "s"}${filtered ? ` match${one ? "es" : ""} the filters` : ""}`;
   const rows = page.items.map((s) =>
     el("tr", { testid: `slot-row-${s.slot}` },
       td(el("button", {
@@ -191,7 +192,7 @@ function renderSlots(page) {
       td(amount(s.funded), { class: "num", testid: `slot-funded-${s.slot}` }),
       td(formatDate(s.maturity), { class: "date", testid: `slot-maturity-${s.slot}` }),
       td(el("span", { class: `status ${s.status}`, text: s.status }), { testid: `slot-status-${s.slot}` }),
-      td(`${s.vouchers}${s.frozen ? ` (${s.frozen} frozen)` : ""}`, { class: "num", testid: `slot-vouchers-${s.slot}` }),
+      td(`${s.vouchers}${s.frozen ? ` (${s.frozen} frozen)` : ""}`, { class: "num count", testid: `slot-vouchers-${s.slot}` }),
     ));
   $("slot-rows").replaceChildren(...(rows.length ? rows : [el("tr", {}, td("no slot matches", { colspan: 8, class: "muted" }))]));
   const last = Math.min(page.offset + page.items.length, page.total);
