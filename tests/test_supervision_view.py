@@ -93,17 +93,17 @@ class Truth:
         return [t for t in self.tokens.values() if t.token >> 32 == slot]
 
 
-def read_truth(ledger: Ledger) -> Truth:
-    suite = ledger.suite
+def read_truth(busy_book: Ledger) -> Truth:
+    suite = busy_book.suite
     w3 = suite.conn.w3
-    slots = {n: suite.voucher.slot(n) for n in ledger.slots}
-    every = [t for tokens in ledger.vouchers.values() for t in tokens]
+    slots = {n: suite.voucher.slot(n) for n in busy_book.slots}
+    every = [t for tokens in busy_book.vouchers.values() for t in tokens]
     raw = read_many(w3, {t: (suite.voucher.address, "tokenInfo(uint256)", (t,)) for t in every})
     tokens = {
         t: Token(t, to_checksum_address(data[12:32]), word(data, 2), word(data, 3), bool(word(data, 4)))
         for t, data in raw.items()
     }
-    names = {a: suite.registry.member(a).name for a in ledger.names}
+    names = {a: suite.registry.member(a).name for a in busy_book.names}
     return Truth(slots, tokens, names, suite.conn.block_timestamp())
 
 
@@ -122,8 +122,11 @@ def web_dist(tmp_path_factory) -> Path:
     return out
 
 
+# Not named `ledger`: ape's chain isolation tracks fixtures by name across the session, and a
+# module-scoped `ledger` here made the function-scoped `ledger` of other modules restore the
+# wrong snapshot (test_default_payouts then kept one test's state for the next).
 @pytest.fixture(scope="module")
-def ledger(suite, cast) -> Ledger:
+def busy_book(suite, cast) -> Ledger:
     book = seed_book(suite, cast.operator, log=print)
     assert book.voucher_count >= 1_000 and len(book.slots) == 100, (book.voucher_count, len(book.slots))
     return book
@@ -139,10 +142,10 @@ class Seen:
     shots: Path
 
 
-def _pick_tree_slot(ledger: Ledger, truth: Truth) -> int:
+def _pick_tree_slot(busy_book: Ledger, truth: Truth) -> int:
     """A partly funded slot with a frozen voucher and a voucher held by the firm named in markup."""
-    hostile = next(a for a, n in ledger.names.items() if n == HOSTILE_HOLDER)
-    for frozen in ledger.frozen:
+    hostile = next(a for a, n in busy_book.names.items() if n == HOSTILE_HOLDER)
+    for frozen in busy_book.frozen:
         slot = frozen >> 32
         s = truth.slots[slot]
         if 0 < s.funded < s.face_value and any(t.owner == hostile for t in truth.tokens_of(slot)):
@@ -178,27 +181,27 @@ def _browse(settings: dict[str, Any], on_await) -> dict[str, Any]:
 
 
 @pytest.fixture(scope="module")
-def seen(ledger, suite, cast, conn, web_dist, tmp_path_factory) -> Seen:
-    before = read_truth(ledger)
-    tree_slot = _pick_tree_slot(ledger, before)
+def seen(busy_book, suite, cast, conn, web_dist, tmp_path_factory) -> Seen:
+    before = read_truth(busy_book)
+    tree_slot = _pick_tree_slot(busy_book, before)
     tokens = before.tokens_of(tree_slot)
     by_serial = sorted(tokens, key=lambda t: t.token)
     deepest = max(tokens, key=lambda t: (len(_lineage(before, t.token)), t.token))
-    holder = ledger.financiers[1].address  # buys parts outright: holds in many slots
-    maturities = sorted(before.slots[n].maturity for n in ledger.slots[10:])
+    holder = busy_book.financiers[1].address  # buys parts outright: holds in many slots
+    maturities = sorted(before.slots[n].maturity for n in busy_book.slots[10:])
     window = (day(maturities[10]), day(maturities[10] + 20 * DAY))
-    short = ledger.slots[0]  # due first, funded, every voucher redeemed but one frozen
+    short = busy_book.slots[0]  # due first, funded, every voucher redeemed but one frozen
     if os.environ.get("SCF_WRITE_SCREENSHOTS") == "1":
         shots = BRIDGE / "docs"
     else:
         shots = tmp_path_factory.mktemp("supervision-shots")
     settings = {
         "url": "", "chromium": CHROMIUM, "shots": str(shots),
-        "debtor": next(a for a, n in ledger.names.items() if n == HOSTILE_DEBTOR),
+        "debtor": next(a for a, n in busy_book.names.items() if n == HOSTILE_DEBTOR),
         "holder": holder, "window": list(window), "treeSlot": tree_slot,
-        "redeemedSlot": short, "heldBack": label(next(t for t in ledger.frozen if t >> 32 == short)),
+        "redeemedSlot": short, "heldBack": label(next(t for t in busy_book.frozen if t >> 32 == short)),
         "treeSlotDebtor": before.slots[tree_slot].debtor, "treeSlotDay": day(before.slots[tree_slot].maturity),
-        "clickVoucher": label(next(t for t in ledger.frozen if t >> 32 == tree_slot)),
+        "clickVoucher": label(next(t for t in busy_book.frozen if t >> 32 == tree_slot)),
         "selectVoucher": label(deepest.token), "hostile": [HOSTILE_DEBTOR, HOSTILE_HOLDER],
     }
     assert by_serial[0].token == (tree_slot << 32) | 1
@@ -206,7 +209,7 @@ def seen(ledger, suite, cast, conn, web_dist, tmp_path_factory) -> Seen:
     def move_the_chain(_shown_block: int) -> dict[str, int]:
         """While the view is open: the debtor pays 1,000.00 into the tree's slot and the operator
         freezes one more of its vouchers."""
-        debtor = next(d for d in ledger.debtors if d.address == ledger.debtor_of[tree_slot])
+        debtor = next(d for d in busy_book.debtors if d.address == busy_book.debtor_of[tree_slot])
         suite.voucher.fund(debtor, tree_slot, 1_000 * CNY)
         target = next(t for t in by_serial if t.live and not t.frozen and t.token != by_serial[0].token)
         result = suite.voucher.freeze(cast.operator, target.token, keccak(text="a second court order"))
@@ -224,7 +227,7 @@ def seen(ledger, suite, cast, conn, web_dist, tmp_path_factory) -> Seen:
         print(f"browser flow: {time.perf_counter() - started:.1f} s; view ready {shown['loadMs']} ms after navigation "
               f"(performance mark {shown['readyMark']:.0f} ms); live update seen in {shown['live']['ms']} ms")
         alerts_total, _ = service.alerts(None, 0, 1)
-    return Seen(shown, settings, before, read_truth(ledger), alerts_total, shots)
+    return Seen(shown, settings, before, read_truth(busy_book), alerts_total, shots)
 
 
 def _lineage(truth: Truth, token: int) -> list[int]:
@@ -237,20 +240,20 @@ def _lineage(truth: Truth, token: int) -> list[int]:
 # ------------------------------------------------------------------ the tests
 
 
-def test_the_view_opens_in_under_two_seconds_on_a_thousand_vouchers(seen, ledger):
+def test_the_view_opens_in_under_two_seconds_on_a_thousand_vouchers(seen, busy_book):
     shown = seen.shown
     print(f"supervision view load time: {shown['loadMs']} ms (navigation mark {shown['readyMark']:.0f} ms); "
-          f"{ledger.voucher_count} vouchers over {len(ledger.slots)} slots, seeded in {ledger.seconds:.1f} s")
-    assert ledger.voucher_count >= 1_000
+          f"{busy_book.voucher_count} vouchers over {len(busy_book.slots)} slots, seeded in {busy_book.seconds:.1f} s")
+    assert busy_book.voucher_count >= 1_000
     assert shown["loadMs"] < LOAD_BUDGET_MS and shown["readyMark"] < LOAD_BUDGET_MS
     assert shown["pageErrors"] == []
     # The one resource that failed to load is the slot that does not exist (asked for on purpose).
     assert all("404 (Not Found)" in e for e in shown["consoleErrors"]), shown["consoleErrors"]
 
 
-def test_slots_are_listed_by_maturity_paged_and_filtered_by_debtor_holder_status_and_window(seen, ledger):
+def test_slots_are_listed_by_maturity_paged_and_filtered_by_debtor_holder_status_and_window(seen, busy_book):
     shown, truth = seen.shown, seen.before
-    by_maturity = sorted(ledger.slots, key=lambda n: (truth.slots[n].maturity, n))
+    by_maturity = sorted(busy_book.slots, key=lambda n: (truth.slots[n].maturity, n))
     assert shown["slots"] == {"count": "100 slots", "page": "1–25 of 100", "slots": [str(n) for n in by_maturity[:25]]}
     assert shown["nextPage"]["page"] == "26–50 of 100"
     assert shown["nextPage"]["slots"] == [str(n) for n in by_maturity[25:50]]
@@ -286,30 +289,30 @@ def test_slots_are_listed_by_maturity_paged_and_filtered_by_debtor_holder_status
     assert all(seen.settings["window"][0] <= d <= seen.settings["window"][1] for d in shown["byWindowMaturities"])
 
     assert shown["statusOptions"] == ["issued", "active", "overdue", "settled", "cancelled"]
-    assert shown["overdue"]["slots"] == [str(ledger.overdue)]
+    assert shown["overdue"]["slots"] == [str(busy_book.overdue)]
     assert shown["cleared"]["count"] == "100 slots"
 
 
-def test_exposure_shows_each_debtors_outstanding_against_its_line_and_each_financiers_by_debtor(seen, ledger, cast):
+def test_exposure_shows_each_debtors_outstanding_against_its_line_and_each_financiers_by_debtor(seen, busy_book, cast):
     shown, truth = seen.shown, seen.before
     rows = {r["address"]: r["cells"] for r in shown["debtorRows"]}
     # Every core enterprise: the book's four, and the story's hospital (admitted by conftest, no slot).
-    debtors = [d.address for d in ledger.debtors] + [cast.hospital.address]
+    debtors = [d.address for d in busy_book.debtors] + [cast.hospital.address]
     assert set(rows) == set(debtors)
     for debtor in debtors:
         live = [n for n in truth.live_slots() if truth.slots[n].debtor == debtor]
         outstanding = sum(truth.slots[n].face_value - truth.slots[n].funded - truth.slots[n].written_off for n in live)
-        member = ledger.suite.registry.member(debtor)
+        member = busy_book.suite.registry.member(debtor)
         used = outstanding * 10_000 // member.credit_limit
         percent = f"{used // 100}.{used % 100:02d} %"
         assert rows[debtor][0].startswith(member.name)
         assert rows[debtor][1:5] == [money(member.credit_limit), money(outstanding), percent, str(len(live))]
         assert percent in shown["exposureChart"]  # on the bar, too
-    assert sum(rows[d][2] != "CNY 0.00" for d in debtors) == len(ledger.debtors)
+    assert sum(rows[d][2] != "CNY 0.00" for d in debtors) == len(busy_book.debtors)
 
     # Each financier's live vouchers, valued and grouped by the debtor of their slot.
     by_key = {r["key"]: r["cells"] for r in shown["financierRows"]}
-    for financier in ledger.financiers:
+    for financier in busy_book.financiers:
         exposure: dict[str, int] = defaultdict(int)
         for t in truth.tokens.values():
             if t.live and t.owner == financier.address:
@@ -363,7 +366,7 @@ def _token(text: str) -> int:
     return int(slot) << 32 | int(serial)
 
 
-def test_a_slots_lineage_is_a_tree_with_holders_values_and_frozen_and_redeemed_marks(seen, ledger):
+def test_a_slots_lineage_is_a_tree_with_holders_values_and_frozen_and_redeemed_marks(seen, busy_book):
     shown, truth = seen.shown, seen.before
     slot = seen.settings["treeSlot"]
     tokens = truth.tokens_of(slot)
@@ -426,7 +429,7 @@ def test_clicking_a_node_shows_its_history_and_trade_documents(seen):
     assert shown["selected"]["value"] == money(truth.tokens[chosen].value)
 
 
-def test_the_risk_watchs_alerts_are_listed_newest_first_each_linking_to_what_it_concerns(seen, ledger):
+def test_the_risk_watchs_alerts_are_listed_newest_first_each_linking_to_what_it_concerns(seen, busy_book):
     """The book sets off the watch's default policy on purpose: the overdue slot (overdue, short
     at maturity), the debtor whose line was cut (above 80 % of it), the wash trade (value back
     to a holder within 4 hops), the roots split 6 times in a day, and the frozen vouchers of
@@ -434,14 +437,16 @@ def test_the_risk_watchs_alerts_are_listed_newest_first_each_linking_to_what_it_
     shown, truth = seen.shown, seen.before
     hostile = seen.settings["debtor"]
     expected = {
-        ("overdue", f"slot {ledger.overdue}"),
-        ("short_at_maturity", f"slot {ledger.overdue}"),
+        ("overdue", f"slot {busy_book.overdue}"),
+        ("short_at_maturity", f"slot {busy_book.overdue}"),
         ("debtor_concentration", f"debtor {HOSTILE_DEBTOR} ({hostile[:6]}…{hostile[-4:]})"),
-        ("circular_transfer", f"voucher {label(ledger.wash)}"),
+        ("circular_transfer", f"voucher {label(busy_book.wash)}"),
     }
-    expected |= {("velocity", f"voucher {n}.1") for n in ledger.slots if n % 25 == 0 and n not in ledger.unaccepted}
     expected |= {
-        ("frozen_near_maturity", f"voucher {label(t)}") for t in ledger.frozen
+        ("velocity", f"voucher {n}.1") for n in busy_book.slots if n % 25 == 0 and n not in busy_book.unaccepted
+    }
+    expected |= {
+        ("frozen_near_maturity", f"voucher {label(t)}") for t in busy_book.frozen
         if truth.slots[t >> 32].maturity <= truth.now + 14 * DAY
     }
     assert any(rule == "frozen_near_maturity" for rule, _ in expected)
@@ -461,7 +466,7 @@ def test_the_risk_watchs_alerts_are_listed_newest_first_each_linking_to_what_it_
     assert links["voucher"]["detail"] == f"Voucher {voucher} (slot {voucher.split('.')[0]})"
     assert links["voucher"]["lineage"].startswith(f"Slot {voucher.split('.')[0]}: ")
     assert links["debtor"]["debtorFilter"] == hostile
-    mine = [n for n in ledger.slots if truth.slots[n].debtor == hostile]
+    mine = [n for n in busy_book.slots if truth.slots[n].debtor == hostile]
     assert links["debtor"]["slots"] == f"{len(mine)} slots match the filters"
 
 
