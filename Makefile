@@ -27,7 +27,7 @@ help:
 	@echo "make permissions  regenerate docs/permissions.md, the access-control matrix"
 	@echo "make bench      the benchmarks (bench/results.json)"
 	@echo "make serve      the read API and the supervision view on the devnet (http://127.0.0.1:8700/supervision.html)"
-	@echo "make devnet     start a long-running anvil on 127.0.0.1:8545 (network ethereum:devnet:node)"
+	@echo "make devnet     start a long-running anvil on 127.0.0.1:8545 (network ethereum:devnet:node); DEVNET_BLOCK_TIME=2 mines a block every 2 s (unset: one per transaction), DEVNET_GAS_LIMIT=30000000"
 	@echo "make devnet-stop  stop it"
 
 setup: $(NODE_STAMP) $(PY_STAMP) chromium
@@ -83,12 +83,17 @@ deploy: setup
 # runs: 77 GB after 25,000 admissions here, and each block slower than the last. Blocks, receipts
 # and logs are all kept; state is kept for the last $(DEVNET_STATES) blocks (in memory).
 DEVNET_STATES ?= 256
+# A consortium chain's cadence: DEVNET_BLOCK_TIME=2 mines a block every 2 seconds, as QBFT does
+# (unset: anvil mines each transaction at once); DEVNET_GAS_LIMIT is each block's gas limit.
+DEVNET_BLOCK_TIME ?=
+DEVNET_GAS_LIMIT ?= 30000000
 devnet: setup
 	@mkdir -p .cache
 	@if [ -f .cache/anvil.pid ] && kill -0 "$$(cat .cache/anvil.pid)" 2>/dev/null; then \
 		echo "devnet already running (pid $$(cat .cache/anvil.pid))"; \
 	else \
-		nohup anvil --hardfork cancun --port 8545 --prune-history $(DEVNET_STATES) > .cache/anvil.log 2>&1 & echo $$! > .cache/anvil.pid; \
+		nohup anvil --hardfork cancun --port 8545 --prune-history $(DEVNET_STATES) \
+			--gas-limit $(DEVNET_GAS_LIMIT) $(if $(DEVNET_BLOCK_TIME),--block-time $(DEVNET_BLOCK_TIME)) > .cache/anvil.log 2>&1 & echo $$! > .cache/anvil.pid; \
 		sleep 1; echo "devnet: anvil on http://127.0.0.1:8545 (pid $$(cat .cache/anvil.pid)); use --network ethereum:devnet:node"; \
 	fi
 
