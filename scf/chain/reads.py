@@ -83,14 +83,15 @@ class ChainReader:
 
     def ensure_poa_compatible(self) -> None:
         """Proof-of-authority chains (Clique, QBFT, IBFT) put more than 32 bytes in a block's
-        extra-data; web3.py needs a middleware to read their blocks."""
+        extra-data; web3.py needs a middleware to read their blocks. Checked once, when the
+        node has answered: a node that failed the check (``RpcError``) is checked next time."""
         if self._poa_checked:
             return
-        self._poa_checked = True
         try:
             self.read(lambda: self.w3.eth.get_block("latest"))
         except ExtraDataLengthError:
             self.w3.middleware_onion.inject(ExtraDataToPOAMiddleware, layer=0)
+        self._poa_checked = True
 
     def code_at(self, address: str) -> bytes:
         return bytes(self.read(lambda: self.w3.eth.get_code(Web3.to_checksum_address(address))))
