@@ -49,8 +49,9 @@ class AnvilNode:
     restart continues the same chain: mined blocks survive, the unmined pool does not, as on
     a permissioned node that persists every block."""
 
-    def __init__(self, state_dir: Path) -> None:
+    def __init__(self, state_dir: Path, *anvil_args: str) -> None:
         self.state = Path(state_dir) / "state.json"
+        self.anvil_args = anvil_args  # more of anvil's options: ("--block-time", "1"), say
         self.state.parent.mkdir(parents=True, exist_ok=True)
         self.port = free_port()
         self.process: subprocess.Popen[bytes] | None = None
@@ -63,7 +64,7 @@ class AnvilNode:
     def start(self) -> AnvilNode:
         self.process = subprocess.Popen(
             [str(anvil_binary()), "--port", str(self.port), "--hardfork", "cancun", "--state", str(self.state),
-             "--silent"],
+             "--silent", *self.anvil_args],
             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
         )
         deadline = time.monotonic() + 20
@@ -156,11 +157,16 @@ class FlakyProxy:
     """An HTTP JSON-RPC proxy in front of a node. ``faults[method]`` is a list of what to do
     with the next requests of that method, one entry each: ``"503"`` (answer HTTP 503 without
     forwarding), ``"drop"`` (forward, then close the connection without answering) or
-    ``"stall"`` (forward, then answer only after ``stall_seconds``). ``seen`` counts requests."""
+    ``"stall"`` (forward, then answer only after ``stall_seconds``). ``seen`` counts requests.
+    With ``extra_data`` set, every block it answers (``BLOCK_METHODS``) carries those bytes as
+    its extra-data, as a proof-of-authority node's do (Clique, IBFT, QBFT)."""
 
-    def __init__(self, upstream: str, stall_seconds: float = 3.0) -> None:
+    BLOCK_METHODS = ("eth_getBlockByNumber", "eth_getBlockByHash")
+
+    def __init__(self, upstream: str, stall_seconds: float = 3.0, extra_data: bytes | None = None) -> None:
         self.upstream = upstream
         self.stall_seconds = stall_seconds
+        self.extra_data = extra_data
         self.faults: dict[str, list[str]] = {}
         self.seen: Counter[str] = Counter()
         proxy = self
@@ -183,6 +189,8 @@ class FlakyProxy:
                 request = urllib.request.Request(proxy.upstream, body, {"Content-Type": "application/json"})
                 with urllib.request.urlopen(request, timeout=30) as node:  # a local node
                     answer = node.read()
+                if proxy.extra_data is not None and method in proxy.BLOCK_METHODS:
+                    answer = proxy.with_extra_data(answer)
                 if fault == "drop":
                     self.close_connection = True
                     self.connection.shutdown(socket.SHUT_RDWR)
@@ -202,6 +210,15 @@ class FlakyProxy:
         self.server.daemon_threads = True
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def with_extra_data(self, answer: bytes) -> bytes:
+        """The node's answer with the block's extra-data replaced (the block hash is the node's:
+        a client does not recompute it)."""
+        assert self.extra_data is not None
+        reply = json.loads(answer)
+        if isinstance(reply.get("result"), dict):
+            reply["result"]["extraData"] = "0x" + self.extra_data.hex()
+        return json.dumps(reply).encode()
 
     def __enter__(self) -> FlakyProxy:
         self.thread.start()
