@@ -149,7 +149,7 @@ def party(book: Book, address: str) -> dict[str, str]:
 
 
 def slot_json(book: Book, s: SlotView) -> dict[str, Any]:
-    live = [v for v in book.vouchers.values() if v.slot == s.slot and v.live]
+    live = [v for v, _ in book.tree(s.slot) if v.live]  # every voucher of a slot descends from its root
     return {
         "slot": s.slot, "debtor": party(book, s.debtor), "creditor": party(book, s.creditor),
         "faceValue": _amount(s.face_value), "funded": _amount(s.funded), "paidOut": _amount(s.paid_out),

@@ -8,6 +8,7 @@ fixtures built and leaves nothing behind.
 from __future__ import annotations
 
 import os
+import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,12 +25,14 @@ from scf.suite import Suite
 from scf.toolchain import ensure_compiler
 from tests.support import (
     BANK_OPENING_CASH,
+    BRIDGE,
     DAY,
     ETHER,
     FACE,
     HOSPITAL_CREDIT_LIMIT,
     HOSPITAL_OPENING_CASH,
     KYC,
+    ROOT,
     member_key,
 )
 
@@ -150,3 +153,17 @@ def accepted_voucher(suite, cast, invoice, now):
         return slot, root
 
     return make
+
+
+@pytest.fixture(scope="session")
+def web_dist(tmp_path_factory) -> Path:
+    """The web app (the member page and the supervision view) built once by Vite into a
+    temporary folder: its pages and code only; each browser test serves this chain's
+    artifacts beside it."""
+    out = tmp_path_factory.mktemp("web-dist")
+    subprocess.run(
+        [str(ROOT / "node_modules" / ".bin" / "vite"), "build", "--config", str(BRIDGE / "vite.config.mjs"),
+         "--outDir", str(out)],
+        cwd=ROOT, check=True, capture_output=True, text=True,
+    )
+    return out

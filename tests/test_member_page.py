@@ -34,24 +34,11 @@ class _QuietHandler(SimpleHTTPRequestHandler):
         pass
 
 
-@pytest.fixture(scope="session")
-def page_dist(tmp_path_factory) -> Path:
-    """The page built by Vite into a temporary folder (the page and its code only: the site
-    gets this chain's artifacts beside it in ``page_url``)."""
-    out = tmp_path_factory.mktemp("page-dist")
-    subprocess.run(
-        [str(ROOT / "node_modules" / ".bin" / "vite"), "build", "--config", str(BRIDGE / "vite.config.mjs"),
-         "--outDir", str(out)],
-        cwd=ROOT, check=True, capture_output=True, text=True,
-    )
-    return out
-
-
 @pytest.fixture
-def page_url(page_dist, suite, conn, tmp_path):
+def page_url(web_dist, suite, conn, tmp_path):
     """The built page served over HTTP with this chain's manifest, ABIs and EIP-712 types beside it."""
     site = tmp_path / "site"
-    shutil.copytree(page_dist, site)
+    shutil.copytree(web_dist, site)
     shutil.copytree(BRIDGE / "typed-data", site / "typed-data", dirs_exist_ok=True)
     save(suite.deployment, site / "deployments")
     (site / "abi").mkdir(exist_ok=True)

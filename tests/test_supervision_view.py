@@ -110,18 +110,6 @@ def read_truth(busy_book: Ledger) -> Truth:
 # ------------------------------------------------------------------ the run
 
 
-@pytest.fixture(scope="module")
-def web_dist(tmp_path_factory) -> Path:
-    """The web app built by Vite into a temporary folder."""
-    out = tmp_path_factory.mktemp("web-dist")
-    subprocess.run(
-        [str(ROOT / "node_modules" / ".bin" / "vite"), "build", "--config", str(BRIDGE / "vite.config.mjs"),
-         "--outDir", str(out)],
-        cwd=ROOT, check=True, capture_output=True, text=True,
-    )
-    return out
-
-
 # Not named `ledger`: ape's chain isolation tracks fixtures by name across the session, and a
 # module-scoped `ledger` here made the function-scoped `ledger` of other modules restore the
 # wrong snapshot (test_default_payouts then kept one test's state for the next).
