@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -32,6 +32,7 @@ TOKEN_ARGS = {"tokenId", "_tokenId", "_fromTokenId", "_toTokenId", "fromTokenId"
 SLOT_ARGS = {"slot", "_oldSlot", "_newSlot"}
 RECORD_ARGS = {"recordId", "tradeRecordId", "parentId"}
 CHUNK = 5_000
+EVENT_COLUMNS = "block, log_index, tx_hash, timestamp, actor, contract, event, args"  # Event's fields, in order
 # Contracts whose events name vouchers by token id (each also names the voucher's slot).
 VOUCHER_AWARE = ("ReceivableVoucher", "DiscountDesk", "PayoutKeeper", "CreditDesk")
 
@@ -269,48 +270,45 @@ class EventIndex:
 
     # ------------------------------------------------------------------ views
 
+    def _events(self, sql: str, params: Sequence[Any]) -> list[Event]:
+        """The events a query selects (its columns in ``Event``'s order)."""
+        return [Event(r[0], r[1], r[2], r[3], r[4], r[5], r[6], json.loads(r[7]))
+                for r in self.db.execute(sql, params).fetchall()]
+
     def trail(self, kind: str, key: str | int) -> list[Event]:
         """Every event about a ``token``, ``slot``, ``account`` or trade ``record``, in order."""
-        rows = self.db.execute(
+        return self._events(
             "SELECT DISTINCT e.block, e.log_index, e.tx_hash, e.timestamp, e.actor, e.contract, e.event, e.args"
             " FROM events e JOIN entities n ON n.event_id = e.id WHERE n.kind = ? AND n.key = ?"
             " ORDER BY e.block, e.log_index",
             (kind, str(key)),
-        ).fetchall()
-        return [Event(r[0], r[1], r[2], r[3], r[4], r[5], r[6], json.loads(r[7])) for r in rows]
+        )
 
     def all_events(self, contract: str, names: tuple[str, ...]) -> list[Event]:
-        marks = ",".join("?" for _ in names)
-        rows = self.db.execute(
-            "SELECT block, log_index, tx_hash, timestamp, actor, contract, event, args FROM events"
-            f" WHERE contract = ? AND event IN ({marks}) ORDER BY block, log_index",
-            (contract, *names),
-        ).fetchall()
-        return [Event(r[0], r[1], r[2], r[3], r[4], r[5], r[6], json.loads(r[7])) for r in rows]
+        return self.events_of([(contract, name) for name in names])
+
+    @staticmethod
+    def _of_kinds(kinds: list[tuple[str, str]] | None) -> tuple[str, list[str]]:
+        """The WHERE clause (and its parameters) keeping events of ``(contract, event)`` kinds."""
+        if kinds is None:
+            return "", []
+        marks = ",".join("(?, ?)" for _ in kinds)
+        return f" WHERE (contract, event) IN (VALUES {marks})", [x for kind in kinds for x in kind]
 
     def events_of(self, kinds: list[tuple[str, str]]) -> list[Event]:
         """Every event of the given ``(contract, event)`` kinds, in chain order."""
-        marks = ",".join("(?, ?)" for _ in kinds)
-        rows = self.db.execute(
-            "SELECT block, log_index, tx_hash, timestamp, actor, contract, event, args FROM events"
-            f" WHERE (contract, event) IN (VALUES {marks}) ORDER BY block, log_index",
-            [x for kind in kinds for x in kind],
-        ).fetchall()
-        return [Event(r[0], r[1], r[2], r[3], r[4], r[5], r[6], json.loads(r[7])) for r in rows]
+        where, params = self._of_kinds(kinds)
+        return self._events(f"SELECT {EVENT_COLUMNS} FROM events{where} ORDER BY block, log_index", params)
 
     def recent(self, kinds: list[tuple[str, str]] | None, offset: int, limit: int) -> tuple[int, list[Event]]:
         """A page of events (of ``kinds``, or all), newest first, and how many there are."""
-        where, params = "", []
-        if kinds is not None:
-            where = " WHERE (contract, event) IN (VALUES " + ",".join("(?, ?)" for _ in kinds) + ")"
-            params = [x for kind in kinds for x in kind]
+        where, params = self._of_kinds(kinds)
         total = int(self.db.execute(f"SELECT COUNT(*) FROM events{where}", params).fetchone()[0])
-        rows = self.db.execute(
-            "SELECT block, log_index, tx_hash, timestamp, actor, contract, event, args FROM events"
-            f"{where} ORDER BY block DESC, log_index DESC LIMIT ? OFFSET ?",
+        page = self._events(
+            f"SELECT {EVENT_COLUMNS} FROM events{where} ORDER BY block DESC, log_index DESC LIMIT ? OFFSET ?",
             [*params, limit, offset],
-        ).fetchall()
-        return total, [Event(r[0], r[1], r[2], r[3], r[4], r[5], r[6], json.loads(r[7])) for r in rows]
+        )
+        return total, page
 
     def count(self) -> int:
         return int(self.db.execute("SELECT COUNT(*) FROM events").fetchone()[0])
