@@ -27,7 +27,6 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import uvicorn
-from eth_utils import is_hex_address, to_checksum_address
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -39,7 +38,7 @@ from scf.contracts import LEDGERS, Role, label
 from scf.contracts.voucher import SERIAL_BITS
 from scf.errors import ScfError
 from scf.indexer import Event, EventIndex
-from scf.inspect import parse_voucher
+from scf.inspect import parse_address, parse_number, parse_voucher
 from scf.money import CURRENCY, DECIMALS
 from scf.supervision import (
     SLOT_STATES,
@@ -221,11 +220,7 @@ class Query:
 
     def address(self, name: str) -> str | None:
         value = self.text(name)
-        if value is None:
-            return None
-        if not is_hex_address(value):
-            raise BadRequest(f"{name}={value!r} is not an address (0x followed by 40 hex digits)")
-        return to_checksum_address(value)
+        return None if value is None else _parsed(f"{name}=", parse_address, value)
 
     def integer(self, name: str, *, default: int | None = None, low: int = 0, high: int = 2**63) -> int | None:
         value = self.text(name)
@@ -291,7 +286,7 @@ def create_app(service: ReadService, *, web_dir: Path | None = None, bridge_dir:
 
     def slot(request: Request) -> Response:
         Query(request, frozenset())
-        number = _number(request.path_params["slot"], "slot")
+        number = _parsed("", parse_number, request.path_params["slot"], "slot")
         book = service.current()
         s = book.slots.get(number)
         if s is None:
@@ -306,10 +301,7 @@ def create_app(service: ReadService, *, web_dir: Path | None = None, bridge_dir:
     def voucher(request: Request) -> Response:
         Query(request, frozenset())
         text = request.path_params["voucher"]
-        try:
-            token = parse_voucher(text)
-        except ScfError as exc:
-            raise BadRequest(str(exc)) from None
+        token = _parsed("", parse_voucher, text)
         book = service.current()
         v = book.vouchers.get(token)
         if v is None:
@@ -337,10 +329,7 @@ def create_app(service: ReadService, *, web_dir: Path | None = None, bridge_dir:
 
     def member(request: Request) -> Response:
         Query(request, frozenset())
-        text = request.path_params["address"]
-        if not is_hex_address(text):
-            raise BadRequest(f"{text!r} is not an address (0x followed by 40 hex digits)")
-        address = to_checksum_address(text)
+        address = _parsed("", parse_address, request.path_params["address"])
         book = service.current()
         m = book.members.get(address)
         if m is None:
@@ -353,7 +342,7 @@ def create_app(service: ReadService, *, web_dir: Path | None = None, bridge_dir:
 
     def documents(request: Request) -> Response:
         Query(request, frozenset())
-        number = _number(request.path_params["record"], "trade record")
+        number = _parsed("", parse_number, request.path_params["record"], "trade record")
         book = service.current()
         if number not in book.records:
             raise NotFound(f"trade record {number} does not exist")
@@ -428,10 +417,12 @@ def create_app(service: ReadService, *, web_dir: Path | None = None, bridge_dir:
     return Starlette(routes=routes, exception_handlers={HTTPException: error})
 
 
-def _number(text: str, what: str) -> int:
-    if not (text.isascii() and text.isdigit()) or int(text) >= 2**256:
-        raise BadRequest(f"{text!r} is not a {what} number (digits 0-9)")
-    return int(text)
+def _parsed(prefix: str, parse: Callable[..., Any], *args: Any) -> Any:
+    """``parse(*args)`` (one of the inspector's parsers), its refusal a 400 with the same words."""
+    try:
+        return parse(*args)
+    except ScfError as exc:
+        raise BadRequest(f"{prefix}{exc}") from None
 
 
 def contract_addresses(index: EventIndex) -> dict[str, str]:

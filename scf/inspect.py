@@ -9,6 +9,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from functools import cache
 
+from eth_utils import is_hex_address, to_checksum_address
+
 from scf.contracts import SlotStatus, label
 from scf.contracts.credit import CoverState
 from scf.contracts.voucher import SERIAL_BITS
@@ -23,6 +25,20 @@ from scf.text import printable, printable_lines, tree_lines
 
 class InspectError(ScfError, LookupError):
     """Nothing on the ledger matches what was asked for."""
+
+
+def parse_number(text: str, what: str = "") -> int:
+    """A slot or record number as people type it: digits only, below 2**256."""
+    if not (text.isascii() and text.isdigit()) or int(text) >= 2**256:
+        raise InspectError(f"{text!r} is not a {what + ' ' if what else ''}number (digits 0-9, below 2**256)")
+    return int(text)
+
+
+def parse_address(text: str) -> str:
+    """A member's address in any case, checksummed."""
+    if not is_hex_address(text):
+        raise InspectError(f"{text!r} is not an address (0x followed by 40 hex digits)")
+    return to_checksum_address(text)
 
 
 def parse_voucher(text: str) -> int:

@@ -6,11 +6,10 @@ refreshed from the last indexed block, so large histories are read once."""
 
 import click
 from ape.cli import ConnectedProviderCommand
-from eth_utils import is_hex_address, to_checksum_address
 
-from scf.cli import connect, fail, finishing
+from scf.cli import connect, finishing
 from scf.indexer import EventIndex
-from scf.inspect import Inspector, parse_voucher
+from scf.inspect import Inspector, parse_address, parse_number, parse_voucher
 from scf.paths import cache_dir, deployments_dir, index_file
 from scf.suite import attach_live
 
@@ -35,13 +34,6 @@ def cli(provider, kind, what):
 
 def _parse(kind, what):
     """The voucher id, slot or record number, or member address that ``what`` names."""
-    if kind == "voucher":
-        with finishing("inspect"):
-            return parse_voucher(what)
-    if kind == "member":
-        if not is_hex_address(what):
-            fail(f"{what!r} is not an address (0x followed by 40 hex digits)")
-        return to_checksum_address(what)
-    if not (what.isascii() and what.isdigit()) or int(what) >= 2**256:
-        fail(f"{what!r} is not a number (digits 0-9, below 2**256)")
-    return int(what)
+    parse = {"voucher": parse_voucher, "member": parse_address}.get(kind, parse_number)
+    with finishing("inspect"):
+        return parse(what)
