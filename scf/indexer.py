@@ -34,6 +34,10 @@ RECORD_ARGS = {"recordId", "tradeRecordId", "parentId"}
 CHUNK = 5_000
 EVENT_COLUMNS = "block, log_index, tx_hash, timestamp, actor, contract, event, args"  # Event's fields, in order
 # Contracts whose events name vouchers by token id (each also names the voucher's slot).
+# The registry keeps a member's name and KYC evidence hash in these events only, with the
+# argument naming the member.
+PROFILE_EVENTS = {("ConsortiumRegistry", "MembershipApplied"): "applicant",
+                  ("ConsortiumRegistry", "MemberAdmitted"): "account"}
 VOUCHER_AWARE = ("ReceivableVoucher", "DiscountDesk", "PayoutKeeper", "CreditDesk")
 
 SCHEMA = """
@@ -283,6 +287,15 @@ class EventIndex:
             " ORDER BY e.block, e.log_index",
             (kind, str(key)),
         )
+
+    def profile(self, account: str) -> tuple[str, bytes] | None:
+        """The name and KYC evidence hash ``account`` last applied or was admitted with, or None
+        for an account that never did. The registry keeps them in these events only."""
+        for e in reversed(self.trail("account", account)):
+            subject = PROFILE_EVENTS.get((e.contract, e.event))
+            if subject is not None and e.args[subject] == account:
+                return str(e.args["name"]), bytes(HexBytes(e.args["kycHash"]))
+        return None
 
     def all_events(self, contract: str, names: tuple[str, ...]) -> list[Event]:
         return self.events_of([(contract, name) for name in names])

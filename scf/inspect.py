@@ -67,8 +67,13 @@ class Inspector:
             return "payout keeper"
         if address == self.suite.credit.address:
             return "credit desk (custody)"
-        name = self.suite.registry.member(address).name
+        name = self.profile_name(address)
         return f"{printable(name)} ({address[:8]}…)" if name else address
+
+    def profile_name(self, address: str) -> str:
+        """The name the member applied or was admitted with (in the registry's events only)."""
+        profile = self.index.profile(address)
+        return profile[0] if profile else ""
 
     # ---------------------------------------------------------------- formats
 
@@ -174,7 +179,7 @@ class Inspector:
         held = sorted(ledger.held_by(address), key=lambda v: v.token_id)
         outstanding = self.suite.voucher.outstanding_of(address)
         out = [
-            f"Member {printable(m.name) or '(unknown)'} {address}",
+            f"Member {printable(self.profile_name(address)) or '(unknown)'} {address}",
             f"  status {m.status.name.lower()}   roles {', '.join(m.roles.names()) or 'none'}",
             f"  credit limit {fmt(m.credit_limit)}   outstanding issuance {fmt(outstanding)}",
             f"  cash {fmt(self.suite.token.balance_of(address))}",

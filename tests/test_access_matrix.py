@@ -623,6 +623,11 @@ SPEC: dict[str, dict[str, Row]] = {
         "admit(address,string,uint8,bytes32,uint256)": Row(
             only(OPERATOR), lambda s: (s.newcomer.address, "Northern Steel Ltd", int(Role.SUPPLIER), KYC, 0)
         ),
+        "admitBatch((address,uint8,uint256,bytes32,string)[])": Row(
+            only(OPERATOR),
+            lambda s: ([(s.newcomer.address, int(Role.SUPPLIER), 0, KYC, "Northern Steel Ltd")],),
+            note="Seeding: firms never seen, admitted as `admit` admits one, all or none.",
+        ),
         "applyForMembership(string,uint8,bytes32)": Row(
             NOT_A_MEMBER_YET,
             lambda s: ("Northern Steel Ltd", int(Role.SUPPLIER), KYC),

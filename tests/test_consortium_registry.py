@@ -13,8 +13,9 @@ import pytest
 from eth_account.signers.local import LocalAccount
 from eth_utils import keccak
 
+from scf.chain.reverts import ContractRevert
 from scf.chain.sending import calldata
-from scf.contracts import MemberStatus, Role
+from scf.contracts import Admission, MemberStatus, Role
 from scf.contracts.base import ZERO_ADDRESS
 from tests.support import (
     CNY,
@@ -108,7 +109,6 @@ def test_a_firm_applies_for_membership_and_waits_as_pending(reg, scene, conn):
     assert member.status == MemberStatus.PENDING
     assert member.roles == Role.SUPPLIER | Role.FINANCIER
     assert (member.approvals, member.round, member.credit_limit) == (0, 1, 0)
-    assert (member.kyc_hash, member.name) == (NEW_KYC, "Northern Steel Ltd")
     assert member.updated_at == conn.block_timestamp(result.block_number)
     assert event_args(result, reg, "MembershipApplied") == [
         {"applicant": firm.address, "round": 1, "roles": 6, "kycHash": NEW_KYC, "name": "Northern Steel Ltd"}
@@ -224,10 +224,9 @@ def test_a_rejected_firm_applies_again_and_earlier_approvals_do_not_count(reg, s
 
     member = reg.member(applicant)
     assert (member.status, member.round, member.approvals) == (MemberStatus.PENDING, 2, 0)
-    assert (member.name, member.kyc_hash) == ("Fresh Fasteners Ltd (resubmitted)", KYC)
     assert not reg.call("hasApproved", applicant, cast.operator.address)
     (applied,) = event_args(result, reg, "MembershipApplied")
-    assert applied["round"] == 2
+    assert (applied["round"], applied["name"], applied["kycHash"]) == (2, "Fresh Fasteners Ltd (resubmitted)", KYC)
     (changed,) = event_args(result, reg, "MemberStatusChanged")
     assert (changed["from"], changed["to"]) == (MemberStatus.REMOVED, MemberStatus.PENDING)
 
@@ -246,7 +245,7 @@ def test_an_operator_admits_a_core_enterprise_directly_with_a_credit_limit(reg, 
 
     member = reg.member(firm)
     assert (member.status, member.roles, member.round) == (MemberStatus.ACTIVE, Role.CORE_ENTERPRISE, 1)
-    assert (member.name, member.kyc_hash, member.credit_limit) == ("Eastern Motors", NEW_KYC, 750_000 * CNY)
+    assert member.credit_limit == 750_000 * CNY  # the name and KYC hash are in MemberAdmitted only
     assert reg.call("creditLimitOf", firm) == 750_000 * CNY
     assert event_args(result, reg, "MemberAdmitted") == [
         {
@@ -287,6 +286,139 @@ def test_admitting_a_pending_applicant_activates_it_in_the_same_round(reg, scene
         MemberStatus.ACTIVE,
         1,
         Role.SUPPLIER | Role.FINANCIER,
+    )
+
+
+# ----------------------------------------------------------- admission in batches
+
+
+def _firms(w3, label: str, n: int) -> list[LocalAccount]:
+    return [funded(w3, f"{label} {i}") for i in range(n)]
+
+
+def _batch(firms, roles=Role.SUPPLIER, **by_index) -> list[Admission]:
+    """An admission per firm (name "Firm i", KYC hash of its name); ``by_index`` replaces one."""
+    out = [Admission(f.address, f"Firm {i}", roles, keccak(text=f"kyc firm {i}")) for i, f in enumerate(firms)]
+    for index, admission in by_index.items():
+        out[int(index.removeprefix("at"))] = admission
+    return out
+
+
+def test_an_operator_admits_a_batch_of_firms_each_as_admit_would(reg, cast, w3):
+    firms = _firms(w3, "batch firm", 3)
+    core = Admission(firms[2].address, "Western Foundry", Role.CORE_ENTERPRISE, NEW_KYC, 400_000 * CNY)
+    batch = _batch(firms, at2=core)
+
+    result = reg.admit_batch(cast.operator, batch)
+
+    records = reg.members([f.address for f in firms])
+    assert [(m.status, m.roles, m.round, m.credit_limit) for m in records] == [
+        (MemberStatus.ACTIVE, Role.SUPPLIER, 1, 0),
+        (MemberStatus.ACTIVE, Role.SUPPLIER, 1, 0),
+        (MemberStatus.ACTIVE, Role.CORE_ENTERPRISE, 1, 400_000 * CNY),
+    ]
+    assert all(m.updated_at == reg.conn.block_timestamp(result.block_number) for m in records)
+    assert event_args(result, reg, "MemberAdmitted") == [
+        {"account": a.account, "operator": cast.operator.address, "roles": int(a.roles), "kycHash": a.kyc_hash,
+         "name": a.name}
+        for a in batch
+    ]
+    assert [(e["account"], e["from"], e["to"]) for e in event_args(result, reg, "MemberStatusChanged")] == [
+        (f.address, MemberStatus.NONE, MemberStatus.ACTIVE) for f in firms
+    ]
+    assert event_args(result, reg, "CreditLimitSet") == [
+        {"account": core.account, "from": 0, "to": 400_000 * CNY, "operator": cast.operator.address}
+    ]
+    assert reg.profile(core.account) == ("Western Foundry", NEW_KYC)  # from the event: not stored
+
+
+def _refusals(reg, registry_views, firms):
+    """``refused`` watching the batch's firms' records too."""
+    refusals = Refusals(reg.conn.w3, registry_views)
+    for i, firm in enumerate(firms):
+        refusals.watch(f"firm {i}", reg.address, "memberOf(address)", firm.address)
+    return refusals.on(reg)
+
+
+@pytest.mark.parametrize("fault", [
+    "not an operator", "empty", "an active member", "a pending applicant", "a removed member", "the same firm twice",
+    "no name", "a credit line for a supplier", "no KYC evidence", "no roles", "the zero address",
+])
+def test_a_batch_with_any_firm_at_fault_is_refused_whole(reg, scene, cast, w3, registry_views, fault):
+    firms = _firms(w3, "refused batch firm", 3)
+    refused = _refusals(reg, registry_views, firms)
+    batch = _batch(firms)
+    signer = cast.operator
+    last = batch[2]
+    expected: tuple[str, dict] = ("", {})
+    if fault == "not an operator":
+        signer = cast.hospital
+        expected = ("NotOperator", {"account": cast.hospital.address})
+    elif fault == "empty":
+        batch, expected = [], ("EmptyBatch", {})
+    elif fault in ("an active member", "a pending applicant", "a removed member"):
+        who, status = {"an active member": (cast.tier1, MemberStatus.ACTIVE),
+                       "a pending applicant": (scene.applicant, MemberStatus.PENDING),
+                       "a removed member": (scene.removed, MemberStatus.REMOVED)}[fault]
+        batch[2] = Admission(who.address, "Someone Else", Role.SUPPLIER, KYC)
+        expected = ("UnexpectedStatus", {"account": who.address, "actual": status})
+    elif fault == "the same firm twice":
+        batch[2] = Admission(firms[0].address, "Firm 0 again", Role.SUPPLIER, KYC)
+        expected = ("UnexpectedStatus", {"account": firms[0].address, "actual": MemberStatus.ACTIVE})
+    elif fault == "no name":
+        batch[2] = Admission(last.account, "", last.roles, last.kyc_hash)
+        expected = ("EmptyName", {})
+    elif fault == "a credit line for a supplier":
+        batch[2] = Admission(last.account, last.name, Role.SUPPLIER, last.kyc_hash, 1_000 * CNY)
+        expected = ("NotCoreEnterprise", {"account": last.account})
+    elif fault == "no KYC evidence":
+        batch[2] = Admission(last.account, last.name, last.roles, NO_REASON)
+        expected = ("MissingKycEvidence", {})
+    elif fault == "no roles":
+        batch[2] = Admission(last.account, last.name, Role(0), last.kyc_hash)
+        expected = ("InvalidRoles", {"roles": 0})
+    elif fault == "the zero address":
+        batch[2] = Admission(ZERO_ADDRESS, last.name, last.roles, last.kyc_hash)
+        expected = ("ZeroAddress", {})
+
+    error = refused(signer, "admitBatch", [a.encoded() for a in batch])
+
+    assert (error.error, error.args_by_name) == expected
+    assert [m.status for m in reg.members([f.address for f in firms])] == [MemberStatus.NONE] * 3
+
+
+def test_under_a_threshold_of_two_a_batch_takes_two_operators_making_the_identical_call(reg, scene, cast, w3):
+    firms = _firms(w3, "threshold batch firm", 2)
+    reg.send(cast.governance, "setApprovalThreshold", 2)
+    batch = _batch(firms)
+
+    first = reg.admit_batch(cast.operator, batch)
+    assert not event_args(first, reg, "MemberAdmitted")
+    (approval,) = event_args(first, reg, "ActionApproved")
+    assert (approval["operator"], approval["approvals"], approval["threshold"]) == (cast.operator.address, 1, 2)
+    assert [m.status for m in reg.members([f.address for f in firms])] == [MemberStatus.NONE] * 2
+
+    # Another batch (one name changed) is another act: it does not complete the first.
+    other = reg.admit_batch(scene.operator2, _batch(firms, at1=Admission(firms[1].address, "Renamed", Role.SUPPLIER,
+                                                                          keccak(text="kyc firm 1"))))
+    assert not event_args(other, reg, "MemberAdmitted")
+    with pytest.raises(ContractRevert) as again:  # the same operator twice counts once
+        reg.admit_batch(cast.operator, batch)
+    assert again.value.error == "AlreadyApproved"
+
+    second = reg.admit_batch(scene.operator2, batch)
+    assert [e["account"] for e in event_args(second, reg, "MemberAdmitted")] == [f.address for f in firms]
+    assert [m.status for m in reg.members([f.address for f in firms])] == [MemberStatus.ACTIVE] * 2
+
+
+def test_a_batch_already_admitted_cannot_be_replayed(reg, cast, w3, registry_views):
+    firms = _firms(w3, "replayed batch firm", 2)
+    batch = _batch(firms)
+    reg.admit_batch(cast.operator, batch)
+    refused = _refusals(reg, registry_views, firms)
+    error = refused(cast.operator, "admitBatch", [a.encoded() for a in batch])
+    assert (error.error, error.args_by_name) == (
+        "UnexpectedStatus", {"account": firms[0].address, "actual": MemberStatus.ACTIVE}
     )
 
 
@@ -356,11 +488,8 @@ def test_a_removed_member_comes_back_only_through_a_new_application(reg, scene, 
 
     reg.apply(removed, "Raw Polymers Ltd (new management)", Role.SUPPLIER, NEW_KYC)
     member = reg.member(removed.address)
-    assert (member.status, member.round, member.name) == (
-        MemberStatus.PENDING,
-        2,
-        "Raw Polymers Ltd (new management)",
-    )
+    assert (member.status, member.round) == (MemberStatus.PENDING, 2)
+    assert reg.profile(removed.address) == ("Raw Polymers Ltd (new management)", NEW_KYC)
     reg.approve(cast.operator, removed.address)
     assert reg.status_of(removed.address) == MemberStatus.ACTIVE
 
@@ -507,12 +636,7 @@ def test_views_report_roles_only_for_active_members(reg, scene, cast):
     assert reg.member(scene.suspended.address).roles == Role.SUPPLIER  # kept, just not active
 
     outsider = reg.member(cast.outsider.address)
-    assert (outsider.status, outsider.roles, outsider.name, outsider.kyc_hash) == (
-        MemberStatus.NONE,
-        0,
-        "",
-        NO_REASON,
-    )
+    assert (outsider.status, outsider.roles, outsider.credit_limit) == (MemberStatus.NONE, 0, 0)
     assert reg.is_operator(cast.operator.address) and reg.is_operator(scene.operator2.address)
     assert not reg.is_operator(cast.governance.address)
     assert not reg.is_operator(hospital)

@@ -1,11 +1,12 @@
 """The membership lifecycle fuzzed against a small Python model of the registry.
 
-Random sequences of applications, approvals, completions, rejections, admissions,
-suspensions, reinstatements, removals, role and credit-limit changes, threshold changes and
-operator appointments and revocations, by operators and by non-operators, over six firms and
-a pool of four would-be operators. Acts that activate a member or give it more (admit,
-reinstate, granting a role, raising a credit line) take the threshold's identical calls by
-distinct current operators, so the model also co-signs the acts other operators began. After
+Random sequences of applications, approvals, completions, rejections, admissions (one by
+one and in batches, a firm given twice among them), suspensions, reinstatements, removals,
+role and credit-limit changes, threshold changes and operator appointments and revocations,
+by operators and by non-operators, over six firms and a pool of four would-be operators.
+Acts that activate a member or give it more (admit, reinstate, granting a role, raising a
+credit line) take the threshold's identical calls by distinct current operators, so the
+model also co-signs the acts other operators began. After
 every step the chain must agree with the model, every refused action must be mined as a
 failed transaction with the very error the model predicts, and the Besu permissioning hook
 ``transactionAllowed`` must answer as the model does.
@@ -48,7 +49,9 @@ CORE = 1
 # Every action goes out with fixed gas (REFUSAL_GAS), so a refusal is mined as a failed
 # transaction (and the invariant then proves it changed nothing), and an exact estimate cannot
 # starve a no-op.
-MEMBER_TUPLE = "(uint8,uint8,uint16,uint32,uint40,uint128,bytes32,string)"
+MEMBER_TUPLE = "(uint8,uint8,uint16,uint32,uint40,uint128)"
+ADMISSIONS = "(address,uint8,uint256,bytes32,string)[]"
+ADMIT_BATCH = function_signature_to_4byte_selector(f"admitBatch({ADMISSIONS})")
 APPLY = function_signature_to_4byte_selector("applyForMembership(string,uint8,bytes32)")
 SELECTOR = {
     "admit": function_signature_to_4byte_selector("admit(address,string,uint8,bytes32,uint256)"),
@@ -70,7 +73,7 @@ credit_limits = st.sampled_from([0, 0, 100_000 * CNY])
 new_limits = st.sampled_from([0, 50_000 * CNY, 100_000 * CNY, 200_000 * CNY, MAX_CREDIT + 1])
 thresholds = st.sampled_from([1, 2, 3, 4] * 2 + [0, 5])
 actions = st.sampled_from(
-    ["apply", "approve", "approve", "complete", "reject", "admit", "suspend", "reinstate", "remove"]
+    ["apply", "approve", "approve", "complete", "reject", "admit", "admit_batch", "suspend", "reinstate", "remove"]
     + ["set_roles", "set_credit_limit", "set_threshold", "appoint", "revoke", "co_sign", "co_sign", "allowed"]
 )
 # Mostly aim an action at an actor whose status allows it (when there is one), else anyone.
@@ -107,7 +110,8 @@ class RegistryMachine(RuleBasedStateMachine):
     """Invariants, after every step:
 
     - Every actor's on-chain membership record (status, roles, approvals, round, last update,
-      credit limit, KYC hash, name) and per-operator application approvals equal the model's.
+      credit limit) and per-operator application approvals equal the model's; the name and KYC
+      hash of its last MembershipApplied or MemberAdmitted event are the model's.
     - The threshold and the operator set are the model's, and the threshold never exceeds the
       number of operators.
     - Every open threshold-gated act has exactly the model's approvals, counting only current
@@ -190,13 +194,17 @@ class RegistryMachine(RuleBasedStateMachine):
         """Approvals that count: those of operators who are operators now."""
         return len(approvers & self.operators)
 
-    def gate(self, function: str, action: tuple[list[str], list[Any]], args: tuple[Any, ...], signer) -> tuple:
+    def gate(self, function: str, action: tuple[list[str], list[Any]] | bytes, args: tuple[Any, ...], signer) -> tuple:
         """A threshold-gated act: the error the approval raises (the same operator twice) and
         whether this call reaches the threshold. With a threshold of 1 the act takes effect at
-        once and no approval is recorded (an open round, if any, is left as it was)."""
+        once and no approval is recorded (an open round, if any, is left as it was). ``action``
+        is what the contract hashes: (types, values) after the selector, or the call's bytes."""
         if self.threshold == 1:
             return None, True, b""
-        digest = keccak(abi_encode(["bytes4", *action[0]], [SELECTOR[function], *action[1]]))
+        if isinstance(action, bytes):
+            digest = keccak(action)
+        else:
+            digest = keccak(abi_encode(["bytes4", *action[0]], [SELECTOR[function], *action[1]]))
         open_act = self.open.get(digest)
         if open_act is not None and signer.address in open_act.approved_by:
             return ("AlreadyApproved", {"applicant": self.registry.address, "operator": signer.address}), False, digest
@@ -264,6 +272,8 @@ class RegistryMachine(RuleBasedStateMachine):
         repeating one or two actions."""
         if action == "apply":
             self.apply(actor, aim, roles, name, kyc)
+        elif action == "admit_batch":
+            self.admit_batch(caller, actor, roles, name, kyc, credit, data)
         elif action == "admit":
             self.admit(caller, actor, aim, roles, name, kyc, credit)
         elif action == "set_roles":
@@ -363,6 +373,46 @@ class RegistryMachine(RuleBasedStateMachine):
                 m.round += 1
             m.status, m.roles, m.kyc_hash, m.name, m.updated_at = MemberStatus.ACTIVE, roles, kyc, name, at
             if credit:
+                m.credit_limit = credit
+
+    def admit_batch(self, caller, actor, roles, name, kyc, credit, data):
+        """Up to three firms in one admission: mostly firms never seen, now and then one given
+        twice, an empty batch, or one not admissible (the drawn profile, a firm already in)."""
+        fresh = [a.address for a in self.actors if self.model[a.address].status == MemberStatus.NONE]
+        size = data.draw(st.sampled_from([1, 2, 2, 3, 3, 0]), label="batch size")
+        choices = fresh if fresh and data.draw(st.sampled_from([True] * 4 + [False]), label="fresh") else \
+            [a.address for a in self.actors]
+        accounts = [data.draw(st.sampled_from(choices), label="firm") for _ in range(size)]
+        # The drawn profile for the last firm, valid ones before it: a bad entry late in a batch.
+        batch = [(a, 2, 0, KYC, f"Batch firm {i}") for i, a in enumerate(accounts[:-1])]
+        batch += [(a, roles, credit, kyc, name) for a in accounts[-1:]]
+        self._admit_batch(self.caller(caller), tuple(batch))
+
+    def _admit_batch(self, signer, batch):
+        expected = self.not_operator(signer) or (None if batch else ("EmptyBatch", {}))
+        for address, roles, credit, kyc, name in batch:
+            if expected is not None:
+                break
+            expected = self.profile_error(roles, name, kyc)
+            if expected is None and credit != 0 and not roles & CORE:
+                expected = ("NotCoreEnterprise", {"account": address})
+            expected = expected or self.status_error(address, (MemberStatus.NONE,))
+        reached, digest = False, b""
+        if expected is None:
+            call = ADMIT_BATCH + abi_encode([ADMISSIONS], [list(batch)])
+            expected, reached, digest = self.gate("admitBatch", call, (batch,), signer)
+        twice = [a for i, (a, *_) in enumerate(batch) if a in [b[0] for b in batch[:i]]]
+        if expected is None and reached and twice:  # found while admitting: the whole call reverts
+            expected = ("UnexpectedStatus", {"account": twice[0], "actual": MemberStatus.ACTIVE})
+        at = self.act(signer, "admitBatch", list(batch), expected=expected)
+        if at is None:
+            return
+        self.approved(digest, reached, signer, "admitBatch", (batch,))
+        if reached:
+            for address, roles, credit, kyc, name in batch:
+                m = self.model[address]
+                m.round += 1
+                m.status, m.roles, m.kyc_hash, m.name, m.updated_at = MemberStatus.ACTIVE, roles, kyc, name, at
                 m.credit_limit = credit
 
     def suspend(self, caller, actor, aim):
@@ -473,6 +523,8 @@ class RegistryMachine(RuleBasedStateMachine):
         function, args = open_act.function, open_act.args
         if function == "admit":
             self._admit(signer, *args)
+        elif function == "admitBatch":
+            self._admit_batch(signer, *args)
         elif function == "reinstate":
             self._reinstate(signer, *args)
         elif function == "setRoles":
@@ -538,6 +590,19 @@ class RegistryMachine(RuleBasedStateMachine):
 
     # -------------------------------------------------------------- invariant
 
+    def profiles(self) -> dict[str, tuple[str, bytes]]:
+        """Each actor's name and KYC hash from its last MembershipApplied or MemberAdmitted:
+        the registry keeps them in these events only."""
+        events = self.registry.contract.events
+        actors = [a.address for a in self.actors]
+        logs = events.MembershipApplied.get_logs(from_block=0, argument_filters={"applicant": actors}) + \
+            events.MemberAdmitted.get_logs(from_block=0, argument_filters={"account": actors})
+        latest = {}
+        for log in sorted(logs, key=lambda e: (e["blockNumber"], e["logIndex"])):
+            args = log["args"]
+            latest[args.get("applicant") or args["account"]] = (args["name"], args["kycHash"])
+        return latest
+
     @invariant()
     def chain_equals_model(self):
         registry, pool = self.registry, [p.address for p in self.pool]
@@ -556,12 +621,13 @@ class RegistryMachine(RuleBasedStateMachine):
             + [call("hasApprovedAction", registry.address, d, p) for d in digests for p in pool]
         )
         answers = self.w3.provider.make_batch_request(reads)
+        profiles = self.profiles()
         results = iter(bytes.fromhex(a["result"][2:]) for a in answers)
         assert int.from_bytes(next(results), "big") == self.threshold <= len(self.operators)
         assert {p for p in pool if next(results)[-1] == 1} == self.operators, "operators"
         for i, actor in enumerate(self.actors):
             (record,) = abi_decode([MEMBER_TUPLE], next(results))
-            status, roles_, approvals, round_, updated, credit, kyc, name = record
+            status, roles_, approvals, round_, updated, credit = record
             m = self.model[actor.address]
             assert (MemberStatus(status), roles_, approvals, round_, updated) == (
                 m.status,
@@ -570,7 +636,8 @@ class RegistryMachine(RuleBasedStateMachine):
                 m.round,
                 m.updated_at,
             ), f"actor {i}"
-            assert (credit, kyc, name) == (m.credit_limit, m.kyc_hash, m.name), f"actor {i}"
+            assert credit == m.credit_limit, f"actor {i}"
+            assert profiles.get(actor.address, ("", NO_HASH)) == (m.name, m.kyc_hash), f"actor {i}: name and KYC hash"
         for i, actor in enumerate(self.actors):
             on_chain = {p for p in pool if next(results)[-1] == 1}
             assert on_chain == self.model[actor.address].approved_by, f"application approvals of actor {i}"

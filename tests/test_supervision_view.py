@@ -103,7 +103,7 @@ def read_truth(busy_book: Ledger) -> Truth:
         t: Token(t, to_checksum_address(data[12:32]), word(data, 2), word(data, 3), bool(word(data, 4)))
         for t, data in raw.items()
     }
-    names = {a: suite.registry.member(a).name for a in busy_book.names}
+    names = {a: suite.registry.profile(a)[0] for a in busy_book.names}
     return Truth(slots, tokens, names, suite.conn.block_timestamp())
 
 
@@ -293,7 +293,7 @@ def test_exposure_shows_each_debtors_outstanding_against_its_line_and_each_finan
         member = busy_book.suite.registry.member(debtor)
         used = outstanding * 10_000 // member.credit_limit
         percent = f"{used // 100}.{used % 100:02d} %"
-        assert rows[debtor][0].startswith(member.name)
+        assert rows[debtor][0].startswith(busy_book.suite.registry.profile(debtor)[0])
         assert rows[debtor][1:5] == [money(member.credit_limit), money(outstanding), percent, str(len(live))]
         assert percent in shown["exposureChart"]  # on the bar, too
     assert sum(rows[d][2] != "CNY 0.00" for d in debtors) == len(busy_book.debtors)

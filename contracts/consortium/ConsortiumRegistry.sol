@@ -42,7 +42,9 @@ contract ConsortiumRegistry is AccessControlEnumerable, IConsortiumRegistry {
         Removed
     }
 
-    /// @dev Word 0 packs what every permission check reads.
+    /// @dev One storage word: what the suite's checks read, and nothing else. A member's name
+    ///      and KYC evidence hash are descriptive: they are in the events that set them
+    ///      (MembershipApplied, MemberAdmitted), for the indexer, and never read on chain.
     struct Member {
         MemberStatus status;
         uint8 roles;
@@ -50,6 +52,13 @@ contract ConsortiumRegistry is AccessControlEnumerable, IConsortiumRegistry {
         uint32 round;
         uint40 updatedAt;
         uint128 creditLimit;
+    }
+
+    /// @notice One firm of an `admitBatch`: what `admit` takes for one.
+    struct Admission {
+        address account;
+        uint8 roles;
+        uint256 creditLimit;
         bytes32 kycHash;
         string name;
     }
@@ -140,6 +149,8 @@ contract ConsortiumRegistry is AccessControlEnumerable, IConsortiumRegistry {
     error NameTooLong(uint256 length, uint256 max);
     /// @notice `applyForMembership` or `admit` with a zero KYC evidence hash.
     error MissingKycEvidence();
+    /// @notice `admitBatch` was given no firm.
+    error EmptyBatch();
     /// @notice The member's status does not allow the call: `applyForMembership` by a pending,
     ///         active or suspended firm; `approve`, `completeApplication` or
     ///         `rejectApplication` of a firm that is not pending; `admit` of an active,
@@ -208,8 +219,6 @@ contract ConsortiumRegistry is AccessControlEnumerable, IConsortiumRegistry {
         m.approvals = 0;
         m.round = round;
         m.updatedAt = uint40(block.timestamp);
-        m.kycHash = kycHash;
-        m.name = name;
         emit MembershipApplied(msg.sender, round, roles, kycHash, name);
         emit MemberStatusChanged(msg.sender, previous, MemberStatus.Pending, msg.sender, bytes32(0));
     }
@@ -264,25 +273,46 @@ contract ConsortiumRegistry is AccessControlEnumerable, IConsortiumRegistry {
         onlyOperator
         returns (bool admitted)
     {
-        if (account == address(0)) revert ZeroAddress();
-        _validateProfile(name, roles, kycHash);
-        Member storage m = _members[account];
+        Member storage m = _admissible(account, name, roles, kycHash, creditLimit);
         if (m.status != MemberStatus.None && m.status != MemberStatus.Pending) {
             revert UnexpectedStatus(account, m.status);
         }
-        if (creditLimit > type(uint128).max) revert CreditLimitTooLarge(creditLimit);
-        if (creditLimit != 0 && roles & Roles.CORE_ENTERPRISE == 0) revert NotCoreEnterprise(account);
         bytes32 action =
             keccak256(abi.encode(this.admit.selector, account, keccak256(bytes(name)), roles, kycHash, creditLimit, m.round));
         if (!_approveAction(address(this), action, msg.sender)) return false;
-        admitted = true;
-        if (m.status == MemberStatus.None) m.round += 1;
-        m.roles = roles;
-        m.kycHash = kycHash;
-        m.name = name;
-        emit MemberAdmitted(account, msg.sender, roles, kycHash, name);
-        _setStatus(account, m, MemberStatus.Active, bytes32(0));
-        if (creditLimit != 0) _setCreditLimit(account, m, creditLimit);
+        _admit(account, m, name, roles, kycHash, creditLimit);
+        return true;
+    }
+
+    /// @notice Admits many firms in one transaction (seeding a consortium): each as `admit`
+    ///         would, all or none. Only for addresses that never applied (a pending applicant is
+    ///         admitted with `admit` or `approve`), each once in the batch. Above a threshold of
+    ///         1, each operator's identical call (the same batch, byte for byte) counts as one
+    ///         approval and the call that reaches the threshold admits them all.
+    /// @dev Reverts EmptyBatch, and for the first firm at fault what `admit` reverts with
+    ///      (checked before any approval is counted); UnexpectedStatus(account, Active) for an
+    ///      address given twice, found while admitting (the tooling refuses duplicates before
+    ///      sending). The batch is the caller's calldata, bounded by the block's gas, not by
+    ///      anything stored.
+    /// @return admitted whether the firms are now active.
+    function admitBatch(Admission[] calldata batch) external onlyOperator returns (bool admitted) {
+        if (batch.length == 0) revert EmptyBatch();
+        // Checked whole before any approval is counted: a batch that cannot be admitted is
+        // refused to its first operator, not to the one who would reach the threshold.
+        for (uint256 i = 0; i < batch.length; ++i) {
+            Admission calldata a = batch[i];
+            Member storage m = _admissible(a.account, a.name, a.roles, a.kycHash, a.creditLimit);
+            if (m.status != MemberStatus.None) revert UnexpectedStatus(a.account, m.status);
+        }
+        if (!_approveAction(address(this), keccak256(msg.data), msg.sender)) return false;
+        for (uint256 i = 0; i < batch.length; ++i) {
+            Admission calldata a = batch[i];
+            Member storage m = _members[a.account];
+            // An address given twice is active by its second turn: the whole batch reverts.
+            if (m.status != MemberStatus.None) revert UnexpectedStatus(a.account, m.status);
+            _admit(a.account, m, a.name, a.roles, a.kycHash, a.creditLimit);
+        }
+        return true;
     }
 
     // ------------------------------------------------------------------ lifecycle
@@ -567,6 +597,35 @@ contract ConsortiumRegistry is AccessControlEnumerable, IConsortiumRegistry {
             head := sload(m.slot)
         }
         if (uint8(head) == uint8(MemberStatus.Active)) roles = uint8(head >> 8);
+    }
+
+    /// @dev The checks an admission passes whatever its path; returns the firm's record.
+    function _admissible(address account, string calldata name, uint8 roles, bytes32 kycHash, uint256 creditLimit)
+        private
+        view
+        returns (Member storage m)
+    {
+        if (account == address(0)) revert ZeroAddress();
+        _validateProfile(name, roles, kycHash);
+        if (creditLimit > type(uint128).max) revert CreditLimitTooLarge(creditLimit);
+        if (creditLimit != 0 && roles & Roles.CORE_ENTERPRISE == 0) revert NotCoreEnterprise(account);
+        m = _members[account];
+    }
+
+    /// @dev The one write path of an admission: the firm becomes an active member.
+    function _admit(
+        address account,
+        Member storage m,
+        string calldata name,
+        uint8 roles,
+        bytes32 kycHash,
+        uint256 creditLimit
+    ) private {
+        if (m.status == MemberStatus.None) m.round += 1;
+        m.roles = roles;
+        emit MemberAdmitted(account, msg.sender, roles, kycHash, name);
+        _setStatus(account, m, MemberStatus.Active, bytes32(0));
+        if (creditLimit != 0) _setCreditLimit(account, m, creditLimit);
     }
 
     function _validateProfile(string calldata name, uint8 roles, bytes32 kycHash) private pure {

@@ -8,7 +8,7 @@ the member page and the static analysis all read it.
 from scf.contracts.credit import CoverState, CreditDesk, Pledge, Policy, Recovery
 from scf.contracts.desk import DiscountDesk, RecourseDebt
 from scf.contracts.keeper import PayoutKeeper
-from scf.contracts.registry import ConsortiumRegistry, Member, MemberStatus, Role
+from scf.contracts.registry import Admission, ConsortiumRegistry, Member, MemberStatus, Role
 from scf.contracts.settlement import SettlementToken
 from scf.contracts.trade import DocType, RecordStatus, TradeRecord, TradeRegistry
 from scf.contracts.voucher import ReceivableVoucher, SlotInfo, SlotStatus, VoucherInfo, label, token_id
@@ -28,6 +28,7 @@ SUITE = (
 LEDGERS = SUITE[:7]
 
 __all__ = [
+    "Admission",
     "LEDGERS",
     "SUITE",
     "ConsortiumRegistry",

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import IntEnum, IntFlag
+from typing import Any
 
+from eth_abi import decode as abi_decode
+from eth_abi import encode as abi_encode
 from eth_typing import ChecksumAddress
+from eth_utils import function_signature_to_4byte_selector
 from web3 import Web3
 
+from scf.chain.batch import call_many
 from scf.chain.sending import Signer, TxResult
 from scf.contracts.base import ContractClient
 
@@ -54,18 +60,53 @@ class Member:
     round: int
     updated_at: int
     credit_limit: int
-    kyc_hash: bytes
+
+
+@dataclass(frozen=True)
+class Admission:
+    """One firm of ``admit_batch``. Its name and KYC evidence hash are written in the
+    ``MemberAdmitted`` event only (the index has them), not in the member record."""
+
+    account: str
     name: str
+    roles: Role
+    kyc_hash: bytes
+    credit_limit: int = 0
+
+    def encoded(self) -> tuple[str, int, int, bytes, str]:
+        """As the contract's ``Admission`` struct takes it."""
+        return (self.account, int(self.roles), self.credit_limit, self.kyc_hash, self.name)
 
 
 class ConsortiumRegistry(ContractClient):
     NAME = "ConsortiumRegistry"
 
     def member(self, address: str) -> Member:
-        status, roles, approvals, rnd, updated, limit, kyc, name = self.call("memberOf", address)
         # web3 took ``address`` as a contract argument, so it is already checksummed: this only types it.
+        return _member(Web3.to_checksum_address(address), self.call("memberOf", address))
+
+    def members(self, addresses: Sequence[str]) -> list[Member]:
+        """The records of many accounts, read in JSON-RPC batches (seeding thousands)."""
+        accounts = [Web3.to_checksum_address(a) for a in addresses]
+        selector = function_signature_to_4byte_selector("memberOf(address)")
+        calls = [(self.address, "0x" + (selector + abi_encode(["address"], [a])).hex()) for a in accounts]
+        answers = call_many(self.conn, calls)
+        return [_member(a, abi_decode(_MEMBER_TYPE, data)[0]) for a, data in zip(accounts, answers, strict=True)]
+
+    def profile(self, address: str, from_block: int = 0) -> tuple[str, bytes] | None:
+        """The name and KYC evidence hash ``address`` last applied or was admitted with, read
+        from the registry's events (it keeps them nowhere else); None if it never did. A
+        service that keeps the event index asks it instead (``EventIndex.profile``)."""
+        events = self.contract.events
         account = Web3.to_checksum_address(address)
-        return Member(account, MemberStatus(status), Role(roles), approvals, rnd, updated, limit, kyc, name)
+        logs = self.conn.read(lambda: [
+            *events.MembershipApplied.get_logs(from_block=from_block, argument_filters={"applicant": account}),
+            *events.MemberAdmitted.get_logs(from_block=from_block, argument_filters={"account": account}),
+        ])
+        if not logs:
+            return None
+        last = max(logs, key=lambda e: (e["blockNumber"], e["logIndex"]))
+        return str(last["args"]["name"]), bytes(last["args"]["kycHash"])
 
     def status_of(self, address: str) -> MemberStatus:
         return MemberStatus(self.call("statusOf", address))
@@ -77,6 +118,13 @@ class ConsortiumRegistry(ContractClient):
         self, operator: Signer, account: str, name: str, roles: Role, kyc_hash: bytes, credit_limit: int = 0
     ) -> TxResult:
         return self.send(operator, "admit", account, name, int(roles), kyc_hash, credit_limit)
+
+    def admit_batch(self, operator: Signer, batch: Sequence[Admission]) -> TxResult:
+        return self.send(operator, "admitBatch", [a.encoded() for a in batch])
+
+    def admit_batch_call(self, operator: Signer, batch: Sequence[Admission]) -> tuple[Signer, Any]:
+        """``admit_batch`` as an item of ``Connection.transact_many``."""
+        return operator, self.fn("admitBatch", [a.encoded() for a in batch])
 
     def apply(self, applicant: Signer, name: str, roles: Role, kyc_hash: bytes) -> TxResult:
         return self.send(applicant, "applyForMembership", name, int(roles), kyc_hash)
@@ -101,3 +149,12 @@ class ConsortiumRegistry(ContractClient):
 
     def set_credit_limit(self, operator: Signer, account: str, limit: int) -> TxResult:
         return self.send(operator, "setCreditLimit", account, limit)
+
+
+# memberOf's return: the Member struct, one word each field.
+_MEMBER_TYPE = ["(uint8,uint8,uint16,uint32,uint40,uint128)"]
+
+
+def _member(account: ChecksumAddress, fields: Sequence[int]) -> Member:
+    status, roles, approvals, rnd, updated, limit = fields
+    return Member(account, MemberStatus(status), Role(roles), approvals, rnd, updated, limit)

@@ -125,8 +125,23 @@ export class MemberClient {
   // --------------------------------------------------------------------- reads
 
   async member(address = this.account) {
-    const m = await this.read("ConsortiumRegistry", "memberOf", [address]);
-    return { name: m.name, status: MEMBER_STATUS[m.status], roles: roleNames(m.roles), creditLimit: m.creditLimit };
+    const [m, name] = await Promise.all([this.read("ConsortiumRegistry", "memberOf", [address]), this.memberName(address)]);
+    return { name, status: MEMBER_STATUS[m.status], roles: roleNames(m.roles), creditLimit: m.creditLimit };
+  }
+
+  /** The name a member last applied or was admitted with: the registry keeps it in these
+   *  events only, not in the member record. */
+  async memberName(address) {
+    const [applied, admitted] = await Promise.all([
+      this.logs("ConsortiumRegistry", "MembershipApplied", { applicant: address }),
+      this.logs("ConsortiumRegistry", "MemberAdmitted", { account: address }),
+    ]);
+    const order = (l) => [l.blockNumber, l.logIndex];
+    const latest = [...applied, ...admitted].sort((a, b) => {
+      const [x, y] = [order(a), order(b)];
+      return x[0] === y[0] ? x[1] - y[1] : x[0] < y[0] ? -1 : 1;
+    }).at(-1);
+    return latest ? latest.args.name : "";
   }
 
   async cash(address = this.account) {
