@@ -25,23 +25,8 @@ from eth_utils import keccak
 from web3 import HTTPProvider, Web3
 
 from scf.chain import Artifacts, Connection
-from scf.chain.devnet import set_next_timestamp
+from scf.chain.devnet import free_port, set_next_timestamp, start_anvil
 from tests.support import ROOT as PROJECT_ROOT
-
-
-def anvil_binary() -> Path:
-    """npm's anvil binary itself. ``node_modules/.bin/anvil`` is a Node wrapper that starts it
-    as a child: a signal to the wrapper would not reliably reach (or reap) the node."""
-    found = sorted((PROJECT_ROOT / "node_modules" / "@foundry-rs").glob("anvil-*/bin/anvil"))
-    if not found:
-        raise RuntimeError("anvil is not installed in node_modules: run 'make setup'")
-    return found[0]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class AnvilNode:
@@ -62,23 +47,7 @@ class AnvilNode:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self) -> AnvilNode:
-        self.process = subprocess.Popen(
-            [str(anvil_binary()), "--port", str(self.port), "--hardfork", "cancun", "--state", str(self.state),
-             "--silent", *self.anvil_args],
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-        )
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            try:
-                if Web3(HTTPProvider(self.url)).eth.block_number >= 0:
-                    break
-            except (OSError, requests.RequestException):  # not up yet
-                if self.process.poll() is not None:
-                    output = self.process.stderr.read().decode() if self.process.stderr else ""
-                    raise RuntimeError(f"anvil exited: {output}") from None
-                time.sleep(0.05)
-        else:
-            raise RuntimeError("anvil did not start within 20 s")
+        self.process = start_anvil(self.port, "--state", str(self.state), *self.anvil_args)
         if self.kills:
             # anvil reloads blocks and state but not its clock offset: without this, the next
             # block would be stamped with the wall clock, before the time the story travelled to.
@@ -127,6 +96,26 @@ class KillSwitch(HTTPProvider):
                 raise requests.ConnectionError("connection reset by peer")
         return super().make_request(method, params)
 
+    def make_batch_request(self, batch):  # type: ignore[no-untyped-def]
+        """A JSON-RPC batch of broadcasts (``transact_many``): the kill falls at the ``at``-th
+        broadcast within it; the node receives the batch's requests before it (``before``) or
+        up to it, mined (``after``)."""
+        if self.fired:
+            raise requests.ConnectionError(f"connection refused: the node at {self.node.url} was killed")
+        sends = [i for i, (method, _) in enumerate(batch) if method == "eth_sendRawTransaction"]
+        if not self.sent < self.at <= self.sent + len(sends):
+            self.sent += len(sends)
+            return super().make_batch_request(batch)
+        position = sends[self.at - self.sent - 1]
+        self.sent = self.at
+        received = batch[: position + 1] if self.when == "after" else batch[:position]
+        if received:
+            super().make_batch_request(received)
+        if self.when == "after":
+            self._until_mined(batch[position][1][0])
+        self.fired = True
+        self.node.kill()
+        raise requests.ConnectionError("connection reset by peer")
 
     def _until_mined(self, raw: str) -> None:
         """anvil answers a broadcast before it has mined it; a kill in between can leave the
@@ -151,6 +140,10 @@ class CountingProvider(HTTPProvider):
         if method == "eth_sendRawTransaction":
             self.phases.append(self.phase)
         return super().make_request(method, params)
+
+    def make_batch_request(self, batch):  # type: ignore[no-untyped-def]
+        self.phases += [self.phase for method, _ in batch if method == "eth_sendRawTransaction"]
+        return super().make_batch_request(batch)
 
 
 class FlakyProxy:
@@ -177,19 +170,20 @@ class FlakyProxy:
 
             def do_POST(self) -> None:  # http.server's name
                 body = self.rfile.read(int(self.headers["Content-Length"]))
-                method = json.loads(body).get("method", "")
-                proxy.seen[method] += 1
-                queue = proxy.faults.get(method) or []
-                fault = queue.pop(0) if queue else None
+                request = json.loads(body)
+                # A JSON-RPC batch counts each request; a fault queued for any of them hits the batch.
+                methods = [r.get("method", "") for r in (request if isinstance(request, list) else [request])]
+                proxy.seen.update(methods)
+                fault = next((proxy.faults[m].pop(0) for m in methods if proxy.faults.get(m)), None)
                 if fault == "503":
                     self.send_response(503)
                     self.send_header("Content-Length", "0")
                     self.end_headers()
                     return
-                request = urllib.request.Request(proxy.upstream, body, {"Content-Type": "application/json"})
-                with urllib.request.urlopen(request, timeout=30) as node:  # a local node
+                forwarded = urllib.request.Request(proxy.upstream, body, {"Content-Type": "application/json"})
+                with urllib.request.urlopen(forwarded, timeout=30) as node:  # a local node
                     answer = node.read()
-                if proxy.extra_data is not None and method in proxy.BLOCK_METHODS:
+                if proxy.extra_data is not None and any(m in proxy.BLOCK_METHODS for m in methods):
                     answer = proxy.with_extra_data(answer)
                 if fault == "drop":
                     self.close_connection = True
@@ -216,8 +210,9 @@ class FlakyProxy:
         a client does not recompute it)."""
         assert self.extra_data is not None
         reply = json.loads(answer)
-        if isinstance(reply.get("result"), dict):
-            reply["result"]["extraData"] = "0x" + self.extra_data.hex()
+        for one in reply if isinstance(reply, list) else [reply]:
+            if isinstance(one.get("result"), dict) and "extraData" in one["result"]:
+                one["result"]["extraData"] = "0x" + self.extra_data.hex()
         return json.dumps(reply).encode()
 
     def __enter__(self) -> FlakyProxy:

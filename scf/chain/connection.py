@@ -16,7 +16,7 @@ from web3 import Web3
 from web3.contract import Contract
 from web3.contract.contract import ContractFunction
 
-from scf.chain import replay, sending
+from scf.chain import batch, replay, sending
 from scf.chain.artifacts import Artifacts
 from scf.chain.journal import Journal
 from scf.chain.reads import ChainReader, RpcError
@@ -100,32 +100,73 @@ class Connection(ChainReader):
         *,
         gas: int | None = None,
         on_progress: Callable[[int, int], None] | None = None,
+        on_sent: Callable[[int], None] | None = None,
     ) -> list[TxResult]:
         """Sends many transactions without waiting between them: nonces are kept locally per
-        signer, fees read once, receipts awaited in bulk. With ``gas`` given, nothing is
-        estimated (items may depend on earlier ones). Raises ``BatchError`` naming the first
-        failed item; the items before it were sent, and (unless the node itself failed) are
-        mined and correct. Not for journal tasks."""
+        signer, fees read once, signed transactions broadcast ``BATCH_SIZE`` to an HTTP round
+        trip (JSON-RPC batches) as soon as they are ready, and receipts awaited in batches.
+        With ``gas`` given, nothing is estimated (items may depend on earlier ones).
+        ``on_sent(count)`` reports each batch the node accepted, ``on_progress(mined, total)``
+        receipts as they arrive.
+
+        Raises ``BatchError`` naming the first failed item: refused at its estimate (nothing
+        from it on was sent), refused by the node (the items after it in the same round trip
+        may have reached the node too: the message says which), or mined as a failure. The
+        items before it were sent and, unless the node itself failed, are mined and correct.
+        Not for journal tasks."""
         if self.journal is not None and self.journal.is_open:
             raise ScfError("transact_many does not replay a journal: send one by one inside a journal task")
         fees = self.fees()
+        first_block = self.head()[0]  # receipts are looked for in the blocks after it
         nonces: dict[str, int] = {}
-        sent: list[tuple[HexBytes, dict[str, Any], Signer]] = []
+        signed: list[tuple[dict[str, Any], Any, Signer]] = []
+        sent = 0  # items broadcast so far
+        failure: BatchError | None = None
         for index, (signer, call) in enumerate(items):
             address = signer.address
             if address not in nonces:
                 nonces[address] = self.nonce_of(address)
             try:
                 tx = sending.build(self, signer, call, nonce=nonces[address], fees=fees, gas=gas)
-                tx_hash = sending.broadcast(self, signer, tx, None)
             except ContractRevert as exc:
-                self._await_all(sent, on_progress, len(items))
-                raise BatchError(index, exc) from exc
+                failure = BatchError(index, exc)
+                break
             except RpcError as exc:  # the node is gone: what was sent cannot be awaited either
                 raise BatchError(index, exc) from exc
             nonces[address] += 1
-            sent.append((tx_hash, tx, signer))
-        return self._await_all(sent, on_progress, len(items))
+            signed.append((tx, signer.sign_transaction(tx), signer))
+            if len(signed) - sent >= batch.BATCH_SIZE:
+                failure = self._broadcast_from(signed, sent)
+                sent = len(signed)
+                if failure is not None:
+                    break
+                if on_sent is not None:
+                    on_sent(sent)
+        if sent < len(signed):  # the rest, up to an item refused at its estimate
+            refused = self._broadcast_from(signed, sent)
+            failure = refused or failure
+            if refused is None and on_sent is not None:
+                on_sent(len(signed))
+        accepted = signed[: failure.index] if failure is not None else signed
+        results = self._await_all(accepted, first_block, on_progress, len(items))
+        if failure is not None:
+            raise failure
+        return results
+
+    def _broadcast_from(self, signed: list[tuple[dict[str, Any], Any, Signer]], start: int) -> BatchError | None:
+        """Broadcasts ``signed[start:]`` in one JSON-RPC batch; the first item the node
+        refused, as a ``BatchError``, or None."""
+        try:
+            refusals = batch.send_raw(self, [s.raw_transaction for _, s, _ in signed[start:]])
+        except RpcError as exc:
+            raise BatchError(start, exc) from exc
+        for offset, refusal in enumerate(refusals):
+            if refusal is not None:
+                index = start + offset
+                later = f"; items {index + 1} to {len(signed) - 1}, sent in the same request, may have reached it too" \
+                    if index + 1 < len(signed) else ""
+                return BatchError(index, RpcError(f"the node at {self.endpoint} refused it: {refusal}{later}"))
+        return None
 
     def _send_and_wait(self, signer: Signer, call: Any, *, gas: int | None, origin: str | None = None) -> TxResult:
         tx = sending.build(self, signer, call, nonce=self.nonce_of(signer.address), fees=self.fees(), gas=gas,
@@ -137,18 +178,19 @@ class Connection(ChainReader):
 
     def _await_all(
         self,
-        sent: list[tuple[HexBytes, dict[str, Any], Signer]],
+        signed: list[tuple[dict[str, Any], Any, Signer]],
+        first_block: int,
         on_progress: Callable[[int, int], None] | None,
         total: int,
     ) -> list[TxResult]:
+        hashes = [HexBytes(s.hash) for _, s, _ in signed]
+        progress = (lambda mined: on_progress(mined, total)) if on_progress is not None else None
+        receipts = batch.await_receipts(self, hashes, first_block, progress)
         results = []
-        for index, (tx_hash, tx, signer) in enumerate(sent):
-            receipt = self.wait(tx_hash)
+        for index, ((tx, _, signer), receipt) in enumerate(zip(signed, receipts, strict=True)):
             try:
                 sending.raise_if_failed(self, receipt, tx, signer.address)
             except ContractRevert as exc:
                 raise BatchError(index, exc) from exc
-            results.append(TxResult(tx_hash=tx_hash, receipt=receipt))
-            if on_progress is not None:
-                on_progress(index + 1, total)
+            results.append(TxResult(tx_hash=hashes[index], receipt=receipt))
         return results

@@ -1,16 +1,74 @@
-"""Development-chain helpers (anvil): time travel, gas money, snapshots.
+"""Development-chain helpers (anvil): starting one, time travel, gas money, snapshots.
 
 Only for local chains: every helper refuses to run where the node lacks the method."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import socket
+import subprocess
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
-from web3 import Web3
+import requests
+from web3 import HTTPProvider, Web3
 from web3.types import RPCEndpoint
 
 from scf.chain.reads import ChainReader, RpcError
+from scf.errors import ScfError
+from scf.paths import project_root
+
+
+def anvil_binary() -> Path:
+    """npm's anvil binary itself. ``node_modules/.bin/anvil`` is a Node wrapper that starts it
+    as a child: a signal to the wrapper would not reliably reach (or reap) the node."""
+    found = sorted((project_root() / "node_modules" / "@foundry-rs").glob("anvil-*/bin/anvil"))
+    if not found:
+        raise ScfError("anvil is not installed in node_modules: run 'make setup'")
+    return found[0]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def start_anvil(port: int, *anvil_args: str, timeout: float = 20) -> subprocess.Popen[bytes]:
+    """Starts anvil on ``port`` (cancun, quiet, with more of its options: ``--block-time 1``,
+    say) and returns once it answers."""
+    process = subprocess.Popen(
+        [str(anvil_binary()), "--port", str(port), "--hardfork", "cancun", "--silent", *anvil_args],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if Web3(HTTPProvider(url)).eth.block_number >= 0:
+                return process
+        except (OSError, requests.RequestException):  # not up yet
+            if process.poll() is not None:
+                output = process.stderr.read().decode() if process.stderr else ""
+                raise ScfError(f"anvil exited: {output}") from None
+            time.sleep(0.05)
+    process.kill()
+    raise ScfError(f"anvil did not start within {timeout:.0f} s")
+
+
+@contextmanager
+def local_anvil(*anvil_args: str) -> Iterator[str]:
+    """A throwaway anvil (``--block-time 1 --gas-limit 30000000``, say) for as long as the
+    block runs; yields its URL."""
+    port = free_port()
+    process = start_anvil(port, *anvil_args)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        process.kill()
+        process.wait(timeout=10)
 
 
 def _rpc(w3: Web3, method: str, params: list[Any]) -> Any:
