@@ -6,14 +6,15 @@ import json
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import cache, partial
 from pathlib import Path
 from typing import Any
 
 import yaml
 from eth_utils import is_hex_address, keccak, to_checksum_address
 
-from scf.chain.sending import Signer
-from scf.contracts import MemberStatus, Role
+from scf.chain.sending import Signer, TxResult
+from scf.contracts import Admission, MemberStatus, Role
 from scf.errors import FileProblems
 from scf.money import AmountError, to_minor
 from scf.suite import Suite
@@ -88,42 +89,77 @@ def _amount(raw: Any, where: str, problems: list[str]) -> int:
         return 0
 
 
+# Firms admitted per transaction: about 31,000 gas each (bench/results.json), so a batch takes
+# about 12.4M gas and, with the estimate's margin, two fit a 30M-gas block.
+ADMISSIONS_PER_TX = 400
+
+
 def seed_members(
     suite: Suite,
     operator: Signer,
     members: list[tuple[MemberSpec, str]],
     *,
     log: Callable[[str], None] = lambda _msg: None,
-    done: Callable[[], None] = lambda: None,
+    on_progress: Callable[[int, int], None] = lambda _done, _total: None,
+    per_tx: int = ADMISSIONS_PER_TX,
 ) -> dict[str, list[int]]:
     """Admits each (spec, address) not yet active, sets credit limits and deposits opening
-    cash. Re-running sends nothing for what is already in place: opening cash counts what was
-    ever minted to the member (not today's balance, which spending lowers), so it is never paid
-    twice. ``done`` is called after each member. Returns the gas of every transaction sent, by
-    kind of operation."""
+    cash. Every record is read first, and a member that an operator must deal with
+    (suspended, removed) stops the seeding before anything is sent. Firms never seen are
+    admitted ``per_tx`` to a transaction (``admitBatch``; fewer on a chain with a lower block
+    gas limit than 30M), a pending applicant
+    with ``admit``; transactions go out in bulk (``Connection.transact_many``).
+
+    Re-running, after a kill say, sends nothing for what is already in place: admission is
+    read from the chain, and opening cash counts what was ever minted to the member (not
+    today's balance, which spending lowers), so it is never paid twice.
+    ``on_progress(done, total)`` counts members whose admission is mined. Returns the gas of
+    every transaction sent, by kind of operation."""
     _nothing_in_flight(suite, operator)
+    registry = suite.registry
+    records = registry.members([address for _, address in members])
+    blocked = [
+        f"{spec.key}: {address} is {m.status.name.lower()}; an operator must act"
+        for (spec, address), m in zip(members, records, strict=True)
+        if m.status in (MemberStatus.SUSPENDED, MemberStatus.REMOVED)
+    ]
+    if blocked:
+        raise SpecError("seed", blocked)
     gas: dict[str, list[int]] = {}
-    any_cash = any(s.cash for s, _ in members)
-    minted = suite.token.minted_to(suite.deployment.block_of("SettlementToken")) if any_cash else {}
 
-    def count(kind: str, used: int) -> None:
-        gas.setdefault(kind, []).append(used)
+    def count(kind: str, results: list[TxResult]) -> None:
+        gas.setdefault(kind, []).extend(r.gas_used for r in results)
 
-    for spec, address in members:
-        member = suite.registry.member(address)
-        if member.status == MemberStatus.NONE or member.status == MemberStatus.PENDING:
-            log(f"admitting {spec.name}")
-            tx = suite.registry.admit(operator, address, spec.name, spec.roles, spec.kyc_hash, spec.credit_limit)
-            count("admit", tx.gas_used)
-        elif member.status != MemberStatus.ACTIVE:
-            raise SpecError("seed", [f"{spec.key}: {address} is {member.status.name.lower()}; an operator must act"])
-        elif member.credit_limit != spec.credit_limit and Role.CORE_ENTERPRISE in member.roles:
-            count("set_credit_limit", suite.registry.set_credit_limit(operator, address, spec.credit_limit).gas_used)
-        deposited = minted.get(address, 0)
-        if spec.cash > deposited:
-            log(f"depositing opening cash for {spec.name}")
-            count("mint", suite.token.mint(operator, address, spec.cash - deposited).gas_used)
-        done()
+    fresh = [Admission(address, spec.name, spec.roles, spec.kyc_hash, spec.credit_limit)
+             for (spec, address), m in zip(members, records, strict=True) if m.status == MemberStatus.NONE]
+    applicants = [(spec, address) for (spec, address), m in zip(members, records, strict=True)
+                  if m.status == MemberStatus.PENDING]
+    in_place = len(members) - len(fresh) - len(applicants)
+    on_progress(in_place, len(members))
+    if fresh:
+        batches = [fresh[i : i + per_tx] for i in range(0, len(fresh), per_tx)]
+        log(f"admitting {len(fresh)} members in {len(batches)} transaction(s)")
+        sizes = [len(b) for b in batches]
+
+        def admitted(mined: int, _total: int) -> None:
+            on_progress(in_place + sum(sizes[:mined]), len(members))
+
+        count("admit_batch", suite.conn.transact_many([registry.admit_batch_call(operator, b) for b in batches],
+                                                      on_progress=admitted))
+    for spec, address in applicants:
+        log(f"admitting {spec.name} (applied)")
+        count("admit", [registry.admit(operator, address, spec.name, spec.roles, spec.kyc_hash, spec.credit_limit)])
+    on_progress(len(members), len(members))
+    for (spec, address), m in zip(members, records, strict=True):
+        if m.status == MemberStatus.ACTIVE and m.credit_limit != spec.credit_limit and Role.CORE_ENTERPRISE in m.roles:
+            count("set_credit_limit", [registry.set_credit_limit(operator, address, spec.credit_limit)])
+    if any(spec.cash for spec, _ in members):
+        minted = suite.token.minted_to(suite.deployment.block_of("SettlementToken"))
+        deposits = [(operator, suite.token.fn("mint", address, spec.cash - minted.get(address, 0)))
+                    for spec, address in members if spec.cash > minted.get(address, 0)]
+        if deposits:
+            log(f"depositing opening cash for {len(deposits)} members")
+            count("mint", suite.conn.transact_many(deposits))
     return gas
 
 
@@ -146,8 +182,10 @@ _LINE = "__line__"
 CONSORTIUM_FIELDS = {"name", "address", "account", "dev_key", "roles", "kyc_file", "credit_limit", "opening_balance"}
 
 
-class _LineLoader(yaml.SafeLoader):
-    """Records the line of every mapping, so problems can name it."""
+class _LineLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
+    """Records the line of every mapping, so problems can name it. Parsed by libyaml where
+    PyYAML has it (its wheels do): five times faster than the pure-Python parser, which
+    takes 10 s over a consortium of 20,000 members."""
 
 
 def _mapping_with_line(loader: yaml.SafeLoader, node: yaml.MappingNode) -> dict[Hashable, Any]:
@@ -177,6 +215,7 @@ def load_consortium(path: Path, chain_id: int) -> list[tuple[MemberSpec, str]]:
         raise SpecError(str(path), ["line 1: expected a mapping with a non-empty 'members' list"])
     seen_addresses: dict[str, int] = {}
     seen_names: dict[str, int] = {}
+    kyc_hash = cache(partial(_kyc_hash, base=path.parent))  # members may share an evidence file
     for index, entry in enumerate(raw["members"], start=1):
         if not isinstance(entry, dict):
             problems.append(f"members[{index}]: expected a mapping with name, roles and an address")
@@ -188,7 +227,9 @@ def load_consortium(path: Path, chain_id: int) -> list[tuple[MemberSpec, str]]:
         if unknown:
             local.append(f"unknown field(s) {', '.join(sorted(unknown))}")
         address = _member_address(entry, chain_id, path.parent, local)
-        kyc_hash = _kyc_hash(entry.get("kyc_file"), path.parent, local)
+        kyc, kyc_problem = kyc_hash(entry.get("kyc_file"))
+        if kyc_problem:
+            local.append(kyc_problem)
         spec_input = {
             "name": entry.get("name"),
             "roles": entry.get("roles"),
@@ -208,7 +249,7 @@ def load_consortium(path: Path, chain_id: int) -> list[tuple[MemberSpec, str]]:
                 problems.append(f"{here}: name {name!r} is already used on line {seen_names[name]}")
             seen_names.setdefault(name, line)
         if spec is not None and address and not local:
-            member = MemberSpec(spec.key, spec.name, spec.roles, spec.credit_limit, spec.cash, kyc_hash)
+            member = MemberSpec(spec.key, spec.name, spec.roles, spec.credit_limit, spec.cash, kyc)
             members.append((member, address))
     if problems:
         raise SpecError(str(path), problems)
@@ -243,12 +284,11 @@ def _member_address(entry: dict[str, Any], chain_id: int, base: Path, problems: 
         return None
 
 
-def _kyc_hash(kyc_file: Any, base: Path, problems: list[str]) -> bytes:
+def _kyc_hash(kyc_file: Any, base: Path) -> tuple[bytes, str]:
+    """The keccak-256 of the KYC evidence file, or the problem with it."""
     if not kyc_file:
-        problems.append("kyc_file: the KYC evidence file is required")
-        return b""
+        return b"", "kyc_file: the KYC evidence file is required"
     path = (base / str(kyc_file)).resolve()
     if not path.is_file():
-        problems.append(f"kyc_file: {kyc_file} not found (looked in {path.parent})")
-        return b""
-    return keccak(path.read_bytes())
+        return b"", f"kyc_file: {kyc_file} not found (looked in {path.parent})"
+    return keccak(path.read_bytes()), ""

@@ -4,7 +4,7 @@ Admits the consortium's members from a YAML file: the whole file is validated fi
 every problem reported with its line before any transaction; re-running sends nothing for
 members already in place. Needs the suite deployed (ape run deploy)."""
 
-import itertools
+from collections import Counter
 from pathlib import Path
 
 import click
@@ -14,18 +14,21 @@ from scf.chain.devnet import set_balance
 from scf.cli import connect, fail, finishing, progress_bar
 from scf.money import fmt
 from scf.paths import deployments_dir, project_root
-from scf.seed import SpecError, load_consortium, seed_members
+from scf.seed import ADMISSIONS_PER_TX, SpecError, load_consortium, seed_members
 from scf.suite import attach_live
 from scf.text import printable
 from scf.wallet import LOCAL_CHAIN_IDS, dev_key, load_ape_account
 
 DEFAULT_FILE = project_root() / "consortium" / "example.yaml"
+LISTED = 100  # members listed one per line after seeding; a larger consortium is summed up
 
 
 @click.command(cls=ConnectedProviderCommand, short_help="Admit consortium members from a YAML file")
 @click.option("--file", "file_", type=click.Path(path_type=Path), default=DEFAULT_FILE, show_default=True)
 @click.option("--operator", default=None, help="ape keyfile alias of an operator (local chains: a dev key)")
-def cli(provider, file_, operator):
+@click.option("--per-tx", default=ADMISSIONS_PER_TX, show_default=True, type=click.IntRange(1),
+              help="Firms admitted per transaction (fewer on a chain whose blocks hold less than 30M gas).")
+def cli(provider, file_, operator, per_tx):
     conn = connect(provider)
     try:
         members = load_consortium(file_, conn.chain_id)
@@ -44,16 +47,19 @@ def cli(provider, file_, operator):
             set_balance(conn.w3, signer.address, 10**21)
 
         with progress_bar("seeding") as progress:  # closed before an error line, so that line comes last
-            progress(0, len(members), "")
-            finished = itertools.count(1)
-            gas = seed_members(suite, signer, members, done=lambda: progress(next(finished), len(members), ""))
+            gas = seed_members(suite, signer, members, per_tx=per_tx,
+                               on_progress=lambda done, total: progress(done, total, ""))
         sent = sum(len(v) for v in gas.values())
         if not sent:
             click.echo(f"all {len(members)} members are already in place: nothing to do")
-        for spec, address in members:
-            m = suite.registry.member(address)
-            cash = suite.token.balance_of(address)
-            roles = ",".join(m.roles.names())
-            click.echo(f"{printable(spec.name):<32} {address}  {m.status.name.lower():<9} {roles:<16} {fmt(cash)}")
+        records = suite.registry.members([address for _, address in members])
+        if len(members) <= LISTED:
+            for (spec, address), m in zip(members, records, strict=True):
+                cash = suite.token.balance_of(address)
+                roles = ",".join(m.roles.names())
+                click.echo(f"{printable(spec.name):<32} {address}  {m.status.name.lower():<9} {roles:<16} {fmt(cash)}")
+        else:
+            by_status = Counter(m.status.name.lower() for m in records)
+            click.echo(f"{len(members):,} members: " + ", ".join(f"{n:,} {s}" for s, n in sorted(by_status.items())))
     if sent:
         click.echo(f"{sent} transactions, {sum(sum(v) for v in gas.values()):,} gas")
