@@ -54,3 +54,21 @@ def test_a_struct_argument_encodes_as_its_tuple_and_a_lower_case_address_inside_
     lower = (*offer[:5], cast.bank.address.lower(), *offer[6:])
     with pytest.raises(InvalidAddress, match="only accepts checksum addresses"):
         calldata(suite.desk.fn("discount", lower, signature))
+
+
+def test_a_prepared_call_encodes_as_the_contract_function_would(suite, cast):
+    """``ContractClient.prepared`` (the bulk path) gives the bytes ``calldata`` gives, for an
+    overload, a struct array with a string, and a hex string web3 normalises."""
+    voucher, registry, trade = suite.voucher, suite.registry, suite.trade
+    split = voucher.prepared(SPLIT_TRANSFER, 7, cast.tier2.address, 100)
+    assert (split.address, split.data) == (voucher.address, by_hand(
+        SPLIT_TRANSFER, ["uint256", "address", "uint256"], [7, cast.tier2.address, 100]))
+    firms = [(cast.tier2.address, 2, 0, keccak(text="kyc"), "Tier Two"),
+             (cast.bank.address, 4, 0, keccak(text="kyc 2"), "Bank")]
+    admissions = "(address,uint8,uint256,bytes32,string)[]"
+    assert registry.prepared("admitBatch", firms).data == by_hand(f"admitBatch({admissions})", [admissions], [firms])
+    doc = keccak(text="an invoice")
+    hexed = trade.prepared("register", int(DocType.INVOICE), "0x" + doc.hex(), cast.hospital.address, 5, 0)
+    assert hexed.data == calldata(trade.fn("register", int(DocType.INVOICE), doc, cast.hospital.address, 5, 0))
+    with pytest.raises(InvalidAddress, match="only accepts checksum addresses"):
+        voucher.prepared(SPLIT_TRANSFER, 7, cast.tier2.address.lower(), 100)

@@ -21,7 +21,7 @@ from scf.chain.artifacts import Artifacts
 from scf.chain.journal import Journal
 from scf.chain.reads import ChainReader, RpcError
 from scf.chain.reverts import ContractRevert, ErrorDecoder
-from scf.chain.sending import BatchError, Signer, TxResult
+from scf.chain.sending import BatchError, Call, Signer, TxResult
 from scf.errors import ScfError
 
 
@@ -61,7 +61,7 @@ class Connection(ChainReader):
         return sending.fees(self, self.priority_fee_wei)
 
     def transact(
-        self, signer: Signer, call: ContractFunction, *, gas: int | None = None, origin: str | None = None
+        self, signer: Signer, call: ContractFunction | Call, *, gas: int | None = None, origin: str | None = None
     ) -> TxResult:
         """Signs ``call`` with ``signer``'s own key, sends it and waits for it to be mined.
         Raises ``ContractRevert`` (before sending, from the gas estimate) if it would revert;
@@ -96,7 +96,7 @@ class Connection(ChainReader):
 
     def transact_many(
         self,
-        items: Sequence[tuple[Signer, ContractFunction]],
+        items: Sequence[tuple[Signer, ContractFunction | Call]],
         *,
         gas: int | None = None,
         on_progress: Callable[[int, int], None] | None = None,

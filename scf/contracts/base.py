@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from eth_utils import abi_to_signature
 from web3.contract import Contract
 
 from scf.chain.connection import Connection
-from scf.chain.sending import Signer, TxResult
+from scf.chain.sending import Call, FunctionCodec, Signer, TxResult
 
 ZERO_ADDRESS = "0x0000000000000000000000000000000000000000"
 
@@ -20,6 +21,7 @@ class ContractClient:
     def __init__(self, conn: Connection, address: str) -> None:
         self.conn = conn
         self.contract: Contract = conn.contract(self.NAME, address)
+        self._codecs: dict[str, FunctionCodec] = {}  # function name or signature -> its codec (``prepared``)
 
     @property
     def address(self) -> str:
@@ -32,6 +34,16 @@ class ContractClient:
 
     def call(self, function: str, *args: Any, block: int | str = "latest") -> Any:
         return self.conn.read(lambda: self.fn(function, *args).call(block_identifier=block), origin=self.NAME)
+
+    def prepared(self, function: str, *args: Any) -> Call:
+        """``function(*args)`` encoded once, for bulk sending (``Connection.transact_many``):
+        the function's ABI is looked up once per client, the arguments encoded by eth-abi
+        (web3 normalises those not in canonical form, as for ``fn``)."""
+        codec = self._codecs.get(function)
+        if codec is None:
+            codec = self._codecs[function] = FunctionCodec.of(self.fn(function, *args).abi)
+        data = codec.encode(args) or self.contract.encode_abi(abi_to_signature(codec.abi), args=list(args))
+        return Call(self.address, data)
 
     def fn(self, function: str, *args: Any) -> Any:
         if "(" in function:

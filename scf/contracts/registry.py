@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import IntEnum, IntFlag
-from typing import Any
 
 from eth_abi import decode as abi_decode
 from eth_abi import encode as abi_encode
@@ -14,7 +13,7 @@ from eth_utils import function_signature_to_4byte_selector
 from web3 import Web3
 
 from scf.chain.batch import call_many
-from scf.chain.sending import Signer, TxResult
+from scf.chain.sending import Call, Signer, TxResult
 from scf.contracts.base import ContractClient
 
 
@@ -122,9 +121,9 @@ class ConsortiumRegistry(ContractClient):
     def admit_batch(self, operator: Signer, batch: Sequence[Admission]) -> TxResult:
         return self.send(operator, "admitBatch", [a.encoded() for a in batch])
 
-    def admit_batch_call(self, operator: Signer, batch: Sequence[Admission]) -> tuple[Signer, Any]:
+    def admit_batch_call(self, operator: Signer, batch: Sequence[Admission]) -> tuple[Signer, Call]:
         """``admit_batch`` as an item of ``Connection.transact_many``."""
-        return operator, self.fn("admitBatch", [a.encoded() for a in batch])
+        return operator, self.prepared("admitBatch", [a.encoded() for a in batch])
 
     def apply(self, applicant: Signer, name: str, roles: Role, kyc_hash: bytes) -> TxResult:
         return self.send(applicant, "applyForMembership", name, int(roles), kyc_hash)
