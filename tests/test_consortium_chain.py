@@ -20,6 +20,7 @@ from web3.exceptions import ExtraDataLengthError
 
 from scf.chain import Connection, RpcError, TxResult
 from scf.chain.devnet import increase_time, set_balance
+from scf.chain.sending import Call
 from scf.contracts import MemberStatus, Role
 from scf.contracts.trade import DocType
 from scf.contracts.voucher import SlotStatus
@@ -251,3 +252,25 @@ def test_a_detection_cut_short_by_the_node_is_tried_again(consortium):
         conn.ensure_poa_compatible()
         number, block_hash = conn.head()
         assert consortium.conn.block_hash(number) == block_hash
+
+
+def test_a_burst_filling_block_after_block_is_mined_though_the_base_fee_rises(tmp_path):
+    """Every block fuller than half raises the base fee by up to 12.5 %: a burst that fills
+    blocks for longer than six of them would outgrow a fee cap of twice today's base fee and
+    wait in the pool for ever. Here blocks of 100,000 gas and 48 plain transfers of 21,000 gas
+    each: 4 a block, 12 blocks running, each 84 % full, so the base fee rises 8.5 % a block."""
+    node = AnvilNode(tmp_path / "node", "--block-time", str(BLOCK_TIME), "--gas-limit", "100000").start()
+    try:
+        conn = node.connect(receipt_timeout=30)
+        sender = dev_key("burst sender")
+        set_balance(conn.w3, sender.address, 10**21)
+        base = int(conn.w3.eth.get_block("latest")["baseFeePerGas"])
+        items = [(sender, Call(dev_key(f"burst receiver {i}").address, "0x")) for i in range(48)]
+        results = conn.transact_many(items, gas=21_000)
+        assert all(r.receipt["status"] == 1 for r in results)
+        blocks = sorted({r.block_number for r in results})
+        assert len(blocks) >= 12  # 4 a block at most
+        last_base = int(conn.w3.eth.get_block(blocks[-1])["baseFeePerGas"])
+        assert last_base > 2 * base, "the base fee rose past a single transaction's cap"
+    finally:
+        node.stop()

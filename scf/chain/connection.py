@@ -56,9 +56,10 @@ class Connection(ChainReader):
         (which already includes that transaction) do not apply."""
         return self.journal is not None and self.journal.is_open and self.journal.next_recorded() is not None
 
-    def fees(self) -> dict[str, int]:
-        """EIP-1559 fees when the chain has a base fee, else a legacy gas price."""
-        return sending.fees(self, self.priority_fee_wei)
+    def fees(self, burst_gas: int = 0) -> dict[str, int]:
+        """EIP-1559 fees when the chain has a base fee, else a legacy gas price; with
+        ``burst_gas``, a fee cap that outlasts the blocks a burst of that much gas fills."""
+        return sending.fees(self, self.priority_fee_wei, burst_gas)
 
     def transact(
         self, signer: Signer, call: ContractFunction | Call, *, gas: int | None = None, origin: str | None = None
@@ -103,11 +104,12 @@ class Connection(ChainReader):
         on_sent: Callable[[int], None] | None = None,
     ) -> list[TxResult]:
         """Sends many transactions without waiting between them: nonces are kept locally per
-        signer, fees read once, signed transactions broadcast ``BATCH_SIZE`` to an HTTP round
-        trip (JSON-RPC batches) as soon as they are ready, and receipts awaited in batches.
-        With ``gas`` given, nothing is estimated (items may depend on earlier ones).
-        ``on_sent(count)`` reports each batch the node accepted, ``on_progress(mined, total)``
-        receipts as they arrive.
+        signer; each transaction is built (and, without ``gas``, estimated) first, so that one
+        fee cap covers the blocks the whole burst fills (``fees``); then they are signed and
+        broadcast ``BATCH_SIZE`` to an HTTP round trip (JSON-RPC batches), and their receipts
+        awaited in batches. With ``gas`` given, nothing is estimated (items may depend on
+        earlier ones). ``on_sent(count)`` reports each batch the node accepted,
+        ``on_progress(mined, total)`` receipts as they arrive.
 
         Raises ``BatchError`` naming the first failed item: refused at its estimate (nothing
         from it on was sent), refused by the node (the items after it in the same round trip
@@ -116,36 +118,36 @@ class Connection(ChainReader):
         Not for journal tasks."""
         if self.journal is not None and self.journal.is_open:
             raise ScfError("transact_many does not replay a journal: send one by one inside a journal task")
-        fees = self.fees()
         first_block = self.head()[0]  # receipts are looked for in the blocks after it
         nonces: dict[str, int] = {}
-        signed: list[tuple[dict[str, Any], Any, Signer]] = []
-        sent = 0  # items broadcast so far
+        built: list[tuple[dict[str, Any], Signer]] = []
         failure: BatchError | None = None
         for index, (signer, call) in enumerate(items):
             address = signer.address
             if address not in nonces:
                 nonces[address] = self.nonce_of(address)
             try:
-                tx = sending.build(self, signer, call, nonce=nonces[address], fees=fees, gas=gas)
+                tx = sending.build(self, signer, call, nonce=nonces[address], fees={}, gas=gas)
             except ContractRevert as exc:
                 failure = BatchError(index, exc)
                 break
-            except RpcError as exc:  # the node is gone: what was sent cannot be awaited either
+            except RpcError as exc:  # the node is gone
                 raise BatchError(index, exc) from exc
             nonces[address] += 1
-            signed.append((tx, signer.sign_transaction(tx), signer))
-            if len(signed) - sent >= batch.BATCH_SIZE:
-                failure = self._broadcast_from(signed, sent)
-                sent = len(signed)
-                if failure is not None:
-                    break
-                if on_sent is not None:
-                    on_sent(sent)
-        if sent < len(signed):  # the rest, up to an item refused at its estimate
-            refused = self._broadcast_from(signed, sent)
-            failure = refused or failure
-            if refused is None and on_sent is not None:
+            built.append((tx, signer))
+        fees = self.fees(burst_gas=sum(int(tx["gas"]) for tx, _ in built))
+        signed: list[tuple[dict[str, Any], Any, Signer]] = []
+        for start in range(0, len(built), batch.BATCH_SIZE):
+            for tx, signer in built[start : start + batch.BATCH_SIZE]:
+                tx.update(fees)
+                if "maxFeePerGas" in fees:
+                    tx.pop("gasPrice", None)  # a gas price strategy on the caller's web3 (ape sets one)
+                signed.append((tx, signer.sign_transaction(tx), signer))
+            refused = self._broadcast_from(signed, start)
+            if refused is not None:
+                failure = refused
+                break
+            if on_sent is not None:
                 on_sent(len(signed))
         accepted = signed[: failure.index] if failure is not None else signed
         results = self._await_all(accepted, first_block, on_progress, len(items))

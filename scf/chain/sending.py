@@ -163,13 +163,22 @@ def _encoder(call: ContractFunction) -> type[Contract]:
     return entry[1]
 
 
-def fees(reader: ChainReader, priority_fee_wei: int) -> dict[str, int]:
-    """EIP-1559 fees when the chain has a base fee, else a legacy gas price."""
+def fees(reader: ChainReader, priority_fee_wei: int, burst_gas: int = 0) -> dict[str, int]:
+    """EIP-1559 fees when the chain has a base fee, else a legacy gas price.
+
+    The fee cap covers the base fee's rise while the transactions are mined: each block fuller
+    than half raises it by up to 12.5 %. One transaction gets twice today's base fee (six
+    full blocks); a burst of ``burst_gas`` gas, which fills blocks one after the other, gets
+    enough for the blocks it fills plus six. A cap is only a cap: a transaction pays the base
+    fee of its block and the priority fee."""
     block = reader.read(lambda: reader.w3.eth.get_block("latest"))
     base = block.get("baseFeePerGas")
     if base is None:
         return {"gasPrice": int(reader.read(lambda: reader.w3.eth.gas_price))}
-    return {"maxFeePerGas": 2 * int(base) + priority_fee_wei, "maxPriorityFeePerGas": priority_fee_wei}
+    blocks = -(-burst_gas // int(block["gasLimit"])) if burst_gas else 0
+    # At least 1 wei: a chain whose base fee is 0 raises it to 1 wei at its first full block.
+    cap = max(int(base), 1) * 9**blocks // 8**blocks * 2
+    return {"maxFeePerGas": cap + priority_fee_wei, "maxPriorityFeePerGas": priority_fee_wei}
 
 
 def build(
