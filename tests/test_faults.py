@@ -17,9 +17,9 @@ import yaml
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from eth_utils import keccak
-from web3 import Web3
+from web3 import HTTPProvider, Web3
 
-from scf.chain import BatchError, Connection, RpcError
+from scf.chain import BatchError, Connection, RpcError, batch
 from scf.chain.devnet import set_balance
 from scf.chain.journal import Journal
 from scf.chain.sending import calldata
@@ -382,6 +382,42 @@ def test_a_batch_with_a_failing_item_names_it_and_keeps_the_work_before_it(tmp_p
         assert all(suite.registry.member(a).status == MemberStatus.ACTIVE for a in fresh[:2])
         if estimated:  # refused at its estimate: nothing after it was sent
             assert all(suite.registry.member(a).status == MemberStatus.NONE for a in fresh[3:])
+    finally:
+        node.stop()
+
+
+class _RoundTrips(HTTPProvider):
+    """Counts the broadcasts in each JSON-RPC batch sent through it."""
+
+    def __init__(self, url: str) -> None:
+        super().__init__(url)
+        self.sends: list[int] = []
+
+    def make_batch_request(self, batch):  # type: ignore[no-untyped-def]
+        sends = sum(1 for method, _ in batch if method == "eth_sendRawTransaction")
+        if sends:
+            self.sends.append(sends)
+        return super().make_batch_request(batch)
+
+
+def test_a_burst_goes_out_in_round_trips_of_bounded_size_in_order(tmp_path, monkeypatch):
+    """Nodes cap a request's size (anvil refuses about 10 MB): ``BATCH_BYTES`` splits a burst
+    of large transactions; here a limit below two admissions' size sends them one a trip."""
+    node = AnvilNode(tmp_path / "node").start()
+    try:
+        provider = _RoundTrips(node.url)
+        conn = node.connect(provider)
+        suite, operator = _private_suite(conn, tmp_path)
+        fresh = [Account.from_key(keccak(text=f"round trip member {i}")).address for i in range(5)]
+        items = _admissions(suite, operator, fresh)
+        one = len(bytes.fromhex(calldata(items[0][1])[2:]))
+        monkeypatch.setattr(batch, "BATCH_BYTES", one + 200)  # a transaction is its calldata and ~120 bytes
+        provider.sends.clear()
+        results = conn.transact_many(items, gas=300_000)
+        assert provider.sends == [2, 2, 1]
+        nonces = [conn.w3.eth.get_transaction(r.tx_hash)["nonce"] for r in results]
+        assert nonces == sorted(nonces) and all(r.receipt["status"] == 1 for r in results)
+        assert all(suite.registry.member(a).status == MemberStatus.ACTIVE for a in fresh)
     finally:
         node.stop()
 

@@ -24,6 +24,10 @@ from scf.chain.reads import TRANSPORT_ERRORS, ChainReader, RpcError
 # node's work (anvil takes about 0.3 ms a raw transaction), small enough that one answer
 # stays a few hundred kilobytes.
 BATCH_SIZE = 250
+# Signed transactions' bytes per round trip, at most: anvil refuses a request of about 10 MB
+# ("Invalid request": 50 admissions of 400 firms), and other nodes cap request bodies too.
+# Sent as hex, a megabyte of transactions is a 2 MB request.
+BATCH_BYTES = 1_000_000
 # How often the chain's head is looked at while receipts are awaited: a tenth of the
 # shortest block time a consortium chain runs (1 s), so a receipt is seen soon after its block.
 RECEIPT_POLL_SECONDS = 0.1

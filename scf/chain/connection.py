@@ -9,6 +9,7 @@ sending (``scf.chain.sending``) and journal replay (``scf.chain.replay``). It ta
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 from hexbytes import HexBytes
@@ -106,10 +107,11 @@ class Connection(ChainReader):
         """Sends many transactions without waiting between them: nonces are kept locally per
         signer; each transaction is built (and, without ``gas``, estimated) first, so that one
         fee cap covers the blocks the whole burst fills (``fees``); then they are signed and
-        broadcast ``BATCH_SIZE`` to an HTTP round trip (JSON-RPC batches), and their receipts
-        awaited in batches. With ``gas`` given, nothing is estimated (items may depend on
-        earlier ones). ``on_sent(count)`` reports each batch the node accepted,
-        ``on_progress(mined, total)`` receipts as they arrive.
+        broadcast ``BATCH_SIZE`` (or ``BATCH_BYTES``) to an HTTP round trip (JSON-RPC batches),
+        each batch on the wire while the next is signed; receipts are awaited in batches. With
+        ``gas`` given, nothing is estimated (items may depend on earlier ones).
+        ``on_sent(count)`` reports each batch the node accepted, ``on_progress(mined, total)``
+        receipts as they arrive.
 
         Raises ``BatchError`` naming the first failed item: refused at its estimate (nothing
         from it on was sent), refused by the node (the items after it in the same round trip
@@ -137,36 +139,53 @@ class Connection(ChainReader):
             built.append((tx, signer))
         fees = self.fees(burst_gas=sum(int(tx["gas"]) for tx, _ in built))
         signed: list[tuple[dict[str, Any], Any, Signer]] = []
-        for start in range(0, len(built), batch.BATCH_SIZE):
-            for tx, signer in built[start : start + batch.BATCH_SIZE]:
+        # Batches of BATCH_SIZE transactions or BATCH_BYTES, whichever comes first. One batch is
+        # on the wire while the next is signed (the HTTP round trip releases the GIL); the next
+        # goes only once the node accepted the one before.
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="scf-send") as wire:
+            in_flight: Future[BatchError | None] | None = None
+            start, size = 0, 0  # the batch being signed: its first item and its bytes
+            for index, (tx, signer) in enumerate(built):
                 tx.update(fees)
                 if "maxFeePerGas" in fees:
                     tx.pop("gasPrice", None)  # a gas price strategy on the caller's web3 (ape sets one)
                 signed.append((tx, signer.sign_transaction(tx), signer))
-            refused = self._broadcast_from(signed, start)
-            if refused is not None:
-                failure = refused
-                break
-            if on_sent is not None:
-                on_sent(len(signed))
+                size += len(signed[-1][1].raw_transaction)
+                full = len(signed) - start >= batch.BATCH_SIZE or size >= batch.BATCH_BYTES
+                if not full and index + 1 < len(built):
+                    continue
+                if in_flight is not None:
+                    failure = in_flight.result() or failure
+                    if failure is not None and failure.index < start:
+                        break
+                    if on_sent is not None:
+                        on_sent(start)
+                in_flight = wire.submit(self._broadcast, signed[start:], start, len(signed))
+                start, size = len(signed), 0
+            else:
+                if in_flight is not None:
+                    refused = in_flight.result()
+                    failure = refused or failure
+                    if refused is None and on_sent is not None:
+                        on_sent(len(signed))
         accepted = signed[: failure.index] if failure is not None else signed
         results = self._await_all(accepted, first_block, on_progress, len(items))
         if failure is not None:
             raise failure
         return results
 
-    def _broadcast_from(self, signed: list[tuple[dict[str, Any], Any, Signer]], start: int) -> BatchError | None:
-        """Broadcasts ``signed[start:]`` in one JSON-RPC batch; the first item the node
-        refused, as a ``BatchError``, or None."""
+    def _broadcast(self, chunk: list[tuple[dict[str, Any], Any, Signer]], start: int, end: int) -> BatchError | None:
+        """Broadcasts items ``start`` to ``end - 1`` (``chunk``) in one JSON-RPC batch; the
+        first item the node refused, as a ``BatchError``, or None."""
         try:
-            refusals = batch.send_raw(self, [s.raw_transaction for _, s, _ in signed[start:]])
+            refusals = batch.send_raw(self, [s.raw_transaction for _, s, _ in chunk])
         except RpcError as exc:
             raise BatchError(start, exc) from exc
         for offset, refusal in enumerate(refusals):
             if refusal is not None:
                 index = start + offset
-                later = f"; items {index + 1} to {len(signed) - 1}, sent in the same request, may have reached it too" \
-                    if index + 1 < len(signed) else ""
+                later = f"; items {index + 1} to {end - 1}, sent in the same request, may have reached it too" \
+                    if index + 1 < end else ""
                 return BatchError(index, RpcError(f"the node at {self.endpoint} refused it: {refusal}{later}"))
         return None
 
