@@ -310,7 +310,7 @@ def redemption_scale(bench: Bench, fragments: int, holders: int, log: Log = prin
 # ---------------------------------------------------------------- throughput
 
 
-def throughput(bench: Bench, n: int, log: Log = print) -> dict[str, dict[str, float]]:
+def throughput(bench: Bench, n: int, run: int = 0, log: Log = print) -> dict[str, dict[str, float]]:
     """``n`` split-transfers (to ten holders), driven three ways on the same chain:
 
     - ``raw``: transactions signed before the clock starts, then broadcast in JSON-RPC
@@ -322,7 +322,7 @@ def throughput(bench: Bench, n: int, log: Log = print) -> dict[str, dict[str, fl
     Each reports operations a second end to end, sends a second (until the node had them
     all), and the share of the chain's gas capacity used over the blocks they were mined in."""
     v, conn = bench.suite.voucher, bench.conn
-    receivers = fresh_addresses("throughput receiver", 10)
+    receivers = fresh_addresses(f"throughput receiver {run}", 10)  # each run on the same chain: new ones
     bench.admit_many([r.address for r in receivers], "Receiver")
     to = [receivers[i % 10].address for i in range(n)]
     gas = SPLIT_TRANSFER_GAS
@@ -410,19 +410,27 @@ def _plain_web3(conn: Connection, signer: LocalAccount, contract: Any, root: int
 
 def seeding(bench: Bench, members: int, run: int = 0, log: Log = print) -> dict[str, Any]:
     """Seeds ``members`` new members from a consortium file, as ``ape run seed`` does: the
-    file validated whole (timed apart), then ``seed_members`` (admission in batches). Reports
-    the time of every 5,000 members admitted, to show the growth is linear."""
+    file validated whole (timed apart, written as JSON and as YAML), then ``seed_members``
+    (admission in batches). Reports the time of every 5,000 members admitted, to show the
+    growth is linear."""
     folder = cache_dir() / "bench" / f"consortium-{members}-{run}"
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "kyc.txt").write_text("KYC evidence shared by the benchmark's members")
     entries = [{"name": f"Member {i:05d}", "address": a.address, "roles": ["supplier"], "kyc_file": "kyc.txt"}
                for i, a in enumerate(fresh_addresses(f"seed member {members} run {run}", members))]
-    path = folder / "consortium.yaml"
-    path.write_text(yaml.safe_dump({"consortium": f"benchmark of {members}", "members": entries}, sort_keys=False))
+    document = {"consortium": f"benchmark of {members}", "members": entries}
+    as_yaml = folder / "consortium.yaml"
+    as_yaml.write_text(yaml.safe_dump(document, sort_keys=False))
+    started = time.perf_counter()
+    from_yaml = load_consortium(as_yaml, bench.conn.chain_id)
+    yaml_seconds = time.perf_counter() - started
+    path = folder / "consortium.json"  # the same as JSON (which YAML includes), as a generated one is best written
+    path.write_text(json.dumps(document, indent=1))
 
     started = time.perf_counter()
     specs = load_consortium(path, bench.conn.chain_id)
     validated = time.perf_counter()
+    assert specs == from_yaml
     marks: list[float] = []
 
     def progress(done: int, total: int) -> None:
@@ -437,6 +445,7 @@ def seeding(bench: Bench, members: int, run: int = 0, log: Log = print) -> dict[
     return {
         "members": members,
         "validate_seconds": round(validated - started, 3),
+        "validate_yaml_seconds": round(yaml_seconds, 3),
         "seconds": round(seconds, 2),
         "ms_per_member": round(1000 * seconds / members, 3),
         "seconds_per_5000": [round(b - a, 2) for a, b in zip(steps, steps[1:], strict=False)],

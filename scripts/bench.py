@@ -147,7 +147,7 @@ def paced_sections(conn, bench, chosen, quick, repeat, results, save, log) -> No
         runs = []
         for i in range(repeat):
             log(f"bench: throughput of {n:,} split-transfers, run {i + 1}/{repeat}")
-            runs.append(b.throughput(bench, n, log=log))
+            runs.append(b.throughput(bench, n, run=i, log=log))
         results["throughput"] = {
             "operations": n,
             **{way: b.median_of([r[way] for r in runs], tuple(runs[0][way])) for way in runs[0]},
@@ -166,7 +166,8 @@ def paced_sections(conn, bench, chosen, quick, repeat, results, save, log) -> No
                 except ScfError as exc:
                     results["errors"][f"seeding_{members}"] = str(exc)
             if one:
-                results["seeding"].append(b.median_of(one, ("seconds", "validate_seconds", "ms_per_member")))
+                results["seeding"].append(
+                    b.median_of(one, ("seconds", "validate_seconds", "validate_yaml_seconds", "ms_per_member")))
             save()
 
     if "load" in chosen:
@@ -195,7 +196,8 @@ def render(r: dict) -> str:
     def chain(section: str) -> str:
         ran = sections.get(section, {})
         pace = f"a block every {ran['block_time_s']} s" if ran.get("block_time_s") else "automine"
-        return f"({pace}, gas limit {ran.get('gas_limit', 0):,})"
+        limit = f", gas limit {ran['gas_limit']:,}" if ran.get("gas_limit") else ""
+        return f"({pace}{limit}; {ran.get('date', '?')})"
 
     if "gas" in r:
         lines += ["", f"gas per operation {chain('gas')}", *_render_gas(r["gas"]["ours"], r["gas"]["reference"])]
@@ -218,9 +220,11 @@ def render(r: dict) -> str:
         lines.append(f"scf / raw = {t['scf']['ops_per_s'] / t['raw']['ops_per_s']:.2f}")
     if "seeding" in r and r["seeding"] and "validate_seconds" in r["seeding"][0]:
         lines += ["", f"seeding {chain('seeding')}",
-                  f"{'members':>8} {'validate s':>11} {'seed s':>8} {'ms/member':>10} {'txs':>5} {'gas/member':>11}"]
+                  f"{'members':>8} {'check json':>11} {'check yaml':>11} {'seed s':>8} {'ms/member':>10} {'txs':>5} "
+                  f"{'gas/member':>11}"]
         for s in r["seeding"]:
-            lines.append(f"{s['members']:>8,} {s['validate_seconds']:>11.2f} {s['seconds']:>8.2f} "
+            lines.append(f"{s['members']:>8,} {s['validate_seconds']:>11.2f} "
+                         f"{s.get('validate_yaml_seconds', 0):>11.2f} {s['seconds']:>8.2f} "
                          f"{s['ms_per_member']:>10.3f} {s['transactions']:>5} {s['gas_per_member']:>11,}")
     if "load" in r:
         load = r["load"]
