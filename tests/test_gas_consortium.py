@@ -37,6 +37,8 @@ def test_every_consortium_function_stays_within_a_sane_gas_budget(suite, cast, c
     measure(
         reg, op, "admit", member_key("gas admitted").address, "Admitted Axles", int(Role.CORE_ENTERPRISE), KYC, 10**8
     )
+    five = [(member_key(f"gas batch {i}").address, int(Role.SUPPLIER), 0, KYC, f"Batch Bolts {i}") for i in range(5)]
+    measure(reg, op, "admitBatch", five)  # five firms: the bound catches a loop gone wrong, not the batch's size
     measure(reg, op, "suspend", firm.address, REASON)
     measure(reg, op, "reinstate", firm.address)
     measure(reg, op, "setRoles", firm.address, int(Role.SUPPLIER | Role.FINANCIER))
