@@ -111,8 +111,9 @@ class KillSwitch(HTTPProvider):
         received = batch[: position + 1] if self.when == "after" else batch[:position]
         if received:
             super().make_batch_request(received)
-        if self.when == "after":
-            self._until_mined(batch[position][1][0])
+        sent = [params[0] for method, params in received if method == "eth_sendRawTransaction"]
+        if sent:  # what the node received is mined before the kill, as sends one by one were
+            self._until_mined(sent[-1])
         self.fired = True
         self.node.kill()
         raise requests.ConnectionError("connection reset by peer")
