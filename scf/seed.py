@@ -89,8 +89,8 @@ def _amount(raw: Any, where: str, problems: list[str]) -> int:
         return 0
 
 
-# Firms admitted per transaction: about 31,000 gas each (bench/results.json), so a batch takes
-# about 12.4M gas and, with the estimate's margin, two fit a 30M-gas block.
+# Firms admitted per transaction: 32,720 gas each (make bench), so a batch takes about 13.1M
+# gas and, with the estimate's 20 % margin, two fit a 30M-gas block.
 ADMISSIONS_PER_TX = 400
 
 
@@ -106,9 +106,9 @@ def seed_members(
     """Admits each (spec, address) not yet active, sets credit limits and deposits opening
     cash. Every record is read first, and a member that an operator must deal with
     (suspended, removed) stops the seeding before anything is sent. Firms never seen are
-    admitted ``per_tx`` to a transaction (``admitBatch``; fewer on a chain with a lower block
-    gas limit than 30M), a pending applicant
-    with ``admit``; transactions go out in bulk (``Connection.transact_many``).
+    admitted ``per_tx`` to a transaction (``admitBatch``; fewer on a chain whose blocks hold
+    less than 30M gas), a pending applicant with ``admit``; transactions go out in bulk
+    (``Connection.transact_many``).
 
     Re-running, after a kill say, sends nothing for what is already in place: admission is
     read from the chain, and opening cash counts what was ever minted to the member (not

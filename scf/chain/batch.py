@@ -5,8 +5,8 @@ web3.py's ``batch_requests`` formats answers but refuses ``eth_sendRawTransactio
 provider's ``make_batch_request`` sends anything and returns the node's raw answers. Sends go
 raw; receipts are awaited by following new blocks (raw), and those of the transactions found
 in them are fetched through ``batch_requests``, so callers get the same receipts as from
-``wait`` (logs decodable by web3's event processing). A batch that carries a send is never retried (the node may have
-taken part of it); batches of reads are retried like any read.
+``wait`` (logs decodable by web3's event processing). A batch that carries a send is never
+retried (the node may have taken part of it); batches of reads are retried like any read.
 """
 
 from __future__ import annotations
