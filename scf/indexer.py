@@ -23,8 +23,9 @@ from web3.contract import Contract
 from web3.exceptions import BlockNotFound
 
 from scf.chain.connection import Connection
-from scf.contracts import LEDGERS
+from scf.contracts import LEDGERS, ConsortiumRegistry
 from scf.contracts.base import ZERO_ADDRESS
+from scf.contracts.registry import PROFILE_EVENTS
 from scf.contracts.voucher import SERIAL_BITS
 from scf.manifest import Deployment
 
@@ -34,10 +35,6 @@ RECORD_ARGS = {"recordId", "tradeRecordId", "parentId"}
 CHUNK = 5_000
 EVENT_COLUMNS = "block, log_index, tx_hash, timestamp, actor, contract, event, args"  # Event's fields, in order
 # Contracts whose events name vouchers by token id (each also names the voucher's slot).
-# The registry keeps a member's name and KYC evidence hash in these events only, with the
-# argument naming the member.
-PROFILE_EVENTS = {("ConsortiumRegistry", "MembershipApplied"): "applicant",
-                  ("ConsortiumRegistry", "MemberAdmitted"): "account"}
 VOUCHER_AWARE = ("ReceivableVoucher", "DiscountDesk", "PayoutKeeper", "CreditDesk")
 
 SCHEMA = """
@@ -292,7 +289,7 @@ class EventIndex:
         """The name and KYC evidence hash ``account`` last applied or was admitted with, or None
         for an account that never did. The registry keeps them in these events only."""
         for e in reversed(self.trail("account", account)):
-            subject = PROFILE_EVENTS.get((e.contract, e.event))
+            subject = PROFILE_EVENTS.get(e.event) if e.contract == ConsortiumRegistry.NAME else None
             if subject is not None and e.args[subject] == account:
                 return str(e.args["name"]), bytes(HexBytes(e.args["kycHash"]))
         return None

@@ -11,10 +11,17 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from eth_abi import decode as abi_decode
 from eth_abi import encode as abi_encode
 from eth_abi.exceptions import EncodingError
 from eth_typing import ChecksumAddress
-from eth_utils import abi_to_signature, function_abi_to_4byte_selector, get_abi_input_types, is_checksum_address
+from eth_utils import (
+    abi_to_signature,
+    function_abi_to_4byte_selector,
+    get_abi_input_types,
+    get_abi_output_types,
+    is_checksum_address,
+)
 from hexbytes import HexBytes
 from web3 import Web3
 from web3.contract import Contract
@@ -117,10 +124,15 @@ class FunctionCodec:
     abi: Any
     selector: bytes
     types: list[str]
+    outputs: list[str]
 
     @classmethod
     def of(cls, abi: Any) -> FunctionCodec:
-        return cls(abi, function_abi_to_4byte_selector(abi), get_abi_input_types(abi))
+        return cls(abi, function_abi_to_4byte_selector(abi), get_abi_input_types(abi), get_abi_output_types(abi))
+
+    def decode(self, data: bytes) -> tuple[Any, ...]:
+        """A call's return data, as eth-abi decodes the function's outputs."""
+        return tuple(abi_decode(self.outputs, data))
 
     def encode(self, args: Sequence[Any]) -> str | None:
         """``args`` encoded by eth-abi, or None when they are not in canonical form."""

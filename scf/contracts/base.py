@@ -39,11 +39,17 @@ class ContractClient:
         """``function(*args)`` encoded once, for bulk sending (``Connection.transact_many``):
         the function's ABI is looked up once per client, the arguments encoded by eth-abi
         (web3 normalises those not in canonical form, as for ``fn``)."""
+        codec = self.codec(function, *args)
+        data = codec.encode(args) or self.contract.encode_abi(abi_to_signature(codec.abi), args=list(args))
+        return Call(self.address, data)
+
+    def codec(self, function: str, *args: Any) -> FunctionCodec:
+        """``function``'s codec, worked out on first use (``args`` pick an overload named
+        without its signature, as for ``fn``)."""
         codec = self._codecs.get(function)
         if codec is None:
             codec = self._codecs[function] = FunctionCodec.of(self.fn(function, *args).abi)
-        data = codec.encode(args) or self.contract.encode_abi(abi_to_signature(codec.abi), args=list(args))
-        return Call(self.address, data)
+        return codec
 
     def fn(self, function: str, *args: Any) -> Any:
         if "(" in function:

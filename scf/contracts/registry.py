@@ -6,10 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import IntEnum, IntFlag
 
-from eth_abi import decode as abi_decode
-from eth_abi import encode as abi_encode
 from eth_typing import ChecksumAddress
-from eth_utils import function_signature_to_4byte_selector
 from web3 import Web3
 
 from scf.chain.batch import call_many
@@ -77,6 +74,11 @@ class Admission:
         return (self.account, int(self.roles), self.credit_limit, self.kyc_hash, self.name)
 
 
+# The events that carry a member's name and KYC evidence hash (the registry keeps them nowhere
+# else), each with the argument naming the member.
+PROFILE_EVENTS = {"MembershipApplied": "applicant", "MemberAdmitted": "account"}
+
+
 class ConsortiumRegistry(ContractClient):
     NAME = "ConsortiumRegistry"
 
@@ -87,10 +89,9 @@ class ConsortiumRegistry(ContractClient):
     def members(self, addresses: Sequence[str]) -> list[Member]:
         """The records of many accounts, read in JSON-RPC batches (seeding thousands)."""
         accounts = [Web3.to_checksum_address(a) for a in addresses]
-        selector = function_signature_to_4byte_selector("memberOf(address)")
-        calls = [(self.address, "0x" + (selector + abi_encode(["address"], [a])).hex()) for a in accounts]
-        answers = call_many(self.conn, calls)
-        return [_member(a, abi_decode(_MEMBER_TYPE, data)[0]) for a, data in zip(accounts, answers, strict=True)]
+        answers = call_many(self.conn, [(self.address, self.prepared("memberOf", a).data) for a in accounts])
+        codec = self.codec("memberOf")
+        return [_member(a, codec.decode(data)[0]) for a, data in zip(accounts, answers, strict=True)]
 
     def profile(self, address: str, from_block: int = 0) -> tuple[str, bytes] | None:
         """The name and KYC evidence hash ``address`` last applied or was admitted with, read
@@ -99,8 +100,9 @@ class ConsortiumRegistry(ContractClient):
         events = self.contract.events
         account = Web3.to_checksum_address(address)
         logs = self.conn.read(lambda: [
-            *events.MembershipApplied.get_logs(from_block=from_block, argument_filters={"applicant": account}),
-            *events.MemberAdmitted.get_logs(from_block=from_block, argument_filters={"account": account}),
+            log
+            for event, subject in PROFILE_EVENTS.items()
+            for log in getattr(events, event).get_logs(from_block=from_block, argument_filters={subject: account})
         ])
         if not logs:
             return None
@@ -149,9 +151,6 @@ class ConsortiumRegistry(ContractClient):
     def set_credit_limit(self, operator: Signer, account: str, limit: int) -> TxResult:
         return self.send(operator, "setCreditLimit", account, limit)
 
-
-# memberOf's return: the Member struct, one word each field.
-_MEMBER_TYPE = ["(uint8,uint8,uint16,uint32,uint40,uint128)"]
 
 
 def _member(account: ChecksumAddress, fields: Sequence[int]) -> Member:
