@@ -15,7 +15,7 @@ import statistics
 import subprocess
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +29,7 @@ from scf.chain import batch
 from scf.chain.artifacts import ContractArtifact
 from scf.chain.connection import Connection
 from scf.chain.devnet import increase_time, revert, set_balance, snapshot
-from scf.chain.sending import calldata
+from scf.chain.sending import TxResult, calldata
 from scf.contracts import Admission, DocType, Recovery, Role
 from scf.contracts.voucher import SPLIT_TRANSFER, WHOLE_TRANSFER
 from scf.deploy import deploy_suite
@@ -118,6 +118,16 @@ class Bench:
     bank: LocalAccount
     keeper: LocalAccount
     _nonce: int = 0
+    # name -> (transaction, operations in it): what ``our_gas`` measured, for ``bench.anatomy``
+    measured: dict[str, tuple[TxResult, int]] = field(default_factory=dict)
+
+    def keep(self, name: str, tx: TxResult, operations: int = 1) -> None:
+        """Records a measured transaction of ``operations`` operations."""
+        self.measured[name] = (tx, operations)
+
+    def gas_measured(self) -> dict[str, int]:
+        """Gas per operation of each measured transaction, in the order measured."""
+        return {name: tx.gas_used // n for name, (tx, n) in self.measured.items()}
 
     @classmethod
     def setup(cls, conn: Connection, holder: LocalAccount | None = None, log: Log = print) -> Bench:
@@ -147,8 +157,8 @@ class Bench:
                  for i in range(0, len(firms), ADMISSIONS_PER_TX)]
         return [r.gas_used for r in self.conn.transact_many(calls)]
 
-    def voucher(self, face: int, days: int = 90) -> tuple[int, int, dict[str, int]]:
-        """Issues and accepts a voucher to the holder: (slot, root, gas)."""
+    def voucher(self, face: int, days: int = 90) -> tuple[int, int, dict[str, TxResult]]:
+        """Issues and accepts a voucher to the holder: (slot, root, the two transactions)."""
         self._nonce += 1
         doc = keccak(text=f"bench invoice {self._nonce}")
         record, _ = self.suite.trade.register(self.holder, DocType.INVOICE, doc, self.hospital.address, face)
@@ -156,7 +166,7 @@ class Bench:
         maturity = self.conn.block_timestamp() + days * DAY
         slot, issued = self.suite.voucher.issue(self.hospital, self.holder.address, face, maturity, record)
         root, accepted = self.suite.voucher.accept(self.holder, slot)
-        return slot, root, {"issue": issued.gas_used, "accept": accepted.gas_used}
+        return slot, root, {"issue": issued, "accept": accepted}
 
     def mature_and_fund(self, slot: int) -> None:
         info = self.suite.voucher.slot(slot)
@@ -172,28 +182,31 @@ def fresh_addresses(prefix: str, n: int) -> list[LocalAccount]:
 
 def our_gas(bench: Bench) -> dict[str, int]:
     """Gas of each voucher operation, measured like the reference: new holders are accounts
-    that hold nothing yet."""
-    v, conn = bench.suite.voucher, bench.conn
+    that hold nothing yet. The transactions stay in ``bench.measured``."""
+    v, conn, keep = bench.suite.voucher, bench.conn, bench.keep
     newcomers = fresh_addresses("bench newcomer", 4)
     bench.admit_many([a.address for a in newcomers], "Newcomer")
     for a in newcomers:
         set_balance(conn.w3, a.address, 10**21)
-    slot, root, gas = bench.voucher(1_000_000_00)
+    trade_gas(bench)
+    slot, root, txs = bench.voucher(1_000_000_00)
+    for name, tx in txs.items():
+        keep(name, tx)
     t1, tx = v.split_transfer(bench.holder, root, newcomers[0].address, 100_000_00)
-    gas["split_transfer"] = tx.gas_used
-    gas["merge"] = v.merge(bench.holder, root, t1, 10_000_00).gas_used
+    keep("split_transfer", tx)
+    keep("merge", v.merge(bench.holder, root, t1, 10_000_00))
     whole = v.send(bench.holder, WHOLE_TRANSFER, bench.holder.address, newcomers[1].address, root)
-    gas["transfer_whole"] = whole.gas_used
+    keep("transfer_whole", whole)
     offer = DiscountOffer(t1, 50_000_00, 450, conn.block_timestamp() + DAY, 1, bench.bank.address, newcomers[0].address)
     _, _, tx = bench.suite.desk.discount(newcomers[0], offer, bench.suite.desk.sign(bench.bank.key, offer))
-    gas["discount"] = tx.gas_used
+    keep("discount", tx)
     info = v.slot(slot)
-    gas["fund"] = v.fund(bench.hospital, slot, info.face_value // 2).gas_used
+    keep("fund", v.fund(bench.hospital, slot, info.face_value // 2))
     # A guarantor (the bank) pays a quarter on the hospital's behalf: the payer's membership is read.
     bench.suite.token.approve(bench.bank, v.address, info.face_value // 4)
-    gas["fund_by_guarantor"] = v.fund(bench.bank, slot, info.face_value // 4).gas_used
+    keep("fund_by_guarantor", v.fund(bench.bank, slot, info.face_value // 4))
     bench.mature_and_fund(slot)
-    gas["redeem_single"] = v.redeem(bench.keeper, root).gas_used
+    keep("redeem_single", v.redeem(bench.keeper, root))
     # A batch of fresh fragments held by accounts whose cash balance is zero (worst case).
     slot2, root2, _ = bench.voucher(1_000_00, days=30)
     holders = fresh_addresses("bench batch holder", 20)
@@ -204,16 +217,30 @@ def our_gas(bench: Bench) -> dict[str, int]:
     tokens = [root2 + 1 + i for i in range(len(pieces))]  # serials 2..21
     bench.mature_and_fund(slot2)
     batch = bench.suite.keeper.redeem_batch(bench.keeper, tokens)
-    gas["redeem_per_voucher_in_batch"] = batch.gas_used // len(tokens)
-    return gas | default_gas(bench)
+    keep("redeem_per_voucher_in_batch", batch, len(tokens))
+    default_gas(bench)
+    return bench.gas_measured()
 
 
-def default_gas(bench: Bench) -> dict[str, int]:
-    """Gas of each operation of a debtor's failure (issue 16), in the order a failure runs:
+def trade_gas(bench: Bench) -> None:
+    """Anchoring a trade document: the hospital's order, confirmed by the holder, then the
+    holder's invoice linked to it (the parent's parties are read), confirmed by the hospital."""
+    trade, keep = bench.suite.trade, bench.keep
+    face = 1_000_000_00
+    order, _ = trade.register(bench.hospital, DocType.ORDER, keccak(text="bench order"), bench.holder.address, face)
+    trade.confirm(bench.holder, order)
+    invoice, tx = trade.register(bench.holder, DocType.INVOICE, keccak(text="bench linked invoice"),
+                                 bench.hospital.address, face, order)
+    keep("anchor", tx)
+    keep("confirm", trade.confirm(bench.hospital, invoice))
+
+
+def default_gas(bench: Bench) -> None:
+    """Measures each operation of a debtor's failure (issue 16), in the order a failure runs:
     a part pledged, cover offered and bought, a part sold with recourse; 40 % funded, the slot
     marked overdue, the claim paid; pro-rata payouts (a holder's, the pledged part's through the
     desk), the put-back, a payment through the desk after the claim, a write-off."""
-    v, credit, conn = bench.suite.voucher, bench.suite.credit, bench.conn
+    v, credit, conn, keep = bench.suite.voucher, bench.suite.credit, bench.conn, bench.keep
     insurer, seller = dev_key("bench insurer"), fresh_addresses("bench recourse seller", 1)[0]
     for account in (insurer, seller):
         set_balance(conn.w3, account.address, 10**21)
@@ -226,30 +253,28 @@ def default_gas(bench: Bench) -> dict[str, int]:
     bench.suite.token.approve(seller, bench.suite.desk.address, 2**256 - 1)
     face = 1_000_000_00
     slot, root, _ = bench.voucher(face)
-    gas: dict[str, int] = {}
     v.send(bench.holder, "approve(address,uint256)", credit.address, root)
     pledged, tx = credit.pledge(bench.holder, root, 300_000_00, bench.bank.address, 250_000_00,
                                 conn.block_timestamp() + 30 * DAY)
-    gas["pledge_part"] = tx.gas_used
-    gas["offer_cover"] = credit.offer_cover(insurer, slot, 300_000_00, 6_000_00, Recovery.HOLDERS_FIRST,
-                                            conn.block_timestamp() + DAY).gas_used
-    gas["buy_cover"] = credit.buy_cover(bench.hospital, slot, credit.policy_of(slot)).gas_used
+    keep("pledge_part", tx)
+    keep("offer_cover", credit.offer_cover(insurer, slot, 300_000_00, 6_000_00, Recovery.HOLDERS_FIRST,
+                                           conn.block_timestamp() + DAY))
+    keep("buy_cover", credit.buy_cover(bench.hospital, slot, credit.policy_of(slot)))
     sold, _ = v.split_transfer(bench.holder, root, seller.address, 200_000_00)
     offer = DiscountOffer(sold, 200_000_00, 600, conn.block_timestamp() + DAY, 2, bench.bank.address,
                           seller.address, recourse=True)
     _, _, tx = bench.suite.desk.discount(seller, offer, bench.suite.desk.sign(bench.bank.key, offer))
-    gas["discount_with_recourse"] = tx.gas_used
+    keep("discount_with_recourse", tx)
     v.fund(bench.hospital, slot, 400_000_00)
     increase_time(conn.w3, v.overdue_from(slot) + 1 - conn.block_timestamp())
-    gas["mark_overdue"] = v.mark_overdue(bench.keeper, slot).gas_used
-    gas["claim"] = credit.claim(bench.keeper, slot).gas_used
-    gas["payout_pro_rata"] = v.redeem(bench.keeper, root).gas_used
-    gas["collect_pledged"] = credit.collect(bench.keeper, pledged).gas_used
+    keep("mark_overdue", v.mark_overdue(bench.keeper, slot))
+    keep("claim", credit.claim(bench.keeper, slot))
+    keep("payout_pro_rata", v.redeem(bench.keeper, root))
+    keep("collect_pledged", credit.collect(bench.keeper, pledged))
     _, tx = bench.suite.desk.put_back(bench.bank, sold)
-    gas["put_back"] = tx.gas_used
-    gas["pay_through_desk"] = credit.pay(bench.hospital, slot, 100_000_00).gas_used
-    gas["write_off"] = v.write_off(bench.holder, root).gas_used
-    return gas
+    keep("put_back", tx)
+    keep("pay_through_desk", credit.pay(bench.hospital, slot, 100_000_00))
+    keep("write_off", v.write_off(bench.holder, root))
 
 
 # ------------------------------------------------------------- redemption scale

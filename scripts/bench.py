@@ -23,6 +23,7 @@ from ape.cli import ConnectedProviderCommand
 from eth_account import Account
 from web3 import HTTPProvider, Web3
 
+from bench import anatomy as gas_anatomy
 from bench import benchmarks as b
 from bench.load import load_test
 from scf.chain.connection import Connection
@@ -122,6 +123,8 @@ def automine_sections(conn, bench, chosen, quick, results, save, log) -> None:
     if "gas" in chosen:
         log("bench: gas per operation, ours and the reference")
         results["gas"] = {"ours": b.our_gas(bench)}
+        log("bench: where each operation's gas goes (step traces)")
+        results["gas_anatomy"] = gas_anatomy.anatomies(conn, bench.measured)
         fresh()
         results["gas"]["reference"] = b.reference_gas(conn, bench.holder, bench.bank, bench.keeper)
         fresh()
@@ -201,6 +204,9 @@ def render(r: dict) -> str:
 
     if "gas" in r:
         lines += ["", f"gas per operation {chain('gas')}", *_render_gas(r["gas"]["ours"], r["gas"]["reference"])]
+    if "gas_anatomy" in r:
+        lines += ["", "where the gas goes (count and gas; base = 21,000 + calldata; compute = the rest)",
+                  *gas_anatomy.render(r["gas_anatomy"])]
     if "redemption_scale" in r:
         lines += ["", f"{'fragments':>10} {'gas/voucher':>12} {'max batch/30M':>14} {'seconds':>9}   "
                   + chain("redemption")]
