@@ -13,6 +13,7 @@ from eth_utils import is_hex_address, to_checksum_address
 
 from scf.contracts import SlotStatus, label
 from scf.contracts.credit import CoverState
+from scf.contracts.trade import TradeRegistry
 from scf.contracts.voucher import SERIAL_BITS
 from scf.errors import ScfError
 from scf.indexer import Event, EventIndex, LedgerView
@@ -207,16 +208,20 @@ class Inspector:
             if not current.parent_id:
                 break
             current = self.suite.trade.record(current.parent_id)
+        events = self.index.trail("record", record_id)
+        # The chain keeps the document hash in the registration event only.
+        registered = (TradeRegistry.NAME, "DocumentRegistered")
+        anchored = [e.args["docHash"] for e in events if (e.contract, e.event) == registered]
         out = [
             f"Trade record {record_id}: {r.doc_type.name.lower()} {fmt(r.amount)}, "
             f"reserved by vouchers {fmt(r.reserved)}",
-            f"  document hash 0x{r.doc_hash.hex()}",
+            f"  document hash {anchored[0] if anchored else '(registration not indexed yet)'}",
             "",
             "Document trail (this record, then its parents):",
             *trail,
             "",
             "Audit trail:",
-            *[self.event_line(e) for e in self.index.trail("record", record_id)],
+            *[self.event_line(e) for e in events],
         ]
         return printable_lines(out)
 

@@ -4,8 +4,9 @@ index that refreshes incrementally."""
 from __future__ import annotations
 
 import pytest
+from eth_utils import keccak
 
-from scf.contracts import label
+from scf.contracts import DocType, label
 from scf.indexer import EventIndex
 from scf.inspect import InspectError, Inspector, parse_voucher
 from tests.support import CNY
@@ -62,6 +63,27 @@ def test_inspecting_a_member_lists_its_vouchers_and_a_slot_its_tree(suite, cast,
     assert "status active" in member and f"{label(t2)}" in member and "CNY 250,000.00" in member
     slot_text = inspector.slot(slot)
     assert "face value  CNY 1,000,000.00" in slot_text and "accepted" in slot_text
+
+
+def test_inspecting_a_record_shows_its_trail_and_the_hash_the_chain_keeps_in_its_event(suite, cast):
+    """The registry stores what its checks read; the inspector takes the document hash from
+    the registration event, and walks the parents on chain."""
+    trade, hospital, tier1 = suite.trade, cast.hospital, cast.tier1
+    order_hash, invoice_hash = keccak(text="inspect order 31"), keccak(text="inspect invoice 31")
+    order, _ = trade.register(hospital, DocType.ORDER, order_hash, tier1.address, 300 * CNY)
+    trade.confirm(tier1, order)
+    invoice, _ = trade.register(tier1, DocType.INVOICE, invoice_hash, hospital.address, 250 * CNY, order)
+    index = EventIndex(suite.conn, suite.deployment)
+    index.refresh()
+
+    text = Inspector(suite, index).record(invoice)
+
+    lines = text.splitlines()
+    assert lines[0] == f"Trade record {invoice}: invoice CNY 250.00, reserved by vouchers CNY 0.00"
+    assert lines[1] == f"  document hash 0x{invoice_hash.hex()}"
+    trail = lines[lines.index("Document trail (this record, then its parents):") + 1:][:2]
+    assert [line.split()[:3] for line in trail] == [[f"#{invoice}", "invoice", "CNY"], [f"#{order}", "order", "CNY"]]
+    assert "registered" in trail[0] and "confirmed" in trail[1]
 
 
 def test_inspecting_something_that_does_not_exist_says_so_in_one_line(suite, three_tiers):

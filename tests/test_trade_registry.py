@@ -7,13 +7,13 @@ backs more than its value. A refused call names the rule it broke and changes no
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import pytest
 from eth_account.signers.local import LocalAccount
 from eth_utils import keccak
 
-from scf.contracts import DocType, RecordStatus, Role
+from scf.contracts import DocType, RecordStatus, Role, TradeRecord
 from scf.contracts.base import ZERO_ADDRESS
 from tests.support import (
     CNY,
@@ -31,7 +31,7 @@ from tests.support import (
 
 REASON = keccak(text="reason: sanctions screening")
 INVOICE_AMOUNT = 1_000_000 * CNY
-UINT112_MAX = 2**112 - 1  # a record's amount field
+MAX_AMOUNT = 2**56 - 1  # a record's amount field, the voucher's MAX_VALUE
 
 
 def doc(text: str) -> bytes:
@@ -120,21 +120,14 @@ def test_a_supplier_anchors_an_invoice_and_the_hospital_confirms_it(trade, scene
             "parentId": scene.order,
         }
     ]
-    record = trade.record(record_id)
-    assert (record.status, record.doc_type, record.registrant, record.counterparty) == (
-        RecordStatus.REGISTERED,
-        DocType.INVOICE,
-        cast.tier1.address,
-        cast.hospital.address,
-    )
-    assert (record.amount, record.reserved, record.parent_id, record.decided_at) == (250_000 * CNY, 0, scene.order, 0)
-    assert record.registered_at == conn.block_timestamp(registered.block_number)
+    # On chain, what the checks read; the hash and the time are in the event only.
+    pending = TradeRecord(record_id, cast.tier1.address, DocType.INVOICE, RecordStatus.REGISTERED, reserved=0,
+                          ledger_id=0, counterparty=cast.hospital.address, amount=250_000 * CNY, parent_id=scene.order)
+    assert trade.record(record_id) == pending
 
     confirmed = trade.confirm(cast.hospital, record_id)
 
-    record = trade.record(record_id)
-    assert record.status == RecordStatus.CONFIRMED
-    assert record.decided_at == conn.block_timestamp(confirmed.block_number)
+    assert trade.record(record_id) == replace(pending, status=RecordStatus.CONFIRMED)
     assert event_args(confirmed, trade, "DocumentConfirmed") == [
         {"recordId": record_id, "counterparty": cast.hospital.address}
     ]
@@ -199,7 +192,7 @@ def test_a_parent_may_have_been_registered_by_either_side(trade, scene, cast):
         ("self counterparty", "SelfCounterparty"),
         ("zero hash", "EmptyDocumentHash"),
         ("zero amount", "ZeroAmount"),
-        ("amount beyond uint112", "AmountTooLarge"),
+        ("amount beyond MAX_AMOUNT", "AmountTooLarge"),
         ("duplicate hash", "DuplicateDocument"),
         ("unknown parent", "UnknownRecord"),
         ("parent between other parties", "ParentPartiesMismatch"),
@@ -219,8 +212,8 @@ def test_a_registration_with_a_bad_input_is_refused(trade, scene, cast, refused,
         doc_hash = NO_HASH
     elif case == "zero amount":
         amount = 0
-    elif case == "amount beyond uint112":
-        amount = UINT112_MAX + 1
+    elif case == "amount beyond MAX_AMOUNT":
+        amount = MAX_AMOUNT + 1
         expected_args = {"amount": amount}
     elif case == "duplicate hash":
         doc_hash = doc("scene invoice")
@@ -262,6 +255,48 @@ def test_a_rejected_document_s_hash_is_free_again_for_its_parties(trade, scene, 
     assert again != scene.rejected_invoice
     assert trade.record_id_of(doc("scene rejected"), cast.tier1.address, cast.hospital.address) == again
     assert trade.record(scene.rejected_invoice).status == RecordStatus.REJECTED
+
+
+def test_a_hash_anchored_again_after_a_rejection_is_taken_again(trade, scene, cast, refused):
+    """The hash map keeps the latest record: once re-anchored, the hash is a duplicate again,
+    for either side, until that record is rejected too."""
+    hospital, tier1 = cast.hospital, cast.tier1
+    again, _ = trade.register(hospital, DocType.INVOICE, doc("scene rejected"), tier1.address, 7)
+    for registrant, counterparty in ((tier1, hospital), (hospital, tier1)):
+        e = refused(registrant, "register", int(DocType.INVOICE), doc("scene rejected"), counterparty.address, 7, 0)
+        assert (e.error, e.args_by_name) == (
+            "DuplicateDocument", {"docHash": doc("scene rejected"), "existingRecordId": again},
+        )
+    trade.reject(tier1, again)
+    assert trade.record_id_of(doc("scene rejected"), tier1.address, hospital.address) == 0
+
+    third, _ = trade.register(tier1, DocType.INVOICE, doc("scene rejected"), hospital.address, 7)
+
+    assert trade.record_id_of(doc("scene rejected"), hospital.address, tier1.address) == third
+    assert [trade.record(r).status for r in (scene.rejected_invoice, again, third)] == [
+        RecordStatus.REJECTED, RecordStatus.REJECTED, RecordStatus.REGISTERED,
+    ]
+
+
+def test_the_largest_amount_is_anchored_reserved_and_released_whole(trade, scene, cast, suite):
+    """MAX_AMOUNT is the voucher's MAX_VALUE: an invoice of it backs a voucher of it, and the
+    record's packed amount and reservation hold it exactly."""
+    assert trade.call("MAX_AMOUNT") == suite.voucher.call("MAX_VALUE") == MAX_AMOUNT
+    record, _ = trade.register(cast.tier1, DocType.INVOICE, doc("largest"), cast.hospital.address, MAX_AMOUNT)
+    trade.confirm(cast.hospital, record)
+    ledger = scene.ledger
+
+    trade.send(ledger, "reserve", record, cast.tier1.address, cast.hospital.address, MAX_AMOUNT)
+
+    full = trade.record(record)
+    assert (full.amount, full.reserved) == (MAX_AMOUNT, MAX_AMOUNT)
+    assert full.ledger_id == trade.call("ledgerIdOf", ledger.address) != 0
+    assert trade.call("availableAmount", record) == 0
+    trade.send(ledger, "release", record, MAX_AMOUNT)
+    released = trade.record(record)
+    assert (released.amount, released.reserved, released.ledger_id, released.counterparty) == (
+        MAX_AMOUNT, 0, 0, cast.hospital.address,
+    )
 
 
 @pytest.mark.parametrize("decision", ["confirm", "reject"])

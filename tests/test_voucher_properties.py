@@ -2431,7 +2431,7 @@ class VoucherLedgerMachine(RuleBasedStateMachine):
             owed=got[owed],
             excess=got[excess],
             outstanding={core: got[i] for core, i in outstanding.items()},
-            records={record: (got[i][7], got[i][8]) for record, i in records.items()},
+            records={record: (got[i][6], got[i][3]) for record, i in records.items()},  # (amount, reserved)
             policies={slot: got[i] for slot, i in policies.items()},
             insurer_owed={slot: got[i] for slot, i in insurer_owed.items()},
             pledges={token: got[i] for token, i in pledges.items()},

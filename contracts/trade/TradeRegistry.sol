@@ -4,6 +4,7 @@ pragma solidity 0.8.30;
 import {IConsortiumRegistry} from "../interfaces/IConsortiumRegistry.sol";
 import {ITradeRegistry} from "../interfaces/ITradeRegistry.sol";
 import {ConsortiumGuarded} from "../common/ConsortiumGuarded.sol";
+import {Amounts} from "../common/Amounts.sol";
 import {Roles} from "../common/Roles.sol";
 import {NotActiveMember, ZeroAddress, ZeroAmount} from "../common/ConsortiumErrors.sol";
 
@@ -17,6 +18,9 @@ import {NotActiveMember, ZeroAddress, ZeroAmount} from "../common/ConsortiumErro
 ///      hash blocks nothing for the real parties, and a rejected record frees its hash. An
 ///      invoice is registered by its seller (the voucher's creditor) and confirmed by its buyer
 ///      (the debtor). Reservations belong to the ledger that made them: only it releases them.
+///      A record keeps on chain what the checks read (parties, type, status, amounts, parent),
+///      in two storage words; the document hash and the times are in the events
+///      (`DocumentRegistered`, `DocumentConfirmed`, `DocumentRejected`) for the indexer.
 contract TradeRegistry is ITradeRegistry, ConsortiumGuarded {
     enum DocType {
         Contract,
@@ -34,34 +38,38 @@ contract TradeRegistry is ITradeRegistry, ConsortiumGuarded {
         Rejected
     }
 
+    /// @dev Word 0: registrant, type, status, reserved amount, ledger holding the reservations
+    ///      (written by `confirm`, `reject`, `reserve`, `release`); word 1: counterparty, amount,
+    ///      parent (written once, by `register`).
     struct Record {
         address registrant;
         DocType docType;
         RecordStatus status;
-        uint40 registeredAt;
-        uint40 decidedAt;
+        uint56 reserved;
+        uint24 ledgerId;
         address counterparty;
-        uint64 parentId;
-        uint112 amount;
-        uint112 reserved;
-        uint32 ledgerId;
-        bytes32 docHash;
+        uint56 amount;
+        uint40 parentId;
     }
 
     /// @notice Core enterprises and suppliers trade; financiers and auditors do not anchor documents.
     uint8 public constant TRADING_ROLES = Roles.TRADING;
+    /// @notice Largest amount of a record, in minor units: the voucher's MAX_VALUE.
+    uint256 public constant MAX_AMOUNT = Amounts.MAX;
 
     /// @dev `id` is given on first authorisation and kept: a record's reservations name it.
     struct Ledger {
-        uint32 id;
+        uint24 id;
         bool authorised;
     }
 
     mapping(uint256 recordId => Record) private _records;
+    /// @dev The latest record anchoring a hash between two parties; a rejected one no longer
+    ///      counts (`register` may anchor the hash again, `recordIdOf` answers 0).
     mapping(bytes32 partiesAndHash => uint256 recordId) private _recordByHash;
     mapping(address ledger => Ledger) private _ledgers;
-    uint64 private _lastRecordId;
-    uint32 private _lastLedgerId;
+    uint40 private _lastRecordId;
+    uint24 private _lastLedgerId;
     bool private _paused;
 
     /// @notice Emitted by `register`: `registrant` (the caller) anchored a document with
@@ -102,7 +110,7 @@ contract TradeRegistry is ITradeRegistry, ConsortiumGuarded {
     /// @notice `register`, `confirm`, `reject`, `reserve` or `release` while the registry is
     ///         paused.
     error RegistryPaused();
-    /// @notice `register` of an amount above 2**112 - 1.
+    /// @notice `register` of an amount above MAX_AMOUNT.
     error AmountTooLarge(uint256 amount);
     /// @notice `register` of a zero document hash.
     error EmptyDocumentHash();
@@ -162,7 +170,7 @@ contract TradeRegistry is ITradeRegistry, ConsortiumGuarded {
         if (counterparty == msg.sender) revert SelfCounterparty(msg.sender);
         if (docHash == bytes32(0)) revert EmptyDocumentHash();
         if (amount == 0) revert ZeroAmount();
-        if (amount > type(uint112).max) revert AmountTooLarge(amount);
+        if (amount > MAX_AMOUNT) revert AmountTooLarge(amount);
         (uint8 rolesSender, uint8 rolesCounterparty) = registry.rolesIfActivePair(msg.sender, counterparty);
         if (rolesSender == 0) revert NotActiveMember(msg.sender);
         if (rolesCounterparty == 0) revert NotActiveMember(counterparty);
@@ -170,7 +178,9 @@ contract TradeRegistry is ITradeRegistry, ConsortiumGuarded {
         if (rolesCounterparty & TRADING_ROLES == 0) revert NotTradingParty(counterparty);
         bytes32 key = _hashKey(docHash, msg.sender, counterparty);
         uint256 existing = _recordByHash[key];
-        if (existing != 0) revert DuplicateDocument(docHash, existing);
+        if (existing != 0 && _records[existing].status != RecordStatus.Rejected) {
+            revert DuplicateDocument(docHash, existing);
+        }
         if (parentRecordId != 0) {
             Record storage parent = _records[parentRecordId];
             if (parent.status == RecordStatus.None) revert UnknownRecord(parentRecordId);
@@ -179,18 +189,17 @@ contract TradeRegistry is ITradeRegistry, ConsortiumGuarded {
         }
 
         recordId = ++_lastRecordId;
+        // The casts keep every value: amount <= MAX_AMOUNT (checked above); a nonzero parent is an
+        // existing record, so at most _lastRecordId, a uint40.
         _records[recordId] = Record({
             registrant: msg.sender,
             docType: docType,
             status: RecordStatus.Registered,
-            registeredAt: uint40(block.timestamp),
-            decidedAt: 0,
-            counterparty: counterparty,
-            parentId: uint64(parentRecordId),
-            amount: uint112(amount),
             reserved: 0,
             ledgerId: 0,
-            docHash: docHash
+            counterparty: counterparty,
+            amount: uint56(amount),
+            parentId: uint40(parentRecordId)
         });
         _recordByHash[key] = recordId;
         emit DocumentRegistered(recordId, msg.sender, counterparty, docType, docHash, amount, parentRecordId);
@@ -200,17 +209,15 @@ contract TradeRegistry is ITradeRegistry, ConsortiumGuarded {
     function confirm(uint256 recordId) external whenNotPaused {
         Record storage r = _pendingForCounterparty(recordId);
         r.status = RecordStatus.Confirmed;
-        r.decidedAt = uint40(block.timestamp);
         emit DocumentConfirmed(recordId, msg.sender);
     }
 
     /// @notice The counterparty rejects a registered document; it can never back a voucher,
-    ///         and its hash is free again for the two parties.
+    ///         and its hash is free again for the two parties (`register` checks the status of
+    ///         the record a hash points to).
     function reject(uint256 recordId) external whenNotPaused {
         Record storage r = _pendingForCounterparty(recordId);
         r.status = RecordStatus.Rejected;
-        r.decidedAt = uint40(block.timestamp);
-        delete _recordByHash[_hashKey(r.docHash, r.registrant, r.counterparty)];
         emit DocumentRejected(recordId, msg.sender);
     }
 
@@ -229,13 +236,13 @@ contract TradeRegistry is ITradeRegistry, ConsortiumGuarded {
         if (r.registrant != creditor || r.counterparty != debtor) {
             revert InvoicePartiesMismatch(recordId, creditor, debtor);
         }
-        uint32 owner = r.ledgerId;
+        uint24 owner = r.ledgerId;
         if (owner == 0) r.ledgerId = ledger.id;
         else if (owner != ledger.id) revert ReservedByAnotherLedger(recordId, msg.sender);
         uint256 available = r.amount - r.reserved;
         if (amount > available) revert InsufficientInvoiceAmount(recordId, available, amount);
         // Cannot overflow: amount <= available = r.amount - r.reserved, so the sum <= r.amount.
-        uint112 reserved = r.reserved + uint112(amount);
+        uint56 reserved = r.reserved + uint56(amount);
         r.reserved = reserved;
         emit AmountReserved(recordId, msg.sender, amount, reserved);
     }
@@ -252,7 +259,7 @@ contract TradeRegistry is ITradeRegistry, ConsortiumGuarded {
         uint256 mine = r.ledgerId == ledger.id ? r.reserved : 0;
         if (amount > mine) revert ReleaseExceedsReserved(recordId, mine, amount);
         // Cannot underflow: checked just above.
-        uint112 reserved = r.reserved - uint112(amount);
+        uint56 reserved = r.reserved - uint56(amount);
         r.reserved = reserved;
         if (reserved == 0) r.ledgerId = 0;
         emit AmountReleased(recordId, msg.sender, amount, reserved);
@@ -273,9 +280,11 @@ contract TradeRegistry is ITradeRegistry, ConsortiumGuarded {
         return _records[recordId];
     }
 
-    /// @notice The record anchoring `docHash` between `partyA` and `partyB` (either order), or 0.
-    function recordIdOf(bytes32 docHash, address partyA, address partyB) external view returns (uint256) {
-        return _recordByHash[_hashKey(docHash, partyA, partyB)];
+    /// @notice The record anchoring `docHash` between `partyA` and `partyB` (either order), or 0
+    ///         (none, or the last one was rejected).
+    function recordIdOf(bytes32 docHash, address partyA, address partyB) external view returns (uint256 recordId) {
+        recordId = _recordByHash[_hashKey(docHash, partyA, partyB)];
+        if (recordId != 0 && _records[recordId].status == RecordStatus.Rejected) recordId = 0;
     }
 
     /// @notice Amount of an invoice not yet reserved by vouchers.

@@ -14,6 +14,7 @@ import {IConsortiumRegistry} from "../interfaces/IConsortiumRegistry.sol";
 import {ITradeRegistry} from "../interfaces/ITradeRegistry.sol";
 import {IVoucherDescriptor} from "../interfaces/IVoucherDescriptor.sol";
 import {ConsortiumGuarded} from "../common/ConsortiumGuarded.sol";
+import {Amounts} from "../common/Amounts.sol";
 import {Roles} from "../common/Roles.sol";
 import {ExceedsExcess, NotActiveMember, NotCoreEnterprise, ZeroAddress, ZeroAmount} from "../common/ConsortiumErrors.sol";
 
@@ -56,7 +57,7 @@ contract ReceivableVoucher is
     /// @notice Roles that may hold vouchers (core enterprise, supplier, financier).
     uint8 public constant VOUCHER_HOLDER_ROLES = Roles.VOUCHER_HOLDERS;
     /// @notice Largest face value of an issuance, in minor units (about 7.2e14 currency units).
-    uint256 public constant MAX_VALUE = type(uint56).max;
+    uint256 public constant MAX_VALUE = Amounts.MAX;
     /// @notice The longest tenor governance may ever allow.
     uint256 public constant MAX_TENOR_CAP = 365 days;
     /// @notice The longest grace period governance may set.

@@ -35,18 +35,18 @@ class RecordStatus(IntEnum):
 
 @dataclass(frozen=True)
 class TradeRecord:
+    """What the chain keeps of a record: what its checks read. The document hash and the
+    times are in its events (``DocumentRegistered``, ``DocumentConfirmed``, ``DocumentRejected``)."""
+
     record_id: int
     registrant: str
     doc_type: DocType
     status: RecordStatus
-    registered_at: int
-    decided_at: int
-    counterparty: str
-    parent_id: int
-    amount: int
     reserved: int
     ledger_id: int  # the ledger holding the invoice's reservations (0: none yet)
-    doc_hash: bytes
+    counterparty: str
+    amount: int
+    parent_id: int
 
     @property
     def available(self) -> int:
@@ -71,9 +71,7 @@ class TradeRegistry(ContractClient):
 
     def record(self, record_id: int) -> TradeRecord:
         r = self.call("recordOf", record_id)
-        return TradeRecord(
-            record_id, r[0], DocType(r[1]), RecordStatus(r[2]), r[3], r[4], r[5], r[6], r[7], r[8], r[9], r[10]
-        )
+        return TradeRecord(record_id, r[0], DocType(r[1]), RecordStatus(r[2]), *r[3:])
 
     def record_id_of(self, doc_hash: bytes, party_a: str, party_b: str) -> int:
         """The record anchoring ``doc_hash`` between the two parties (either order), or 0."""
