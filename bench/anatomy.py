@@ -123,7 +123,7 @@ def anatomies(conn: Connection, measured: dict[str, tuple[Any, int]]) -> dict[st
 def render(anatomies_: dict[str, dict[str, Any]]) -> list[str]:
     """One line per operation: where its gas went (words written fresh and updated, cold
     reads, calls, events, the rest), per operation for a batch."""
-    head = (f"{'operation':<30} {'gas':>8} {'base':>7} {'fresh':>11} {'updated':>10} {'cold reads':>11} "
+    head = (f"{'operation':<36} {'gas':>8} {'base':>7} {'fresh':>11} {'updated':>10} {'cold reads':>11} "
             f"{'calls':>10} {'events':>10} {'compute':>8} {'refund':>7}")
     return [head, *(_row(name, a) for name, a in anatomies_.items())]
 
@@ -141,7 +141,7 @@ def _row(name: str, a: dict[str, Any]) -> str:
 
     compute = round((a["hashing_gas"] + a["other_gas"] + a["rewrites_gas"]) / n)
     return (
-        f"{name + (f' (1/{n})' if n > 1 else ''):<30} {per('gas_used'):>8,} {per('intrinsic'):>7,} "
+        f"{name + (f' (1/{n})' if n > 1 else ''):<36} {per('gas_used'):>8,} {per('intrinsic'):>7,} "
         f"{cell('words_written_fresh', 'fresh_gas', 11)} {cell('words_updated', 'update_gas', 10)} "
         f"{cell('cold_reads', 'read_gas', 11)} {cell('calls', 'call_gas', 10)} {cell('events', 'event_gas', 10)} "
         f"{compute:>8,} {per('refund'):>7,}"
