@@ -3,10 +3,12 @@ regulator's view in the web app and for anyone's tooling.
 
 One process beside the chain: a background thread refreshes the SQLite event index from new
 blocks (and runs the risk watch on each new block), and a Starlette app answers GET requests
-from the last ``Book`` it built. The chain is the only writer: there is no write endpoint, and
-a member signs its own actions in its own wallet. The service is read-only by design and has
-no access control of its own: a consortium puts it behind its reverse proxy (mutual TLS or
-its single sign-on), as README.md says.
+from the last ``Book`` it built. The chain is the only writer of the ledger: a member signs
+its own actions in its own wallet. The one thing the service takes in is a financier's signed
+discount offer (``POST /api/offers``), which the offer board (``scf.offers``) checks against
+the chain before it keeps it; the service never signs or sends anything. It has no access
+control of its own: a consortium puts it behind its reverse proxy (mutual TLS or its single
+sign-on), as README.md says.
 
 Started with ``make serve`` (``ape run serve``); tests use ``running(service)``.
 
@@ -18,6 +20,7 @@ framework.
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import threading
 import time
@@ -27,7 +30,9 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import uvicorn
+from hexbytes import HexBytes
 from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -39,7 +44,8 @@ from scf.contracts.voucher import SERIAL_BITS
 from scf.errors import ScfError
 from scf.indexer import Event, EventIndex
 from scf.inspect import parse_address, parse_number, parse_voucher
-from scf.money import CURRENCY, DECIMALS
+from scf.money import CURRENCY, DECIMALS, decimal_text
+from scf.offers import OfferBoard, OfferRefused, PublishedOffer, Terms
 from scf.supervision import (
     SLOT_STATES,
     Book,
@@ -56,6 +62,7 @@ from scf.watch import RULE_NAMES
 log = logging.getLogger("scf.api")
 
 MAX_LIMIT = 500
+MAX_OFFER_BYTES = 16_384  # a signed offer is about 600 bytes of JSON
 DEFAULT_LIMIT = 50
 # The events a history page of each kind lists.
 EVENT_KINDS: dict[str, list[tuple[str, str]]] = {
@@ -93,25 +100,30 @@ class ReadService:
     """The index, the last ``Book`` built from it, and the risk watch, kept current by
     ``refresh`` (called by the background thread of ``running``/``serve``)."""
 
-    def __init__(self, index: EventIndex, watch: Watcher | None = None) -> None:
+    def __init__(self, index: EventIndex, watch: Watcher | None = None, offers: OfferBoard | None = None) -> None:
         self.index = index
         self.watch = watch
+        self.offers = offers
         self.lock = threading.Lock()  # the index's SQLite connection is shared with the requests
         self.book: Book | None = None
         self.refreshed_at = 0.0
 
     def refresh(self) -> int:
-        """Indexes new blocks; rebuilds the book and runs the watch when the chain moved.
-        Returns how many events were added."""
+        """Indexes new blocks; rebuilds the book, runs the watch and drops the offers the chain
+        ended (expired, executed, cancelled) when the chain moved. Returns how many events were
+        added."""
         with self.lock:
             before = self.index.last_block
             added = self.index.refresh()
-            if self.book is None or added or self.index.last_block != before:
+            moved = self.book is None or added or self.index.last_block != before
+            if moved:
                 book = Book.build(self.index)
                 if self.watch is not None:
                     self.watch.evaluate(book)
                 self.book = book
             self.refreshed_at = time.time()
+        if moved and self.offers is not None:
+            self.offers.prune()
         return added
 
     def current(self) -> Book:
@@ -175,6 +187,19 @@ def record_json(book: Book, r: RecordView) -> dict[str, Any]:
         "registrant": party(book, r.registrant), "counterparty": party(book, r.counterparty),
         "amount": _amount(r.amount), "docHash": r.doc_hash, "parentId": r.parent_id or None,
         "status": r.status.name.lower(), "reserved": _amount(r.reserved),
+    }
+
+
+def offer_json(book: Book, p: PublishedOffer, terms: Terms) -> dict[str, Any]:
+    """A published offer with what taking it would do now: the price, the seller's effective
+    annual cost (a decimal fraction, 6 places) and, if the desk would refuse it, why."""
+    cost = terms.effective_annual_cost(p.offer.value)
+    return {
+        "digest": HexBytes(p.digest).to_0x_hex(), "voucher": label(p.offer.token_id), **p.to_json(),
+        "financier": party(book, p.offer.financier), "seller": party(book, p.offer.seller),
+        "publishedAt": p.published_at, "price": _amount(terms.price), "secondsToMaturity": terms.seconds_to_maturity,
+        "effectiveAnnualCost": None if cost is None else decimal_text(cost, 6),
+        "takeable": terms.refusal is None, "refusal": terms.refusal,
     }
 
 
@@ -396,6 +421,47 @@ def create_app(service: ReadService, *, web_dir: Path | None = None, bridge_dir:
         total, rows = service.alerts(rule, offset, limit)
         return JSONResponse({"total": total, "offset": offset, "limit": limit, "items": rows})
 
+    def board() -> OfferBoard:
+        if service.offers is None:
+            raise NotFound("this service keeps no offer board")
+        return service.offers
+
+    def list_offers(request: Request) -> Response:
+        q = Query(request, frozenset({"seller", "financier", "voucher"}))
+        voucher = q.text("voucher")
+        token = None if voucher is None else _parsed("voucher=", parse_voucher, voucher)
+        offset, limit = q.page()
+        book = service.current()
+        offers = board().live(seller=q.address("seller"), financier=q.address("financier"), token=token)
+        shown = offers[offset:offset + limit]
+        terms = board().terms([(p.offer, p.signature) for p in shown])
+        return JSONResponse({"total": len(offers), "offset": offset, "limit": limit,
+                             "items": [offer_json(book, p, t) for p, t in zip(shown, terms, strict=True)]})
+
+    async def offers(request: Request) -> Response:
+        if request.method == "GET":
+            return await run_in_threadpool(list_offers, request)
+        if request.query_params:
+            raise BadRequest("publishing an offer takes no query parameters")
+        if request.headers.get("content-type", "").split(";")[0].strip() != "application/json":
+            raise HTTPException(415, "send the signed offer as application/json")
+        declared = request.headers.get("content-length")
+        if declared is not None and (not declared.isdigit() or int(declared) > MAX_OFFER_BYTES):
+            raise HTTPException(413, f"an offer is at most {MAX_OFFER_BYTES:,} bytes")
+        body = await request.body()
+        if len(body) > MAX_OFFER_BYTES:
+            raise HTTPException(413, f"an offer is at most {MAX_OFFER_BYTES:,} bytes")
+        try:
+            payload = json.loads(body)
+        except ValueError as exc:
+            raise BadRequest(f"the body is not JSON: {exc}") from None
+        try:
+            published, new = await run_in_threadpool(board().publish, payload)
+        except OfferRefused as exc:
+            raise BadRequest(f"offer refused: {exc}") from None
+        (terms,) = await run_in_threadpool(board().terms, [(published.offer, published.signature)])
+        return JSONResponse(offer_json(service.current(), published, terms), status_code=201 if new else 200)
+
     async def error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, HTTPException)
         return JSONResponse({"error": exc.detail}, status_code=exc.status_code)
@@ -405,7 +471,7 @@ def create_app(service: ReadService, *, web_dir: Path | None = None, bridge_dir:
         Route("/api/vouchers/{voucher}", voucher), Route("/api/members", members),
         Route("/api/members/{address}", member), Route("/api/documents/{record}", documents),
         Route("/api/exposure", exposure), Route("/api/calendar", calendar), Route("/api/events", events),
-        Route("/api/alerts", alerts),
+        Route("/api/alerts", alerts), Route("/api/offers", offers, methods=["GET", "POST"]),
     ]
     routes: list[Route | Mount] = list(api)
     if bridge_dir is not None:

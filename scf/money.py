@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
+from fractions import Fraction
 
 from scf.errors import ScfError
 
@@ -66,3 +67,12 @@ def from_timestamp(ts: int) -> datetime:
 def fmt_day(ts: int) -> str:
     """``1900000000`` -> ``'2030-03-17'`` (UTC)."""
     return from_timestamp(ts).strftime("%Y-%m-%d")
+
+
+def decimal_text(value: Fraction, places: int) -> str:
+    """An exact fraction as a decimal with ``places`` digits after the point, rounded half to
+    even: ``Fraction(1, 3), 4`` -> ``"0.3333"``. For rates and costs shown to people and
+    served as JSON text (a float would not be exact)."""
+    scaled = round(value * 10**places)
+    sign, digits = ("-" if scaled < 0 else ""), f"{abs(scaled):0{places + 1}d}"
+    return f"{sign}{digits[:-places]}.{digits[-places:]}" if places else f"{sign}{digits}"

@@ -75,6 +75,11 @@ def cache_dir() -> Path:
     return project_root() / ".cache"
 
 
+def offers_file(chain_id: int) -> Path:
+    """A chain's offer board (``scf.offers``), kept by ``serve``; the caller creates ``cache_dir()``."""
+    return cache_dir() / f"offers-{chain_id}.sqlite"
+
+
 def index_file(chain_id: int) -> Path:
     """A chain's SQLite event index (and the risk watch's alerts beside it), shared by
     ``inspect``, ``watch`` and ``serve``; the caller creates ``cache_dir()``."""

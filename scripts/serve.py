@@ -3,7 +3,9 @@
 The read API and the web app beside the chain: refreshes the event index (.cache/) from new
 blocks every second, runs the risk watch on each new block, and serves the supervision view
 at http://HOST:PORT/supervision.html, the member page at /index.html and JSON under /api/
-(README.md lists the routes). Read-only: it sends nothing to the chain. Stop it with Ctrl-C."""
+(README.md lists the routes), and keeps the offer board: financiers' signed discount offers,
+checked against the chain before they are kept (.cache/offers-CHAIN.sqlite). It never signs or
+sends anything to the chain. Stop it with Ctrl-C."""
 
 import time
 from pathlib import Path
@@ -14,7 +16,8 @@ from ape.cli import ConnectedProviderCommand
 from scf.api import ReadService, contract_addresses, create_app, running
 from scf.cli import connect, finishing
 from scf.indexer import EventIndex
-from scf.paths import bridge_dir, cache_dir, deployments_dir, index_file
+from scf.offers import OfferBoard
+from scf.paths import bridge_dir, cache_dir, deployments_dir, index_file, offers_file
 from scf.suite import attach_live
 from scf.watch import Policy, Watch, default_policy_path, system_accounts
 
@@ -45,7 +48,7 @@ def cli(provider, host, port, policy, no_watch, interval):
         cache_dir().mkdir(exist_ok=True)
         index = EventIndex(conn, suite.deployment, index_file(conn.chain_id))
         watch = None if rules is None else Watch(rules, index.db, system_accounts(suite.deployment))
-        service = ReadService(index, watch)
+        service = ReadService(index, watch, OfferBoard(suite, offers_file(conn.chain_id)))
         click.echo(f"indexing chain {conn.chain_id} ...", err=True)
         service.refresh()
         app = create_app(service, web_dir=web, bridge_dir=bridge_dir(), contracts=contract_addresses(index),

@@ -198,6 +198,7 @@ def test_the_risk_watch_runs_in_the_background_and_its_alerts_are_served_once(su
         ("/api/events", {"kind": "gossip"}, 400, "kind='gossip' is not one of funding"),
         ("/api/alerts", {"rule": "rumour"}, 400, "rule='rumour' is not one of unfunded_near_maturity"),
         ("/api/nothing", {}, 404, "Not Found"),
+        ("/api/offers", {}, 404, "this service keeps no offer board"),
     ],
 )
 def test_a_bad_request_is_a_clear_4xx(api, path, params, expect, says):

@@ -9,7 +9,8 @@ import os
 import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal
+from decimal import ROUND_HALF_EVEN, Decimal
+from fractions import Fraction
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -21,7 +22,7 @@ from scf.contracts import MemberStatus, Role
 from scf.indexer import Event
 from scf.inspect import Inspector
 from scf.member import InputError, MemberSession
-from scf.money import AmountError
+from scf.money import AmountError, decimal_text
 from scf.scenario import Financing, Payment, ScenarioReport
 from scf.seed import load_consortium, seed_members
 from scf.text import printable
@@ -193,3 +194,23 @@ def test_the_ape_plugin_points_every_ape_start_at_the_offline_compiler_without_e
     bridge, path = result.stdout.splitlines()
     assert Path(bridge) == ROOT / "tools" / "solc"
     assert str(ROOT / "node_modules" / ".bin") in path.split(os.pathsep)
+
+
+@pytest.mark.parametrize(
+    "value, places, text",
+    [
+        (Fraction(1, 3), 4, "0.3333"),
+        (Fraction(2, 3), 4, "0.6667"),
+        (Fraction(-1, 3), 2, "-0.33"),
+        (Fraction(1, 8), 2, "0.12"),  # half to even
+        (Fraction(3, 8), 2, "0.38"),
+        (Fraction(5, 1000), 2, "0.00"),
+        (Fraction(7, 2), 0, "4"),
+        (Fraction(12345, 1), 3, "12345.000"),
+        (Fraction(457, 10_000), 6, "0.045700"),
+    ],
+)
+def test_an_exact_fraction_is_written_as_a_decimal_rounded_half_to_even(value, places, text):
+    assert decimal_text(value, places) == text
+    exact = Decimal(value.numerator) / Decimal(value.denominator)
+    assert text == str(exact.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_EVEN))

@@ -86,13 +86,25 @@ def call_many(reader: ChainReader, calls: Sequence[tuple[str, str]], block: str 
     """The return data of many ``eth_call`` (to, calldata) on ``block``. A call that reverts
     is decoded into the suite's ``ContractRevert`` and raised."""
     out: list[bytes] = []
+    for outcome in try_calls(reader, [{"to": to, "data": data} for to, data in calls], block):
+        if not isinstance(outcome, bytes):
+            raise outcome
+        out.append(outcome)
+    return out
+
+
+def try_calls(reader: ChainReader, calls: Sequence[dict[str, str]], block: str = "latest") -> list[Any]:
+    """Many ``eth_call`` (each a call object: ``to``, ``data``, and ``from`` to simulate a
+    sender) on ``block``, in batches: per call its return data (bytes), or the suite's
+    ``ContractRevert`` it reverted with. A node error other than a revert is raised."""
+    out: list[Any] = []
     for part in chunks(calls):
-        answers = read_batch(reader, [("eth_call", [{"to": to, "data": data}, block]) for to, data in part])
-        for answer in answers:
+        for answer in read_batch(reader, [("eth_call", [call, block]) for call in part]):
             if "error" in answer:
                 data = answer["error"].get("data")
                 if isinstance(data, str) and data.startswith("0x"):
-                    raise reader.errors.decode(data)
+                    out.append(reader.errors.decode(data))
+                    continue
                 raise RpcError(f"eth_call failed at {reader.endpoint}: {_error_text(answer)}")
             out.append(bytes(HexBytes(answer["result"])))
     return out
