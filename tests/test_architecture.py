@@ -8,7 +8,7 @@ import pytest
 LAYERS = (
     {"cli"},
     {"scenario", "api"},
-    {"deploy", "seed", "inspect", "member", "export", "sources", "watch"},
+    {"deploy", "seed", "inspect", "member", "export", "sources", "watch", "offers"},
     {"losses", "supervision"},
     {"suite", "indexer"},
     {"contracts", "manifest", "wallet"},

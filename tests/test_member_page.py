@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 import shutil
 import subprocess
 import threading
@@ -16,8 +17,11 @@ from pathlib import Path
 import pytest
 from eth_utils import keccak
 
+from scf.api import ReadService, create_app, running
 from scf.contracts import LEDGERS, DocType, Role, label
+from scf.indexer import EventIndex
 from scf.manifest import save
+from scf.offers import OfferBoard
 from tests.support import BANK_OPENING_CASH, BRIDGE, CNY, DAY, ROOT, funded
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -35,8 +39,8 @@ class _QuietHandler(SimpleHTTPRequestHandler):
 
 
 @pytest.fixture
-def page_url(web_dist, suite, conn, tmp_path):
-    """The built page served over HTTP with this chain's manifest, ABIs and EIP-712 types beside it."""
+def site(web_dist, suite, conn, tmp_path):
+    """The built page with this chain's manifest, ABIs and EIP-712 types beside it."""
     site = tmp_path / "site"
     shutil.copytree(web_dist, site)
     shutil.copytree(BRIDGE / "typed-data", site / "typed-data", dirs_exist_ok=True)
@@ -44,6 +48,21 @@ def page_url(web_dist, suite, conn, tmp_path):
     (site / "abi").mkdir(exist_ok=True)
     for name in LEDGERS:  # the contracts the page loads
         (site / "abi" / f"{name}.json").write_text(json.dumps(conn.artifacts[name].abi))
+    return site
+
+
+@pytest.fixture
+def page_url(site, suite, tmp_path):
+    """The page served as ``make serve`` serves it: by the read API, with its offer board."""
+    index = EventIndex(suite.conn, suite.deployment, tmp_path / "index.sqlite")
+    service = ReadService(index, None, OfferBoard(suite, tmp_path / "offers.sqlite"))
+    with running(service, create_app(service, web_dir=site), interval=0.2) as url:
+        yield f"{url}/index.html"
+
+
+@pytest.fixture
+def static_url(site):
+    """The page served as plain files, without the read API (no offer board)."""
     server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_QuietHandler, directory=str(site)))
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -78,6 +97,11 @@ def run_phase(phase: str, settings: dict) -> dict:
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
+def test_a_page_served_without_the_read_api_says_offers_travel_as_json(settings, static_url):
+    shown = run_phase("board-note", settings(url=static_url))
+    assert shown["note"].startswith("This page is served without an offer board")
+
+
 def test_a_wallet_on_another_chain_is_told_to_switch_networks(settings):
     shown = run_phase("wrong-chain", settings())
     assert "Wrong network: your wallet is on chain 1" in shown["banner"]
@@ -92,7 +116,12 @@ def test_members_accept_split_discount_and_redeem_from_the_page(
     slot, _ = suite.voucher.issue(cast.hospital, cast.tier1.address, face, now + 90 * DAY, record)
     root = (slot << 32) | 1
 
-    shown = run_phase("trade", settings(slot=slot, screenshot=str(tmp_path / "member-page.png")))
+    # The committed pictures are made with SCF_WRITE_SCREENSHOTS=1; otherwise they go to a temporary folder.
+    shots = BRIDGE / "docs" if os.environ.get("SCF_WRITE_SCREENSHOTS") == "1" else tmp_path
+    shown = run_phase("trade", settings(slot=slot, screenshot=str(shots / "member-page.png"),
+                                        financierScreenshot=str(shots / "member-page-financier.png")))
+    for picture in ("member-page.png", "member-page-financier.png"):
+        assert (shots / picture).stat().st_size > 2_000, picture
     print("browser timings (ms):", shown["timingsMs"], shown["totalMs"])
     assert "Status: active · roles: supplier" in shown["member"]
     assert shown["accept"].startswith("confirmed: accept slot")
@@ -102,17 +131,35 @@ def test_members_accept_split_discount_and_redeem_from_the_page(
     assert shown["tooMuch"].startswith("failed: send 9999999.00") and "insufficient value" in shown["tooMuch"]
     assert shown["split"].startswith("confirmed")
     assert shown["rootAfterSplit"] == "CNY 600,000.00"
-    assert shown["signed"].startswith("confirmed: offer for")
+    assert shown["signed"] == f"confirmed: offer for {label(root)} signed and published on the offer board"
     # The bank named no seller: the offer is for the voucher's holder, and says so.
     assert shown["offerSeller"] == cast.tier1.address
     assert f"seller: MedSupply Co (tier 1) ({cast.tier1.address})" in shown["signedParties"]
     assert "financier: Commerce Bank" in shown["signedParties"]
-    # Tier 2 got hold of the offer: its page refuses before sending anything.
+    assert shown["bankOffers"] == [label(root), "MedSupply Co (tier 1)", "CNY 100,000.00", "4.50 %",
+                                   shown["bankOffers"][4], "open", "Cancel"]
+    # Tier 2's board lists nothing; the offer pasted into its page is refused before anything is sent.
+    assert shown["tier2Offers"] == "none"
     assert shown["notSeller"].startswith(f"failed: discount {label(root)}: this offer is for seller MedSupply Co")
     assert "only the seller may submit it" in shown["notSeller"]
     assert shown["noSeller"] == "failed: the offer cannot be used: the offer has no seller"
-    assert shown["discount"].startswith("confirmed: discount")
+    # Tier 1 found it on its page: what it would receive now and the cost of the money a year.
+    voucher_, financier, amount, rate, receive, cost, _, action = shown["offerRow"]
+    assert (voucher_, financier, amount, rate, action) == (label(root), "Commerce Bank", "CNY 100,000.00", "4.50 %",
+                                                           "Take")
+    listed = int(receive.removeprefix("CNY ").replace(",", "").replace(".", ""))
+    assert 98_800 * CNY < listed < 100_000 * CNY
+    # 4.50 % a year on the face (ACT/360) is about 4.62 % on what is received (ACT/365).
+    assert cost.endswith(" % a year") and 4.55 < float(cost.split()[0]) < 4.70
+    assert shown["discount"].startswith(f"confirmed: discount {label(root)} at 4.50 % for CNY 98,")
+    assert shown["offersAfterTake"] == "none"  # taken on chain: the board dropped it
     assert shown["replay"].startswith("failed") and "offer already used" in shown["replay"]
+    # The bank's second offer, cancelled: the nonce is spent on chain and the board dropped it.
+    assert shown["signedSecond"].endswith("signed and published on the offer board")
+    cancelled = shown["cancelledNonce"]
+    assert shown["cancel"].startswith(f"confirmed: cancel the offer for {label(root)} (nonce {cancelled})")
+    assert shown["bankOffersAfterCancel"] == "none"
+    assert suite.desk.is_nonce_used(cast.bank.address, int(cancelled))
 
     # The chain agrees with what the page showed.
     v = suite.voucher
@@ -124,6 +171,7 @@ def test_members_accept_split_discount_and_redeem_from_the_page(
     assert v.value_of(root) == 500_000 * CNY
     price = suite.token.balance_of(cast.tier1.address)
     assert 98_800 * CNY < price < 100_000 * CNY  # ~90 days at 4.50 %: about 1,125.00 of interest
+    assert listed <= price  # paid a few blocks after it was listed: closer to maturity, less discount
     assert suite.token.balance_of(cast.bank.address) == BANK_OPENING_CASH - price
     assert f"cash: CNY {price // 100:,}.{price % 100:02d}" in shown["tier1Member"]
 
@@ -172,3 +220,12 @@ def test_a_debtor_named_in_markup_is_shown_as_text_and_runs_nothing(suite, cast,
     assert shown["vouchers"][f"{script_slot}.1"][1] == SCRIPT_PAYLOAD
     assert shown["vouchers"][f"{script_slot}.1"][3] == "CNY 300,000.00"
     assert [suite.voucher.owner_of((slot << 32) | 1) for slot in slots] == [cast.tier3.address] * 2
+
+
+def test_the_member_page_s_code_writes_no_markup():
+    """Belt and braces for the browser tests: the member page and its bridge never hand a
+    string to the HTML parser (names, offers and errors all come from others)."""
+    for name in ("page.js", "bridge.js"):
+        source = (BRIDGE / "app" / "src" / name).read_text()
+        for sink in (".innerHTML", ".outerHTML", "insertAdjacentHTML(", "document.write(", "DOMParser", "srcdoc"):
+            assert sink not in source, f"{name} uses {sink}"

@@ -34,6 +34,10 @@ try {
     const page = await openSettled("tier1", { chainIdOverride: 1 });
     await page.waitForFunction(() => document.querySelector('[data-testid="banner"]').textContent.length > 0);
     out.banner = await page.textContent('[data-testid="banner"]');
+  } else if (phase === "board-note") {
+    const page = await openSettled("tier1");
+    await page.waitForFunction(() => document.querySelector('[data-testid="board-note"]').textContent.length > 0);
+    out.note = await page.textContent('[data-testid="board-note"]');
   } else if (phase === "trade") {
     const tier1 = await openSettled("tier1");
     await tier1.waitForSelector(`[data-testid="accept-${s.slot}"]`);
@@ -62,7 +66,8 @@ try {
     out.split = await waitTx(tier1);
     out.rootAfterSplit = await tier1.textContent(`[data-testid="value-${root}"]`);
 
-    // The bank names no seller: the offer is for the voucher's holder now, tier 1.
+    // The bank names no seller: the offer is for the voucher's holder now, tier 1. Signing
+    // publishes it on the offer board of the service that serves the page.
     const bank = await openSettled("bank");
     await bank.fill('[data-testid="offer-token"]', root);
     await bank.fill('[data-testid="offer-value"]', "100000.00");
@@ -72,9 +77,15 @@ try {
     out.signedParties = await bank.textContent('[data-testid="offer-parties"]');
     const offer = await bank.inputValue('[data-testid="offer-json"]');
     out.offerSeller = JSON.parse(offer).offer.seller;
+    const nonce = JSON.parse(offer).offer.nonce;
+    await bank.waitForSelector(`[data-testid="my-offer-${nonce}"]`);
+    out.bankOffers = await bank.$$eval(`[data-testid="my-offer-${nonce}"] td`, (cells) => cells.map((c) => c.textContent));
+    if (s.financierScreenshot) await bank.screenshot({ path: s.financierScreenshot, fullPage: true });
 
-    // The offer leaks to tier 2: its page refuses before sending anything.
+    // The offer is not tier 2's: its board lists nothing, and pasted, its page refuses it
+    // before sending anything.
     const tier2 = await openSettled("tier2");
+    out.tier2Offers = await tier2.textContent('[data-testid="offers-for-me"]');
     await tier2.fill('[data-testid="offer-json"]', offer);
     await tier2.click('[data-testid="submit-offer"]');
     out.notSeller = await waitTx(tier2);
@@ -84,14 +95,44 @@ try {
     await tier1.click('[data-testid="submit-offer"]');
     out.noSeller = await waitTx(tier1);
 
-    await tier1.fill('[data-testid="offer-json"]', offer);
-    await tier1.click('[data-testid="submit-offer"]');
+    // Tier 1 finds the offer on its page, priced, and takes it in one click.
+    const row = `[data-testid="offer-${JSON.parse(offer).offer.financier}-${nonce}"]`;
+    await tier1.click('[data-testid="refresh"]');
+    await settled(tier1);
+    await tier1.waitForSelector(row);
+    out.offerRow = await tier1.$$eval(`${row} td`, (cells) => cells.map((c) => c.textContent));
+    if (s.screenshot) await tier1.screenshot({ path: s.screenshot, fullPage: true });
+    await tier1.click(`[data-testid="take-${nonce}"]`);
     out.discount = await waitTx(tier1);
-    out.quote = await tier1.textContent('[data-testid="quote"]');
+    await tier1.waitForFunction((sel) => {
+      document.querySelector('[data-testid="refresh"]').click();
+      return document.querySelector(sel) === null;
+    }, row, { timeout: 20000, polling: 500 });
+    await settled(tier1);
+    out.offersAfterTake = await tier1.textContent('[data-testid="offers-for-me"]');
+    await tier1.fill('[data-testid="offer-json"]', offer);
     await tier1.click('[data-testid="submit-offer"]');
     out.replay = await waitTx(tier1);
     out.tier1Member = await tier1.textContent('[data-testid="member"]');
-    if (s.screenshot) await tier1.screenshot({ path: s.screenshot, fullPage: true });
+
+    // The bank publishes a second offer and cancels it: the chain spends the nonce, the board
+    // drops it, and the bank's list is empty again.
+    await bank.fill('[data-testid="offer-token"]', root);
+    await bank.fill('[data-testid="offer-value"]', "50000.00");
+    await bank.fill('[data-testid="offer-rate"]', "500");
+    await bank.click('[data-testid="sign-offer"]');
+    out.signedSecond = await waitTx(bank);
+    const second = JSON.parse(await bank.inputValue('[data-testid="offer-json"]')).offer.nonce;
+    await bank.waitForSelector(`[data-testid="cancel-${second}"]`);
+    await bank.click(`[data-testid="cancel-${second}"]`);
+    out.cancel = await waitTx(bank);
+    await bank.waitForFunction((sel) => {
+      document.querySelector('[data-testid="refresh"]').click();
+      return document.querySelector(sel) === null;
+    }, `[data-testid="my-offer-${second}"]`, { timeout: 20000, polling: 500 });
+    await settled(bank);
+    out.bankOffersAfterCancel = await bank.textContent('[data-testid="my-offers"]');
+    out.cancelledNonce = second;
   } else if (phase === "hostile-names") {
     // Firms whose chosen names are markup issue vouchers to s.member: its page must show the
     // names as text and run none of it, in the pending list and among its vouchers.

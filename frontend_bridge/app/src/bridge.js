@@ -260,6 +260,12 @@ export class MemberClient {
     return this.send("ReceivableVoucher", "redeem", [BigInt(tokenId)]);
   }
 
+  /** As a financier: spends an offer's nonce on chain, so that nobody can take it any more
+   *  (the offer board drops it on its next refresh). */
+  cancelOffer(nonce) {
+    return this.send("DiscountDesk", "cancelOffer", [BigInt(nonce)]);
+  }
+
   /** As a financier: lets the desk pay up to `amount` from this member's cash. */
   approveDesk(amount) {
     return this.send("SettlementToken", "approve", [this.address("DiscountDesk"), BigInt(amount)]);
@@ -370,6 +376,39 @@ function toOffer(fields, values) {
 }
 
 const sig = (item) => `${item.name}(${item.inputs.map((i) => i.type).join(",")})`;
+
+/** The offer board of the service that serves this page (`/api/offers`, scf/offers.py): it
+ *  keeps financiers' signed offers once the chain says they are live and genuine. `list`
+ *  answers null when the page is served without a board. */
+export class OfferBoard {
+  constructor(base = ".") {
+    this.url = `${base}/api/offers`;
+  }
+
+  async list(filters) {
+    const res = await fetch(`${this.url}?${new URLSearchParams({ ...filters, limit: "500" })}`);
+    if (res.status === 404) return null;
+    const body = await res.json().catch(() => ({}));
+    if (!res.ok) throw new TxError(`the offer board: ${body.error ?? res.status}`);
+    return body.items;
+  }
+
+  /** Publishes a signed offer; throws TxError with the board's reason when it refuses it. */
+  async publish(signed) {
+    const res = await fetch(this.url, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: offerToJson(signed),
+    });
+    const body = await res.json().catch(() => ({}));
+    if (res.status === 404) throw new TxError("this page is served without an offer board: send the offer as JSON");
+    if (!res.ok) throw new TxError(body.error ?? `the offer board answered ${res.status}`);
+    return body;
+  }
+}
+
+/** A rate in basis points as people read it: 450 -> "4.50 %". */
+export const percent = (bps) => `${(Number(bps) / 100).toFixed(2)} %`;
 
 /** Offers travel as JSON text between financier and holder (bigints as strings). */
 export const offerToJson = ({ offer, signature }) =>

@@ -5,13 +5,16 @@ import {
   label,
   loadArtifacts,
   money,
+  OfferBoard,
   offerFromJson,
   offerToJson,
   parseAmount,
+  percent,
 } from "./bridge.js";
 
 const $ = (id) => document.getElementById(id);
 let client = null;
+const board = new OfferBoard(".");
 
 function banner(message) {
   $("banner").textContent = message;
@@ -24,25 +27,30 @@ function txStatus(state, text) {
 }
 
 // While an action or a refresh runs, <body data-busy="1">: tests and screen readers can tell.
+// A count, so that the periodic refresh ending never marks an action still running as done.
+let running = 0;
 async function busy(fn) {
+  running += 1;
   document.body.dataset.busy = "1";
   try {
     await fn();
   } finally {
-    document.body.dataset.busy = "0";
+    running -= 1;
+    if (running === 0) document.body.dataset.busy = "0";
   }
 }
 
 async function act(what, fn) {
-  document.body.dataset.busy = "1";
-  txStatus("pending", what);
-  try {
-    const receipt = await fn();
-    txStatus("confirmed", `${what} (block ${receipt.blockNumber}, gas ${receipt.gasUsed})`);
-  } catch (error) {
-    txStatus("failed", `${what}: ${client ? client.describeError(error) : error.message}`);
-  }
-  await busy(refresh);
+  await busy(async () => {
+    txStatus("pending", what);
+    try {
+      const receipt = await fn();
+      txStatus("confirmed", `${what} (block ${receipt.blockNumber}, gas ${receipt.gasUsed})`);
+    } catch (error) {
+      txStatus("failed", `${what}: ${client ? client.describeError(error) : error.message}`);
+    }
+    await refresh();
+  });
 }
 
 function parseVoucher(text) {
@@ -112,8 +120,10 @@ async function refresh() {
     const actions = document.createElement("td");
     actions.className = "row";
     const to = Object.assign(document.createElement("input"), { placeholder: "to 0x…", size: 14 });
+    to.setAttribute("aria-label", `receiver of value from ${v.label}`);
     to.dataset.testid = `to-${v.label}`;
     const amount = Object.assign(document.createElement("input"), { placeholder: "amount", size: 10 });
+    amount.setAttribute("aria-label", `amount to send from ${v.label}`);
     amount.dataset.testid = `amount-${v.label}`;
     const send = Object.assign(document.createElement("button"), { textContent: "Split & send" });
     send.dataset.testid = `send-${v.label}`;
@@ -125,6 +135,80 @@ async function refresh() {
     actions.append(to, amount, send, redeem);
     row.append(actions);
     $("vouchers").append(row);
+  }
+  await refreshOffers();
+}
+
+const button = (text, testid, onclick) => {
+  const b = Object.assign(document.createElement("button"), { textContent: text, onclick });
+  b.dataset.testid = testid;
+  return b;
+};
+const until = (deadline) => new Date(Number(deadline) * 1000).toISOString().slice(0, 16).replace("T", " ");
+
+/** The board's offers for this member's vouchers (as seller) and its own (as financier). */
+async function refreshOffers() {
+  let mine;
+  let published;
+  try {
+    mine = await board.list({ seller: client.account });
+    published = mine === null ? null : await board.list({ financier: client.account });
+  } catch (error) {
+    $("board-note").textContent = error.message;
+    return;
+  }
+  if (mine === null) {
+    $("board-note").textContent =
+      "This page is served without an offer board: financiers send their signed offers as JSON (below).";
+    $("offers-for-me").replaceChildren(emptyRow(8));
+    $("my-offers").replaceChildren(emptyRow(7));
+    return;
+  }
+  $("board-note").textContent = "";
+  $("offers-for-me").replaceChildren(...(mine.length ? [] : [emptyRow(8)]));
+  for (const o of mine) {
+    const row = document.createElement("tr");
+    row.dataset.testid = `offer-${o.offer.financier}-${o.offer.nonce}`;
+    const cost = o.effectiveAnnualCost === null ? "n/a" : `${(Number(o.effectiveAnnualCost) * 100).toFixed(2)} % a year`;
+    row.append(
+      cell(o.voucher),
+      cell(o.financier.name || o.financier.address),
+      cell(money(o.offer.value), { className: "num" }),
+      cell(percent(o.offer.rateBps)),
+      cell(money(o.price), { className: "num", testid: "offer-price" }),
+      cell(cost, { testid: "offer-cost" }),
+      cell(until(o.offer.deadline)),
+    );
+    const actions = document.createElement("td");
+    if (o.takeable) {
+      actions.append(button("Take", `take-${o.offer.nonce}`, () =>
+        act(`discount ${o.voucher} at ${percent(o.offer.rateBps)} for ${money(o.price)}`,
+          () => client.submitOffer(o.offer, o.signature))));
+    } else {
+      actions.append(Object.assign(document.createElement("span"), {
+        className: "muted", textContent: `cannot be taken now: ${o.refusal}`,
+      }));
+    }
+    row.append(actions);
+    $("offers-for-me").append(row);
+  }
+  $("my-offers").replaceChildren(...(published.length ? [] : [emptyRow(7)]));
+  for (const o of published) {
+    const row = document.createElement("tr");
+    row.dataset.testid = `my-offer-${o.offer.nonce}`;
+    row.append(
+      cell(o.voucher),
+      cell(o.seller.name || o.seller.address),
+      cell(money(o.offer.value), { className: "num" }),
+      cell(percent(o.offer.rateBps)),
+      cell(until(o.offer.deadline)),
+      cell(o.takeable ? "open" : `cannot be taken now: ${o.refusal}`),
+    );
+    const actions = document.createElement("td");
+    actions.append(button("Cancel", `cancel-${o.offer.nonce}`, () =>
+      act(`cancel the offer for ${o.voucher} (nonce ${o.offer.nonce})`, () => client.cancelOffer(o.offer.nonce))));
+    row.append(actions);
+    $("my-offers").append(row);
   }
 }
 
@@ -166,7 +250,13 @@ $("sign-offer").onclick = () => busy(async () => {
     await showParties(signed.offer);
     const price = await client.quote(tokenId, value, rateBps);
     $("quote").textContent = `price now: ${money(price)}`;
-    txStatus("confirmed", `offer for ${label(tokenId)} signed`);
+    let where = "send the JSON below to the seller";
+    if ((await board.list({ financier: client.account })) !== null) {
+      await board.publish(signed);
+      where = "published on the offer board";
+    }
+    txStatus("confirmed", `offer for ${label(tokenId)} signed and ${where}`);
+    await refreshOffers();
   } catch (error) {
     txStatus("failed", client ? client.describeError(error) : error.message);
   }
@@ -207,5 +297,11 @@ $("submit-offer").onclick = () => busy(async () => {
   if (price !== null) $("quote").textContent = `price now: ${money(price)}`;
   await act(`discount ${label(offer.tokenId)}`, () => client.submitOffer(offer, signed.signature));
 });
+
+$("refresh").onclick = () => busy(refresh);
+// New offers and the chain's changes appear without a reload; never while an action runs.
+setInterval(() => {
+  if (client && running === 0) busy(refresh).catch(() => {});
+}, 5000);
 
 if (window.ethereum) $("connect").click();
