@@ -11,6 +11,7 @@ import os
 import shutil
 import subprocess
 import threading
+from datetime import UTC, datetime, timedelta
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -18,11 +19,12 @@ import pytest
 from eth_utils import keccak
 
 from scf.api import ReadService, create_app, running
-from scf.contracts import LEDGERS, DocType, Role, label
+from scf.contracts import LEDGERS, DocType, MemberStatus, RecordStatus, Role, SlotStatus, label
 from scf.indexer import EventIndex
 from scf.manifest import save
+from scf.money import fmt
 from scf.offers import OfferBoard
-from tests.support import BANK_OPENING_CASH, BRIDGE, CNY, DAY, ROOT, funded
+from tests.support import BANK_OPENING_CASH, BRIDGE, CNY, DAY, OPERATOR_ROLE, ROOT, funded
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 NODE = shutil.which("node")
@@ -79,7 +81,7 @@ def settings(page_url, cast, chain, tmp_path):
             "chromium": CHROMIUM,
             "keys": {
                 name: "0x" + bytes(getattr(cast, name).key).hex()
-                for name in ("tier1", "tier2", "tier3", "bank", "hospital")
+                for name in ("tier1", "tier2", "tier3", "bank", "hospital", "operator")
             },
             "tier2": cast.tier2.address,
             **extra,
@@ -229,3 +231,114 @@ def test_the_member_page_s_code_writes_no_markup():
         source = (BRIDGE / "app" / "src" / name).read_text()
         for sink in (".innerHTML", ".outerHTML", "insertAdjacentHTML(", "document.write(", "DOMParser", "srcdoc"):
             assert sink not in source, f"{name} uses {sink}"
+
+
+ORDER_TEXT = "Purchase order 2026-117\nCity Hospital Group orders 300 infusion pumps from MedSupply Co.\n"
+
+
+def test_a_core_enterprise_confirms_issues_cancels_anchors_and_funds_from_its_page(suite, cast, conn, w3, settings,
+                                                                                tmp_path):
+    """The hospital's desk: tier 1's invoice confirmed; a voucher issued against it (one too
+    large refused first, and one without a date); a second issued and cancelled; its own order
+    anchored by the file's fingerprint; then, once tier 1 accepted, 100,000.00 paid in."""
+    trade, v = suite.trade, suite.voucher
+    record, _ = trade.register(cast.tier1, DocType.INVOICE, keccak(text="page invoice 2026-117"),
+                               cast.hospital.address, 500_000 * CNY)
+    first = v.call("slotCount") + 1
+    due_day = (datetime.fromtimestamp(conn.block_timestamp(), tz=UTC) + timedelta(days=60)).date()
+    limit_before = suite.registry.member(cast.hospital.address).credit_limit
+    outstanding_before = v.call("outstandingOf", cast.hospital.address)
+
+    shown = run_phase("core", settings(invoice=record, due=due_day.isoformat(), secondSlot=first + 1,
+                                       tier1=cast.tier1.address, orderText=ORDER_TEXT))
+
+    assert shown["sections"] == {"documents": True, "issuer": True}
+    assert shown["toDecide"][:4] == [f"#{record}", "invoice", "MedSupply Co (tier 1)", "CNY 500,000.00"]
+    assert shown["confirm"].startswith(f"confirmed: confirm invoice #{record}")
+    assert trade.record(record).status == RecordStatus.CONFIRMED
+    assert shown["invoiceRow"] == [f"#{record}", "MedSupply Co (tier 1)", "CNY 500,000.00", "CNY 500,000.00"]
+    available = limit_before - outstanding_before
+    assert shown["creditLine"] == (f"Credit line {fmt(limit_before)} · used by issuances not yet paid in full "
+                                   f"{fmt(outstanding_before)}"
+                                   f" · available {fmt(available)}")
+    assert shown["tooMuch"].startswith("failed") and "insufficient invoice amount" in shown["tooMuch"]
+    assert shown["badDate"].startswith("failed") and 'is not a date (YYYY-MM-DD)' in shown["badDate"]
+    assert shown["issue"].startswith(f"confirmed: issue 300000.00 against invoice #{record}")
+    assert shown["second"].startswith("confirmed")
+    assert shown["cancel"].startswith(f"confirmed: cancel slot {first + 1}")
+    assert f"issuance-{first} issued" in shown["states"] and f"issuance-{first + 1} cancelled" in shown["states"]
+    issued = v.slot(first)
+    midnight = int(datetime.combine(due_day, datetime.min.time(), tzinfo=UTC).timestamp())
+    assert (issued.debtor, issued.creditor, issued.face_value, issued.maturity, issued.trade_record_id) == (
+        cast.hospital.address, cast.tier1.address, 300_000 * CNY, midnight, record)
+    assert v.slot(first + 1).status == SlotStatus.CANCELLED
+    assert trade.record(record).reserved == 300_000 * CNY  # the cancelled one released its part
+    assert v.call("outstandingOf", cast.hospital.address) == outstanding_before + 300_000 * CNY
+
+    assert shown["noFile"].startswith("failed") and "choose the document's file first" in shown["noFile"]
+    fingerprint = "0x" + keccak(ORDER_TEXT.encode()).hex()
+    assert shown["docHash"] == f"fingerprint (keccak-256) of order-2026-117.txt: {fingerprint}"
+    assert shown["anchor"].startswith("confirmed: anchor order order-2026-117.txt")
+    order = trade.record_id_of(keccak(ORDER_TEXT.encode()), cast.hospital.address, cast.tier1.address)
+    assert order == trade.call("recordCount")
+    anchored = trade.record(order)
+    assert (anchored.registrant, anchored.doc_type, anchored.counterparty, anchored.amount) == (
+        cast.hospital.address, DocType.ORDER, cast.tier1.address, 300_000 * CNY)
+
+    v.accept(cast.tier1, first)
+    cash_before = suite.token.balance_of(cast.hospital.address)
+    shots = BRIDGE / "docs" if os.environ.get("SCF_WRITE_SCREENSHOTS") == "1" else tmp_path
+    shown = run_phase("core-fund", settings(slot=first, screenshot=str(shots / "member-page-core.png")))
+    assert shown["fund"].startswith(f"confirmed: fund slot {first} with 100000.00")
+    assert shown["funded"] == "CNY 100,000.00"
+    assert v.slot(first).funded == 100_000 * CNY
+    assert suite.token.balance_of(cast.hospital.address) == cash_before - 100_000 * CNY
+    assert (shots / "member-page-core.png").stat().st_size > 2_000
+
+
+def test_operators_approve_raise_suspend_reinstate_and_freeze_from_their_console(suite, cast, w3, settings, tmp_path,
+                                                                                accepted_voucher):
+    """With a threshold of 2, one operator's page starts each act and shows what waits for a
+    second operator; the second operator's page lists each waiting act in words and completes
+    it with one click. The chain is checked after each half."""
+    reg, v = suite.registry, suite.voucher
+    applicant, operator2 = funded(w3, "console applicant"), funded(w3, "console operator 2")
+    reg.apply(applicant, "Northern Valves Ltd", Role.SUPPLIER, keccak(text="kyc northern valves"))
+    reg.send(cast.governance, "grantRole", OPERATOR_ROLE, operator2.address)
+    reg.send(cast.governance, "setApprovalThreshold", 2)
+    _, root = accepted_voucher(face=200_000 * CNY)
+    limit = reg.member(cast.hospital.address).credit_limit
+    reason = "KYC review 2026-12"
+    base = settings(applicant=applicant.address, hospital=cast.hospital.address, tier3=cast.tier3.address,
+                    voucher=label(root), reason=reason,
+                    screenshot=str((BRIDGE / "docs" if os.environ.get("SCF_WRITE_SCREENSHOTS") == "1" else tmp_path)
+                                   / "member-page-operator.png"))
+    base["keys"]["operator2"] = "0x" + bytes(operator2.key).hex()
+
+    shown = run_phase("operator", base)
+
+    assert shown["threshold"] == "Acts that admit or give more take 2 operators' approval."
+    assert shown["approve1"].startswith("confirmed: approve Northern Valves Ltd")
+    assert shown["application1"][2] == "1 of 2"
+    assert shown["raise"].startswith("confirmed: credit line of City Hospital Group to 6000000.00")
+    assert shown["noReason"].startswith("failed") and "give a reason" in shown["noReason"]
+    assert shown["suspend"].startswith("confirmed: suspend")
+    assert shown["tier3After1"] == "suspended"  # one of two approvals: still suspended
+    assert shown["freeze"].startswith(f"confirmed: freeze {label(root)}")
+    waiting = sorted(row[:2] for row in shown["pending2"])
+    assert waiting == sorted([["credit line of City Hospital Group to CNY 6,000,000.00", "1 of 2"],
+                              [f"reinstate {reg.profile(cast.tier3.address)[0]}", "1 of 2"]])
+    assert all(row[2] == "approved" for row in shown["pending1"])  # the first operator's own
+    assert shown["approve2"].startswith("confirmed: approve Northern Valves Ltd")
+    assert len(shown["cosigned"]) == 2 and all(c.startswith("confirmed: co-sign: ") for c in shown["cosigned"])
+    assert shown["pendingAfter"] == "none" and shown["applicationsAfter"] == "none"
+    assert (shown["tier3"], shown["hospitalLimit"]) == ("active", "CNY 6,000,000.00")
+    assert shown["unfreeze"].startswith(f"confirmed: unfreeze {label(root)}")
+
+    assert reg.status_of(applicant.address) == MemberStatus.ACTIVE
+    assert reg.status_of(cast.tier3.address) == MemberStatus.ACTIVE
+    assert reg.member(cast.hospital.address).credit_limit == 6_000_000 * CNY != limit
+    assert not v.voucher(root).frozen
+    frozen_with = [e["args"]["reasonHash"] for e in v.contract.events.FreezeApplied.get_logs(from_block=0)
+                   if e["args"]["tokenId"] == root]
+    assert frozen_with == [keccak(text=reason)]  # the fingerprint of the words the operator typed

@@ -158,6 +158,105 @@ try {
       els.map((e) => e.outerHTML),
     );
     out.dialogs = dialogs;
+  } else if (phase === "core") {
+    // The hospital's desk: confirm the supplier's invoice, issue against it (too much first),
+    // issue and cancel a second voucher, anchor its own order from a file.
+    const hospital = await openSettled("hospital");
+    out.sections = await hospital.evaluate(() => ({
+      documents: !document.querySelector('[data-testid="documents-section"]').hidden,
+      issuer: !document.querySelector('[data-testid="issuer-section"]').hidden,
+    }));
+    await hospital.waitForSelector(`[data-testid="confirm-${s.invoice}"]`);
+    out.toDecide = await hospital.$$eval(`[data-testid="record-${s.invoice}"] td`, (cells) => cells.map((c) => c.textContent));
+    await hospital.click(`[data-testid="confirm-${s.invoice}"]`);
+    out.confirm = await waitTx(hospital);
+    await hospital.waitForSelector(`[data-testid="issue-${s.invoice}"]`);
+    out.invoiceRow = await hospital.$$eval(`[data-testid="invoice-${s.invoice}"] td`, (cells) => cells.slice(0, 4).map((c) => c.textContent));
+    out.creditLine = await hospital.textContent('[data-testid="credit-line"]');
+    const issue = async (face, due) => {
+      await hospital.fill(`[data-testid="face-${s.invoice}"]`, face);
+      await hospital.fill(`[data-testid="due-${s.invoice}"]`, due);
+      await hospital.click(`[data-testid="issue-${s.invoice}"]`);
+      return waitTx(hospital);
+    };
+    out.tooMuch = await issue("900000.00", s.due);
+    out.badDate = await issue("300000.00", "");
+    out.issue = await issue("300000.00", s.due);
+    out.second = await issue("100000.00", s.due);
+    await hospital.waitForSelector(`[data-testid="cancel-slot-${s.secondSlot}"]`);
+    await hospital.click(`[data-testid="cancel-slot-${s.secondSlot}"]`);
+    out.cancel = await waitTx(hospital);
+    out.states = await hospital.$$eval('[data-testid="issuances"] tr', (rows) => rows.map((r) => r.dataset.testid + " " + r.querySelector('[data-testid^="state-"]')?.textContent));
+
+    await hospital.selectOption('[data-testid="doc-type"]', "order");
+    await hospital.fill('[data-testid="doc-counterparty"]', s.tier1);
+    await hospital.fill('[data-testid="doc-amount"]', "300000.00");
+    await hospital.click('[data-testid="anchor"]');
+    out.noFile = await waitTx(hospital);
+    await hospital.setInputFiles('[data-testid="doc-file"]', {
+      name: "order-2026-117.txt", mimeType: "text/plain", buffer: Buffer.from(s.orderText, "utf8"),
+    });
+    await hospital.waitForFunction(() => document.querySelector('[data-testid="doc-hash"]').textContent.includes("0x"));
+    out.docHash = await hospital.textContent('[data-testid="doc-hash"]');
+    await hospital.click('[data-testid="anchor"]');
+    out.anchor = await waitTx(hospital);
+  } else if (phase === "core-fund") {
+    const hospital = await openSettled("hospital");
+    await hospital.waitForSelector(`[data-testid="fund-${s.slot}"]`);
+    await hospital.fill(`[data-testid="fund-amount-${s.slot}"]`, "100000.00");
+    await hospital.click(`[data-testid="fund-${s.slot}"]`);
+    out.fund = await waitTx(hospital);
+    out.funded = await hospital.textContent(`[data-testid="funded-${s.slot}"]`);
+    out.creditLine = await hospital.textContent('[data-testid="credit-line"]');
+    if (s.screenshot) await hospital.screenshot({ path: s.screenshot, fullPage: true });
+  } else if (phase === "operator") {
+    // Threshold 2: the first operator approves an application, raises a credit line, suspends
+    // a member (without a reason first), starts its reinstatement and freezes a voucher; the
+    // second sees what waits for it and completes each.
+    const rowCells = (page, testid) => page.$$eval(`[data-testid="${testid}"] td`, (cells) => cells.map((c) => c.textContent));
+    const op = await openSettled("operator");
+    await op.waitForSelector(`[data-testid="approve-${s.applicant}"]`);
+    out.threshold = await op.textContent('[data-testid="threshold"]');
+    await op.click(`[data-testid="approve-${s.applicant}"]`);
+    out.approve1 = await waitTx(op);
+    out.application1 = await rowCells(op, `application-${s.applicant}`);
+    await op.fill(`[data-testid="new-limit-${s.hospital}"]`, "6000000.00");
+    await op.click(`[data-testid="set-limit-${s.hospital}"]`);
+    out.raise = await waitTx(op);
+    await op.click(`[data-testid="suspend-${s.tier3}"]`);
+    out.noReason = await waitTx(op);
+    await op.fill('[data-testid="op-reason"]', s.reason);
+    await op.click(`[data-testid="suspend-${s.tier3}"]`);
+    out.suspend = await waitTx(op);
+    await op.click(`[data-testid="reinstate-${s.tier3}"]`);
+    out.reinstate1 = await waitTx(op);
+    out.tier3After1 = await op.textContent(`[data-testid="status-${s.tier3}"]`);
+    await op.fill('[data-testid="freeze-token"]', s.voucher);
+    await op.click('[data-testid="freeze"]');
+    out.freeze = await waitTx(op);
+    out.pending1 = await op.$$eval('[data-testid="pending-actions"] tr', (rows) =>
+      rows.map((r) => [...r.querySelectorAll("td")].map((c) => c.textContent)));
+
+    const op2 = await openSettled("operator2");
+    await op2.waitForSelector('[data-testid^="cosign-"]');
+    out.pending2 = await op2.$$eval('[data-testid="pending-actions"] tr', (rows) =>
+      rows.map((r) => [...r.querySelectorAll("td")].map((c) => c.textContent)));
+    if (s.screenshot) await op2.screenshot({ path: s.screenshot, fullPage: true });
+    await op2.click(`[data-testid="approve-${s.applicant}"]`);
+    out.approve2 = await waitTx(op2);
+    out.cosigned = [];
+    while (await op2.$('[data-testid^="cosign-"]')) {
+      await op2.click('[data-testid^="cosign-"] >> nth=0');
+      out.cosigned.push(await waitTx(op2));
+      if (out.cosigned.length > 5) break;
+    }
+    out.pendingAfter = await op2.textContent('[data-testid="pending-actions"]');
+    out.applicationsAfter = await op2.textContent('[data-testid="applications"]');
+    out.tier3 = await op2.textContent(`[data-testid="status-${s.tier3}"]`);
+    out.hospitalLimit = await op2.textContent(`[data-testid="limit-${s.hospital}"]`);
+    await op2.fill('[data-testid="freeze-token"]', s.voucher);
+    await op2.click('[data-testid="unfreeze"]');
+    out.unfreeze = await waitTx(op2);
   } else if (phase === "redeem") {
     const tier2 = await openSettled("tier2");
     const voucher = s.voucher;

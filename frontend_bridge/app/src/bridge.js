@@ -12,12 +12,17 @@ import {
   custom,
   getAddress,
   isAddress,
+  decodeFunctionData,
+  keccak256,
+  stringToHex,
 } from "viem";
 import SHARED from "../../constants.json";
 
 export const ROLE_NAMES = SHARED.roles;
 export const MEMBER_STATUS = SHARED.memberStatus;
 export const SLOT_STATUS = SHARED.slotStatus;
+export const DOC_TYPES = SHARED.docTypes;
+export const RECORD_STATUS = SHARED.recordStatus;
 const CONTRACTS = SHARED.ledgers;
 const SERIAL_BITS = BigInt(SHARED.serialBits);
 const SERIAL_MASK = (1n << SERIAL_BITS) - 1n;
@@ -201,6 +206,173 @@ export class MemberClient {
       out.push({ slot: log.args.slot, debtor: debtor.name, faceValue: s.faceValue, maturity: s.maturity });
     }
     return out;
+  }
+
+  // --------------------------------------------------------- trade documents, issuing
+
+  /** A trade record as the registry keeps it (its document hash is in its event only). */
+  async record(recordId) {
+    const r = await this.read("TradeRegistry", "recordOf", [BigInt(recordId)]);
+    return {
+      recordId: BigInt(recordId),
+      registrant: r.registrant,
+      docType: DOC_TYPES[r.docType],
+      status: RECORD_STATUS[r.status],
+      counterparty: r.counterparty,
+      amount: r.amount,
+      reserved: r.reserved,
+      parentId: r.parentId,
+    };
+  }
+
+  /** Records anchored with this member as the counterparty, each with its registrant's name. */
+  async recordsNamingMe() {
+    const logs = await this.logs("TradeRegistry", "DocumentRegistered", { counterparty: this.account });
+    const out = [];
+    for (const log of logs) {
+      const r = await this.record(log.args.recordId);
+      out.push({ ...r, registrantName: await this.memberName(r.registrant) });
+    }
+    return out;
+  }
+
+  /** This member's issuances (as debtor): slot, creditor, amounts, maturity and state. */
+  async myIssuances() {
+    const issued = await this.logs("ReceivableVoucher", "VoucherIssued", { debtor: this.account });
+    const out = [];
+    for (const log of issued) {
+      const s = await this.read("ReceivableVoucher", "slotInfo", [log.args.slot]);
+      out.push({
+        slot: log.args.slot,
+        creditor: s.creditor,
+        creditorName: await this.memberName(s.creditor),
+        faceValue: s.faceValue,
+        funded: s.funded,
+        maturity: s.maturity,
+        status: SLOT_STATUS[s.status],
+      });
+    }
+    return out;
+  }
+
+  /** The credit line governance gave this member and how much of it its issuances use. */
+  async creditLine() {
+    const [m, outstanding] = await Promise.all([
+      this.read("ConsortiumRegistry", "memberOf", [this.account]),
+      this.read("ReceivableVoucher", "outstandingOf", [this.account]),
+    ]);
+    return { limit: m.creditLimit, outstanding };
+  }
+
+  /** Anchors a trade document by its hash (`hashFile`: the file stays in the browser). */
+  registerDocument({ docType, docHash, counterparty, amount, parentId = 0n }) {
+    const type = DOC_TYPES.indexOf(docType);
+    if (type < 0) throw new TxError(`"${docType}" is not a document type (${DOC_TYPES.join(", ")})`);
+    if (!isAddress(counterparty)) throw new TxError(`counterparty "${counterparty}" is not an address (0x followed by 40 hex digits)`);
+    return this.send("TradeRegistry", "register", [type, docHash, getAddress(counterparty), BigInt(amount), BigInt(parentId)]);
+  }
+
+  /** As the counterparty: confirms (or rejects) a document the other side anchored. */
+  decideDocument(recordId, confirm) {
+    return this.send("TradeRegistry", confirm ? "confirm" : "reject", [BigInt(recordId)]);
+  }
+
+  /** As a core enterprise: issues a voucher to the invoice's seller, due at `maturity` (unix seconds). */
+  issue({ creditor, faceValue, maturity, recordId }) {
+    return this.send("ReceivableVoucher", "issue", [getAddress(creditor), BigInt(faceValue), BigInt(maturity), BigInt(recordId)]);
+  }
+
+  /** As the debtor: withdraws an issuance its creditor has not accepted yet. */
+  cancelIssuance(slot) {
+    return this.send("ReceivableVoucher", "cancel", [BigInt(slot)]);
+  }
+
+  /** As the debtor (or anyone paying for it): pays `amount` into a slot, first letting the
+   *  ledger take it from this member's cash when its allowance is short. */
+  async fund(slot, amount) {
+    const ledger = this.address("ReceivableVoucher");
+    const allowed = await this.read("SettlementToken", "allowance", [this.account, ledger]);
+    if (allowed < BigInt(amount)) await this.send("SettlementToken", "approve", [ledger, BigInt(amount)]);
+    return this.send("ReceivableVoucher", "fund", [BigInt(slot), BigInt(amount)]);
+  }
+
+  // ----------------------------------------------------------------- operators
+
+  isOperator() {
+    return this.read("ConsortiumRegistry", "isOperator", [this.account]);
+  }
+
+  /** Every firm that applied or was admitted: its record now and the name it last gave. */
+  async firms() {
+    const [applied, admitted, threshold] = await Promise.all([
+      this.logs("ConsortiumRegistry", "MembershipApplied", {}),
+      this.logs("ConsortiumRegistry", "MemberAdmitted", {}),
+      this.read("ConsortiumRegistry", "approvalThreshold"),
+    ]);
+    const names = new Map();
+    const ordered = [...applied.map((l) => [l, l.args.applicant]), ...admitted.map((l) => [l, l.args.account])]
+      .sort(([a], [b]) => (a.blockNumber === b.blockNumber ? a.logIndex - b.logIndex : a.blockNumber < b.blockNumber ? -1 : 1));
+    for (const [log, address] of ordered) names.set(address, log.args.name);
+    const firms = [];
+    for (const [address, name] of names) {
+      const m = await this.read("ConsortiumRegistry", "memberOf", [address]);
+      firms.push({ address, name, status: MEMBER_STATUS[m.status], roles: roleNames(m.roles), approvals: m.approvals,
+        creditLimit: m.creditLimit });
+    }
+    return { threshold, firms };
+  }
+
+  /** The registry's k-of-n actions some operator began and the threshold has not reached:
+   *  what each is (decoded from the approving transaction), its approvals, and whether this
+   *  operator already gave its own. Co-signing is sending the identical call. */
+  async pendingActions() {
+    const registry = this.address("ConsortiumRegistry");
+    const logs = await this.logs("ConsortiumRegistry", "ActionApproved", { scope: registry });
+    const seen = new Map();
+    for (const log of logs) seen.set(log.args.action, log);
+    const out = [];
+    for (const [action, log] of seen) {
+      const [approvals, threshold] = await this.read("ConsortiumRegistry", "actionApprovals", [registry, action]);
+      if (approvals === 0 || approvals >= threshold) continue;
+      const tx = await this.publicClient.getTransaction({ hash: log.transactionHash });
+      const call = decodeFunctionData({ abi: this.abi("ConsortiumRegistry"), data: tx.input });
+      const mine = await this.read("ConsortiumRegistry", "hasApprovedAction", [registry, action, this.account]);
+      out.push({ action, functionName: call.functionName, args: call.args, approvals, threshold, mine });
+    }
+    return out;
+  }
+
+  /** Sends again a call another operator began (`pendingActions`), as this operator's approval. */
+  coSign({ functionName, args }) {
+    return this.send("ConsortiumRegistry", functionName, args);
+  }
+
+  approveApplicant(address) {
+    return this.send("ConsortiumRegistry", "approve", [getAddress(address)]);
+  }
+
+  rejectApplicant(address, reason) {
+    return this.send("ConsortiumRegistry", "rejectApplication", [getAddress(address), reasonHash(reason)]);
+  }
+
+  suspend(address, reason) {
+    return this.send("ConsortiumRegistry", "suspend", [getAddress(address), reasonHash(reason)]);
+  }
+
+  reinstate(address) {
+    return this.send("ConsortiumRegistry", "reinstate", [getAddress(address)]);
+  }
+
+  setCreditLimit(address, limit) {
+    return this.send("ConsortiumRegistry", "setCreditLimit", [getAddress(address), BigInt(limit)]);
+  }
+
+  freeze(tokenId, reason) {
+    return this.send("ReceivableVoucher", "freeze", [BigInt(tokenId), reasonHash(reason)]);
+  }
+
+  unfreeze(tokenId) {
+    return this.send("ReceivableVoucher", "unfreeze", [BigInt(tokenId)]);
   }
 
   async quote(tokenId, value, rateBps) {
@@ -405,6 +577,26 @@ export class OfferBoard {
     if (!res.ok) throw new TxError(body.error ?? `the offer board answered ${res.status}`);
     return body;
   }
+}
+
+/** The keccak-256 of a file's bytes, as the trade registry anchors a document: the file is
+ *  read in the browser and never uploaded. */
+export async function hashFile(file) {
+  return keccak256(new Uint8Array(await file.arrayBuffer()));
+}
+
+/** The on-chain record of a reason: its keccak-256 (the words stay with whoever wrote them,
+ *  as in the Python tools' `keccak(text=...)`). A reason is required. */
+export function reasonHash(reason) {
+  const text = String(reason ?? "").trim();
+  if (!text) throw new TxError("give a reason: its fingerprint is recorded on chain");
+  return keccak256(stringToHex(text));
+}
+
+/** A date input's day (YYYY-MM-DD) as unix seconds at midnight UTC. */
+export function dayToSeconds(day) {
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(String(day))) throw new TxError(`"${day}" is not a date (YYYY-MM-DD)`);
+  return BigInt(Date.parse(`${day}T00:00:00Z`) / 1000);
 }
 
 /** A rate in basis points as people read it: 450 -> "4.50 %". */

@@ -1,7 +1,10 @@
 // The member page: connects the member's EIP-1193 wallet and lets it act on its own vouchers.
 import {
   connect,
+  DOC_TYPES,
+  dayToSeconds,
   formatDate,
+  hashFile,
   label,
   loadArtifacts,
   money,
@@ -10,6 +13,7 @@ import {
   offerToJson,
   parseAmount,
   percent,
+  ROLE_NAMES,
 } from "./bridge.js";
 
 const $ = (id) => document.getElementById(id);
@@ -80,10 +84,16 @@ async function refresh() {
   if (!client) return;
   const m = await client.member();
   const cash = await client.cash();
-  $("who").textContent = `${m.name || "unknown account"} · ${client.account.slice(0, 10)}… · chain ${client.chainId}`;
+  const operator = await client.isOperator();
+  const who = m.name || (operator ? "operator" : "unknown account");
+  $("who").textContent = `${who} · ${client.account.slice(0, 10)}… · chain ${client.chainId}`;
   $("member").textContent =
     `Status: ${m.status} · roles: ${m.roles.join(", ") || "none"} · cash: ${money(cash)}`;
-  if (m.status !== "active") banner(`This account is ${m.status} in the consortium: it cannot hold or move vouchers.`);
+  // An operator's own account need not be a member: it sees its console, not a member's desk.
+  const desk = !(operator && m.status === "none");
+  for (const section of document.querySelectorAll(".holder-only")) section.hidden = !desk;
+  if (m.status !== "active" && desk) banner(`This account is ${m.status} in the consortium: it cannot hold or move vouchers.`);
+  if (!desk) $("member").textContent = "Operator account (not a member of the consortium): the console below.";
 
   const pending = await client.pendingIssuances();
   $("pending").replaceChildren(...(pending.length ? [] : [emptyRow()]));
@@ -137,6 +147,166 @@ async function refresh() {
     $("vouchers").append(row);
   }
   await refreshOffers();
+  const trading = m.roles.includes("core enterprise") || m.roles.includes("supplier");
+  $("documents-section").hidden = !trading;
+  $("issuer-section").hidden = !m.roles.includes("core enterprise");
+  $("operator-section").hidden = !operator;
+  if (operator) await refreshConsole();
+  const named = trading ? await refreshDocuments() : [];
+  if (m.roles.includes("core enterprise")) await refreshIssuing(named);
+}
+
+/** "setCreditLimit City Hospital Group → CNY 6,000,000.00": a registry call in people's terms. */
+function describeCall({ functionName, args }, names) {
+  const who = (a) => names.get(a) || a;
+  switch (functionName) {
+    case "setCreditLimit": return `credit line of ${who(args[0])} to ${money(args[1])}`;
+    case "reinstate": return `reinstate ${who(args[0])}`;
+    case "setRoles": return `roles of ${who(args[0])} to ${roleList(args[1])}`;
+    case "admit": return `admit ${args[1]} (${args[0]}) as ${roleList(args[2])}`;
+    default: return `${functionName}(${args.join(", ")})`;
+  }
+}
+const roleList = (bits) => Object.entries(ROLE_NAMES).filter(([bit]) => Number(bits) & Number(bit)).map(([, n]) => n).join(", ");
+
+/** An operator's console: applications, k-of-n actions waiting for approvals, members. */
+async function refreshConsole() {
+  const { threshold, firms } = await client.firms();
+  const names = new Map(firms.map((f) => [f.address, f.name]));
+  $("threshold").textContent = `Acts that admit or give more take ${threshold} operator${threshold > 1 ? "s" : ""}' approval.`;
+  const applicants = firms.filter((f) => f.status === "pending");
+  $("applications").replaceChildren(...(applicants.length ? [] : [emptyRow(4)]));
+  for (const f of applicants) {
+    const row = document.createElement("tr");
+    row.dataset.testid = `application-${f.address}`;
+    row.append(cell(`${f.name} (${f.address})`), cell(f.roles.join(", ")), cell(`${f.approvals} of ${threshold}`));
+    const actions = document.createElement("td");
+    actions.className = "row";
+    actions.append(
+      button("Approve", `approve-${f.address}`, () => act(`approve ${f.name}`, () => client.approveApplicant(f.address))),
+      button("Reject", `reject-app-${f.address}`, () => act(`reject ${f.name}`,
+        () => client.rejectApplicant(f.address, $("op-reason").value))),
+    );
+    row.append(actions);
+    $("applications").append(row);
+  }
+  const pending = await client.pendingActions();
+  $("pending-actions").replaceChildren(...(pending.length ? [] : [emptyRow(3)]));
+  for (const p of pending) {
+    const row = document.createElement("tr");
+    row.dataset.testid = `action-${p.action}`;
+    const what = describeCall(p, names);
+    row.append(cell(what), cell(`${p.approvals} of ${p.threshold}`));
+    const actions = document.createElement("td");
+    if (p.mine) actions.append(Object.assign(document.createElement("span"), { className: "muted", textContent: "approved" }));
+    else actions.append(button("Co-sign", `cosign-${p.action}`, () => act(`co-sign: ${what}`, () => client.coSign(p))));
+    row.append(actions);
+    $("pending-actions").append(row);
+  }
+  const members = firms.filter((f) => f.status === "active" || f.status === "suspended");
+  $("firms").replaceChildren(...(members.length ? [] : [emptyRow(5)]));
+  for (const f of members) {
+    const row = document.createElement("tr");
+    row.dataset.testid = `firm-${f.address}`;
+    const core = f.roles.includes("core enterprise");
+    row.append(cell(`${f.name} (${f.address})`), cell(f.roles.join(", ")), cell(f.status, { testid: `status-${f.address}` }),
+      cell(core ? money(f.creditLimit) : "", { className: "num", testid: `limit-${f.address}` }));
+    const actions = document.createElement("td");
+    actions.className = "row";
+    if (f.status === "active") {
+      actions.append(button("Suspend", `suspend-${f.address}`, () => act(`suspend ${f.name}`,
+        () => client.suspend(f.address, $("op-reason").value))));
+    } else {
+      actions.append(button("Reinstate", `reinstate-${f.address}`, () => act(`reinstate ${f.name}`,
+        () => client.reinstate(f.address))));
+    }
+    if (core) {
+      const limit = Object.assign(document.createElement("input"), { placeholder: "new credit line", size: 14 });
+      limit.setAttribute("aria-label", `new credit line of ${f.name}`);
+      limit.dataset.testid = `new-limit-${f.address}`;
+      actions.append(limit, button("Set line", `set-limit-${f.address}`, () => act(`credit line of ${f.name} to ${limit.value}`,
+        async () => client.setCreditLimit(f.address, parseAmount(limit.value)))));
+    }
+    row.append(actions);
+    $("firms").append(row);
+  }
+}
+
+/** Documents the other side anchored with this member, waiting for its confirmation. */
+async function refreshDocuments() {
+  const named = await client.recordsNamingMe();
+  const waiting = named.filter((r) => r.status === "registered");
+  $("to-decide").replaceChildren(...(waiting.length ? [] : [emptyRow(5)]));
+  for (const r of waiting) {
+    const row = document.createElement("tr");
+    row.dataset.testid = `record-${r.recordId}`;
+    row.append(cell(`#${r.recordId}`), cell(r.docType), cell(r.registrantName || r.registrant),
+      cell(money(r.amount), { className: "num" }));
+    const actions = document.createElement("td");
+    actions.className = "row";
+    actions.append(
+      button("Confirm", `confirm-${r.recordId}`, () => act(`confirm ${r.docType} #${r.recordId}`,
+        () => client.decideDocument(r.recordId, true))),
+      button("Reject", `reject-${r.recordId}`, () => act(`reject ${r.docType} #${r.recordId}`,
+        () => client.decideDocument(r.recordId, false))),
+    );
+    row.append(actions);
+    $("to-decide").append(row);
+  }
+  return named;
+}
+
+/** A core enterprise's credit line, the invoices it can issue against (from the records
+ *  naming it, `named`) and its issuances. */
+async function refreshIssuing(named) {
+  const line = await client.creditLine();
+  $("credit-line").textContent = `Credit line ${money(line.limit)} · used by issuances not yet paid in full ${money(line.outstanding)}` +
+    ` · available ${money(line.limit > line.outstanding ? line.limit - line.outstanding : 0n)}`;
+  const invoices = named.filter((r) => r.docType === "invoice" && r.status === "confirmed" && r.amount > r.reserved);
+  $("invoices").replaceChildren(...(invoices.length ? [] : [emptyRow(5)]));
+  for (const r of invoices) {
+    const row = document.createElement("tr");
+    row.dataset.testid = `invoice-${r.recordId}`;
+    row.append(cell(`#${r.recordId}`), cell(r.registrantName || r.registrant), cell(money(r.amount), { className: "num" }),
+      cell(money(r.amount - r.reserved), { className: "num" }));
+    const actions = document.createElement("td");
+    actions.className = "row";
+    const face = Object.assign(document.createElement("input"), { placeholder: "face value", size: 12 });
+    face.setAttribute("aria-label", `face value to issue against invoice ${r.recordId}`);
+    face.dataset.testid = `face-${r.recordId}`;
+    const due = Object.assign(document.createElement("input"), { type: "date" });
+    due.setAttribute("aria-label", `maturity of the voucher against invoice ${r.recordId}`);
+    due.dataset.testid = `due-${r.recordId}`;
+    actions.append(face, due, button("Issue", `issue-${r.recordId}`, () =>
+      act(`issue ${face.value} against invoice #${r.recordId}`, async () => client.issue({
+        creditor: r.registrant, faceValue: parseAmount(face.value), maturity: dayToSeconds(due.value), recordId: r.recordId,
+      }))));
+    row.append(actions);
+    $("invoices").append(row);
+  }
+  const issuances = await client.myIssuances();
+  $("issuances").replaceChildren(...(issuances.length ? [] : [emptyRow(7)]));
+  for (const i of issuances) {
+    const row = document.createElement("tr");
+    row.dataset.testid = `issuance-${i.slot}`;
+    row.append(cell(`slot ${i.slot}`), cell(i.creditorName || i.creditor), cell(money(i.faceValue), { className: "num" }),
+      cell(money(i.funded), { className: "num", testid: `funded-${i.slot}` }), cell(formatDate(i.maturity)),
+      cell(i.status, { testid: `state-${i.slot}` }));
+    const actions = document.createElement("td");
+    actions.className = "row";
+    if (i.status === "issued") {
+      actions.append(button("Cancel", `cancel-slot-${i.slot}`, () => act(`cancel slot ${i.slot}`,
+        () => client.cancelIssuance(i.slot))));
+    } else if (i.status === "accepted" && i.funded < i.faceValue) {
+      const amount = Object.assign(document.createElement("input"), { placeholder: "amount", size: 12 });
+      amount.setAttribute("aria-label", `amount to pay into slot ${i.slot}`);
+      amount.dataset.testid = `fund-amount-${i.slot}`;
+      actions.append(amount, button("Fund", `fund-${i.slot}`, () =>
+        act(`fund slot ${i.slot} with ${amount.value}`, async () => client.fund(i.slot, parseAmount(amount.value)))));
+    }
+    row.append(actions);
+    $("issuances").append(row);
+  }
 }
 
 const button = (text, testid, onclick) => {
@@ -298,6 +468,27 @@ $("submit-offer").onclick = () => busy(async () => {
   await act(`discount ${label(offer.tokenId)}`, () => client.submitOffer(offer, signed.signature));
 });
 
+$("doc-type").replaceChildren(...DOC_TYPES.map((t) => Object.assign(document.createElement("option"), { value: t, textContent: t })));
+$("doc-file").onchange = () => busy(async () => {
+  const file = $("doc-file").files[0];
+  $("doc-hash").textContent = file ? `fingerprint (keccak-256) of ${file.name}: ${await hashFile(file)}` : "";
+});
+$("anchor").onclick = () => {
+  const file = $("doc-file").files[0];
+  act(`anchor ${$("doc-type").value}${file ? ` ${file.name}` : ""}`, async () => {
+    if (!file) throw new Error("choose the document's file first: only its fingerprint is sent");
+    const parent = $("doc-parent").value.trim();
+    if (parent !== "" && !/^\d+$/.test(parent)) throw new Error(`parent record "${parent}" is not a record number`);
+    return client.registerDocument({
+      docType: $("doc-type").value, docHash: await hashFile(file), counterparty: $("doc-counterparty").value.trim(),
+      amount: parseAmount($("doc-amount").value), parentId: parent === "" ? 0n : BigInt(parent),
+    });
+  });
+};
+$("freeze").onclick = () => act(`freeze ${$("freeze-token").value}`,
+  async () => client.freeze(parseVoucher($("freeze-token").value), $("op-reason").value));
+$("unfreeze").onclick = () => act(`unfreeze ${$("freeze-token").value}`,
+  async () => client.unfreeze(parseVoucher($("freeze-token").value)));
 $("refresh").onclick = () => busy(refresh);
 // New offers and the chain's changes appear without a reload; never while an action runs.
 setInterval(() => {
