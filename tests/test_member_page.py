@@ -24,6 +24,7 @@ from scf.indexer import EventIndex
 from scf.manifest import save
 from scf.money import fmt
 from scf.offers import OfferBoard
+from scf.typed_data import DiscountOffer
 from tests.support import BANK_OPENING_CASH, BRIDGE, CNY, DAY, OPERATOR_ROLE, ROOT, funded
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -102,6 +103,35 @@ def run_phase(phase: str, settings: dict) -> dict:
 def test_a_page_served_without_the_read_api_says_offers_travel_as_json(settings, static_url):
     shown = run_phase("board-note", settings(url=static_url))
     assert shown["note"].startswith("This page is served without an offer board")
+
+
+def test_a_locked_wallet_a_declined_request_and_an_expired_offer_each_get_a_clear_message(
+    suite, cast, w3, now, invoice, accepted_voucher, settings
+):
+    """Nothing is sent in any of these: the chain is the same before and after."""
+    _, root = accepted_voucher(face=100_000 * CNY)
+    record = invoice(amount=50_000 * CNY)
+    slot, _ = suite.voucher.issue(cast.hospital, cast.tier1.address, 50_000 * CNY, now + 30 * DAY, record)
+    suite.token.approve(cast.bank, suite.desk.address, 10_000_000 * CNY)  # the bank's line: signing is next
+    expired = DiscountOffer(root, 1_000 * CNY, 450, now - 1, 77, cast.bank.address, cast.tier1.address)
+    signature = suite.desk.sign(cast.bank.key, expired)
+    body = {"offer": {k: str(v).lower() if isinstance(v, bool) else str(v) for k, v in expired.as_message().items()},
+            "signature": "0x" + signature.hex()}
+    nonces = {a.address: w3.eth.get_transaction_count(a.address) for a in (cast.tier1, cast.bank)}
+
+    shown = run_phase("wallet-errors", settings(slot=slot, voucher=label(root), expiredOffer=json.dumps(body)))
+
+    assert shown["locked"] == ("Your wallet is locked or shares no account with this page: "
+                               "unlock it, then connect again.")
+    declined = "you declined the request in your wallet: nothing was signed or sent"
+    assert shown["declinedTx"] == f"failed: accept slot {slot}: {declined}"
+    assert shown["declinedSignature"] == f"failed: {declined}"
+    assert shown["bankOffers"] == "none"
+    assert shown["expired"].startswith(f"failed: discount {label(root)}: the offer expired on ")
+    assert shown["expired"].endswith("UTC: ask the financier for a new one")
+    assert {a: w3.eth.get_transaction_count(a) for a in nonces} == nonces
+    assert suite.voucher.slot(slot).status == SlotStatus.ISSUED
+    assert not suite.desk.is_nonce_used(cast.bank.address, 77)
 
 
 def test_a_wallet_on_another_chain_is_told_to_switch_networks(settings):

@@ -34,6 +34,26 @@ try {
     const page = await openSettled("tier1", { chainIdOverride: 1 });
     await page.waitForFunction(() => document.querySelector('[data-testid="banner"]').textContent.length > 0);
     out.banner = await page.textContent('[data-testid="banner"]');
+  } else if (phase === "wallet-errors") {
+    // A locked wallet, a member who declines in its wallet, and an offer that expired.
+    const locked = await open("tier1", { locked: true });
+    await locked.waitForFunction(() => document.querySelector('[data-testid="banner"]').textContent.length > 0);
+    out.locked = await locked.textContent('[data-testid="banner"]');
+    const declining = await openSettled("tier1", { rejects: true });
+    await declining.waitForSelector(`[data-testid="accept-${s.slot}"]`);
+    await declining.click(`[data-testid="accept-${s.slot}"]`);
+    out.declinedTx = await waitTx(declining);
+    const bank = await openSettled("bank", { rejects: true });
+    await bank.fill('[data-testid="offer-token"]', s.voucher);
+    await bank.fill('[data-testid="offer-value"]', "1000.00");
+    await bank.fill('[data-testid="offer-rate"]', "450");
+    await bank.click('[data-testid="sign-offer"]');
+    out.declinedSignature = await waitTx(bank);
+    out.bankOffers = await bank.textContent('[data-testid="my-offers"]');
+    const tier1 = await openSettled("tier1");
+    await tier1.fill('[data-testid="offer-json"]', s.expiredOffer);
+    await tier1.click('[data-testid="submit-offer"]');
+    out.expired = await waitTx(tier1);
   } else if (phase === "board-note") {
     const page = await openSettled("tier1");
     await page.waitForFunction(() => document.querySelector('[data-testid="board-note"]').textContent.length > 0);

@@ -18,10 +18,10 @@ async function rpc(url, method, params) {
  *  it claim another chain (to test the wrong-network message). Every dialog the page opens
  *  (alert, confirm, prompt) is dismissed and its message passed to `onDialog`, from the first
  *  script on. */
-export async function memberPage(browser, { url, rpcUrl, privateKey, chainIdOverride, onDialog }) {
+export async function memberPage(browser, { url, rpcUrl, privateKey, chainIdOverride, onDialog, locked, rejects, viewport }) {
   const account = privateKeyToAccount(privateKey);
   const wallet = createWalletClient({ account, transport: http(rpcUrl) });
-  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  const context = await browser.newContext({ viewport: viewport ?? { width: 1280, height: 900 } });
   const page = await context.newPage();
   page.on("pageerror", (error) => console.error(`[page error] ${error.message}`));
   page.on("dialog", async (dialog) => {
@@ -33,9 +33,15 @@ export async function memberPage(browser, { url, rpcUrl, privateKey, chainIdOver
       switch (method) {
         case "eth_requestAccounts":
         case "eth_accounts":
-          return { result: [account.address] };
+          // A locked wallet shares no account with the page.
+          return { result: locked ? [] : [account.address] };
         case "eth_chainId":
           return chainIdOverride ? { result: `0x${chainIdOverride.toString(16)}` } : rpc(rpcUrl, method, params);
+        case "eth_sendTransaction":
+        case "eth_signTypedData_v4":
+          if (rejects) return { error: { code: 4001, message: "User rejected the request." } };
+      }
+      switch (method) {
         case "eth_sendTransaction": {
           const tx = params[0];
           const hash = await wallet.sendTransaction({

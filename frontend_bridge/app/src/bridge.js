@@ -95,7 +95,10 @@ export async function loadArtifacts(base = ".") {
 /** Connects the wallet and the deployment of its chain; throws WrongChainError. */
 export async function connect(ethereum, artifacts) {
   if (!ethereum) throw new Error("No wallet found: install or unlock an EIP-1193 wallet (window.ethereum).");
-  const [account] = await ethereum.request({ method: "eth_requestAccounts" });
+  const [account] = await ethereum.request({ method: "eth_requestAccounts" }).catch((error) => {
+    throw new Error(describeWalletRefusal(error) ?? `the wallet did not connect: ${error.message}`);
+  });
+  if (!account) throw new Error("Your wallet is locked or shares no account with this page: unlock it, then connect again.");
   const chainId = Number.parseInt(await ethereum.request({ method: "eth_chainId" }), 16);
   const res = await fetch(`${artifacts.base}/deployments/${chainId}.json`);
   if (!res.ok) throw new WrongChainError(chainId, artifacts.knownChains);
@@ -400,6 +403,8 @@ export class MemberClient {
 
   describeError(error) {
     if (error instanceof TxError) return error.message;
+    const refusal = describeWalletRefusal(error);
+    if (refusal) return refusal;
     if (error instanceof BaseError) {
       const revert = error.walk((e) => e instanceof ContractFunctionRevertedError);
       if (revert?.data?.errorName) {
@@ -498,11 +503,22 @@ export class MemberClient {
 
   /** As the holder: submits a financier's signed offer (delivery versus payment). Refused
    *  here, before any transaction, unless this account is the offer's seller. */
-  submitOffer(offer, signature) {
+  async submitOffer(offer, signature) {
     const tuple = this.parseOffer(offer);
     if (tuple.seller !== this.account) throw new NotOfferSellerError(tuple.seller, this.account);
+    const { timestamp } = await this.publicClient.getBlock();
+    if (tuple.deadline < timestamp) {
+      throw new TxError(`the offer expired on ${new Date(Number(tuple.deadline) * 1000).toISOString().slice(0, 16).replace("T", " ")} UTC: ask the financier for a new one`);
+    }
     return this.send("DiscountDesk", "discount", [tuple, signature]);
   }
+}
+
+/** A request the wallet's user refused (EIP-1193 code 4001), in words; null for anything else. */
+function describeWalletRefusal(error) {
+  const refused = (e) => e?.code === 4001 || e?.cause?.code === 4001;
+  const found = error instanceof BaseError ? error.walk(refused) : refused(error) ? error : null;
+  return found ? "you declined the request in your wallet: nothing was signed or sent" : null;
 }
 
 export class NotOfferSellerError extends TxError {
