@@ -134,6 +134,36 @@ def test_a_locked_wallet_a_declined_request_and_an_expired_offer_each_get_a_clea
     assert not suite.desk.is_nonce_used(cast.bank.address, 77)
 
 
+def test_a_holder_merges_hands_over_and_pledges_from_its_page(suite, cast, conn, accepted_voucher, settings):
+    v, credit = suite.voucher, suite.credit
+    _, root = accepted_voucher(face=1_000_000 * CNY)
+    v.send(cast.tier1, "split", root, [300_000 * CNY])
+    second = root + 1
+    assert v.owner_of(second) == cast.tier1.address and v.value_of(second) == 300_000 * CNY
+    due = (datetime.fromtimestamp(conn.block_timestamp(), tz=UTC) + timedelta(days=30)).date()
+
+    shown = run_phase("holder", settings(first=label(root), firstId=str(root), second=label(second),
+                                         tier2=cast.tier2.address, bank=cast.bank.address, due=due.isoformat()))
+
+    assert shown["merge"].startswith(f"confirmed: merge 50000.00 of {label(second)} into {label(root)}")
+    assert shown["values"] == {label(root): "CNY 750,000.00", label(second): "CNY 250,000.00"}
+    assert shown["badHandOver"].startswith("failed") and 'receiver "0x12" is not an address' in shown["badHandOver"]
+    assert shown["handOver"].startswith(f"confirmed: hand {label(second)} over to {cast.tier2.address}")
+    assert v.owner_of(second) == cast.tier2.address and v.value_of(second) == 250_000 * CNY
+    assert f"voucher-{label(second)}" not in shown["afterHandOver"] and label(second) not in shown["afterHandOver"]
+    assert shown["noDue"].startswith("failed") and "is not a date (YYYY-MM-DD)" in shown["noDue"]
+    assert shown["pledge"].startswith(f"confirmed: pledge 200000.00 of {label(root)}")
+    assert shown["valueAfterPledge"] == "CNY 550,000.00"
+    # The chain after all of it: 1,000,000.00 = 550,000.00 kept + 250,000.00 handed over + 200,000.00 pledged.
+    assert (v.value_of(root), v.value_of(second)) == (550_000 * CNY, 250_000 * CNY)
+    pledged = root + 2  # the part the desk split off into its custody
+    assert (v.owner_of(pledged), v.value_of(pledged)) == (credit.address, 200_000 * CNY)
+    p = credit.pledge_of(pledged)
+    midnight = int(datetime.combine(due, datetime.min.time(), tzinfo=UTC).timestamp())
+    assert (p.pledgor, p.pledgee, p.secured, p.due_date) == (cast.tier1.address, cast.bank.address, 150_000 * CNY,
+                                                             midnight)
+
+
 def test_a_wallet_on_another_chain_is_told_to_switch_networks(settings):
     shown = run_phase("wrong-chain", settings())
     assert "Wrong network: your wallet is on chain 1" in shown["banner"]

@@ -54,6 +54,41 @@ try {
     await tier1.fill('[data-testid="offer-json"]', s.expiredOffer);
     await tier1.click('[data-testid="submit-offer"]');
     out.expired = await waitTx(tier1);
+  } else if (phase === "holder") {
+    // Tier 1 merges part of one voucher into another, hands one over whole (to a bad address
+    // first) and pledges part of the other to the bank.
+    const tier1 = await openSettled("tier1");
+    const [a, b] = [s.first, s.second];
+    await tier1.waitForSelector(`[data-testid="voucher-${b}"]`);
+    await tier1.click(`[data-testid="more-${b}"]`);
+    await tier1.selectOption(`[data-testid="merge-into-${b}"]`, s.firstId);
+    await tier1.fill(`[data-testid="amount-${b}"]`, "50000.00");
+    await tier1.click(`[data-testid="merge-${b}"]`);
+    out.merge = await waitTx(tier1);
+    out.values = { [a]: await tier1.textContent(`[data-testid="value-${a}"]`), [b]: await tier1.textContent(`[data-testid="value-${b}"]`) };
+    await tier1.fill(`[data-testid="to-${b}"]`, "0x12");
+    await tier1.click(`[data-testid="handover-${b}"]`);
+    out.badHandOver = await waitTx(tier1);
+    await tier1.fill(`[data-testid="to-${b}"]`, s.tier2);
+    await tier1.click(`[data-testid="handover-${b}"]`);
+    out.handOver = await waitTx(tier1);
+    out.afterHandOver = await tier1.textContent('[data-testid="vouchers"]');
+    await tier1.click(`[data-testid="more-${a}"]`);
+    await tier1.fill(`[data-testid="amount-${a}"]`, "200000.00");
+    await tier1.fill(`[data-testid="pledgee-${a}"]`, s.bank);
+    await tier1.fill(`[data-testid="secured-${a}"]`, "150000.00");
+    await tier1.click(`[data-testid="pledge-${a}"]`);
+    out.noDue = await waitTx(tier1);
+    // The failure refreshed the list: the row is new, its disclosure closed again.
+    const details = await tier1.$(`[data-testid="voucher-${a}"] details`);
+    if (!(await details.evaluate((d) => d.open))) await tier1.click(`[data-testid="more-${a}"]`);
+    await tier1.fill(`[data-testid="amount-${a}"]`, "200000.00");
+    await tier1.fill(`[data-testid="pledgee-${a}"]`, s.bank);
+    await tier1.fill(`[data-testid="secured-${a}"]`, "150000.00");
+    await tier1.fill(`[data-testid="pledge-due-${a}"]`, s.due);
+    await tier1.click(`[data-testid="pledge-${a}"]`);
+    out.pledge = await waitTx(tier1);
+    out.valueAfterPledge = await tier1.textContent(`[data-testid="value-${a}"]`);
   } else if (phase === "board-note") {
     const page = await openSettled("tier1");
     await page.waitForFunction(() => document.querySelector('[data-testid="board-note"]').textContent.length > 0);

@@ -437,6 +437,38 @@ export class MemberClient {
     return this.send("ReceivableVoucher", "redeem", [BigInt(tokenId)]);
   }
 
+  /** Hands the whole voucher over to `to` (an ERC-721 transfer: its value and lineage go with it). */
+  handOver(tokenId, to) {
+    if (!isAddress(to)) throw new TxError(`receiver "${to}" is not an address (0x followed by 40 hex digits)`);
+    return this.send("ReceivableVoucher", "transferFrom", [this.account, getAddress(to), BigInt(tokenId)],
+      "transferFrom(address,address,uint256)");
+  }
+
+  /** Merges `value` of one voucher into another of the same slot (ERC-3525 value transfer). */
+  merge(fromTokenId, toTokenId, value) {
+    return this.send("ReceivableVoucher", "transferFrom", [BigInt(fromTokenId), BigInt(toTokenId), BigInt(value)],
+      "transferFrom(uint256,uint256,uint256)");
+  }
+
+  /** Pledges `value` of a voucher (all of it, or a part the desk splits off) to `pledgee`, a
+   *  financier, securing a loan of `secured` due at `dueDate`: first lets the CreditDesk take
+   *  it (ERC-721 approval for the whole, a value allowance for a part) when it may not yet. */
+  async pledge({ tokenId, value, pledgee, secured, dueDate }) {
+    if (!isAddress(pledgee)) throw new TxError(`pledgee "${pledgee}" is not an address (0x followed by 40 hex digits)`);
+    const desk = this.address("CreditDesk");
+    const id = BigInt(tokenId);
+    const [, , whole] = await this.read("ReceivableVoucher", "tokenInfo", [id]);
+    if (BigInt(value) === whole) {
+      const approved = await this.read("ReceivableVoucher", "getApproved", [id]);
+      if (getAddress(approved) !== desk) {
+        await this.send("ReceivableVoucher", "approve", [desk, id], "approve(address,uint256)");
+      }
+    } else if ((await this.read("ReceivableVoucher", "allowance", [id, desk])) < BigInt(value)) {
+      await this.send("ReceivableVoucher", "approve", [id, desk, BigInt(value)], "approve(uint256,address,uint256)");
+    }
+    return this.send("CreditDesk", "pledge", [id, BigInt(value), getAddress(pledgee), BigInt(secured), BigInt(dueDate)]);
+  }
+
   /** As a financier: spends an offer's nonce on chain, so that nobody can take it any more
    *  (the offer board drops it on its next refresh). */
   cancelOffer(nonce) {

@@ -142,7 +142,9 @@ async function refresh() {
     const redeem = Object.assign(document.createElement("button"), { textContent: "Redeem" });
     redeem.dataset.testid = `redeem-${v.label}`;
     redeem.onclick = () => act(`redeem ${v.label}`, () => client.redeem(v.tokenId));
-    actions.append(to, amount, send, redeem);
+    const handOver = button("Hand over whole", `handover-${v.label}`, () =>
+      act(`hand ${v.label} over to ${to.value.trim()}`, async () => client.handOver(v.tokenId, to.value.trim())));
+    actions.append(to, amount, send, handOver, redeem, moreActions(v, vouchers, amount));
     row.append(actions);
     $("vouchers").append(row);
   }
@@ -307,6 +309,42 @@ async function refreshIssuing(named) {
     row.append(actions);
     $("issuances").append(row);
   }
+}
+
+/** Merging into another voucher of the same slot, and pledging, behind a disclosure: the
+ *  amount is the row's. */
+function moreActions(v, vouchers, amount) {
+  const more = document.createElement("details");
+  const summary = Object.assign(document.createElement("summary"), { textContent: "Merge or pledge" });
+  summary.dataset.testid = `more-${v.label}`;
+  const box = document.createElement("div");
+  box.className = "row";
+  const target = document.createElement("select");
+  target.setAttribute("aria-label", `voucher to merge value of ${v.label} into`);
+  target.dataset.testid = `merge-into-${v.label}`;
+  const siblings = vouchers.filter((o) => o.slot === v.slot && o.tokenId !== v.tokenId);
+  target.replaceChildren(...siblings.map((o) => Object.assign(document.createElement("option"),
+    { value: String(o.tokenId), textContent: o.label })));
+  const merge = button("Merge", `merge-${v.label}`, () => act(`merge ${amount.value} of ${v.label} into ${label(BigInt(target.value || 0))}`,
+    async () => {
+      if (!target.value) throw new Error(`you hold no other voucher of slot ${v.slot} to merge into`);
+      return client.merge(v.tokenId, BigInt(target.value), parseAmount(amount.value));
+    }));
+  const field = (testid, placeholder, aria, extra = {}) => {
+    const input = Object.assign(document.createElement("input"), { placeholder, ...extra });
+    input.setAttribute("aria-label", aria);
+    input.dataset.testid = testid;
+    return input;
+  };
+  const pledgee = field(`pledgee-${v.label}`, "pledgee 0x…", `financier to pledge ${v.label} to`, { size: 14 });
+  const secured = field(`secured-${v.label}`, "loan amount", `loan the pledge of ${v.label} secures`, { size: 12 });
+  const due = field(`pledge-due-${v.label}`, "", `day the loan against ${v.label} is due`, { type: "date" });
+  const pledge = button("Pledge", `pledge-${v.label}`, () => act(`pledge ${amount.value} of ${v.label}`, async () =>
+    client.pledge({ tokenId: v.tokenId, value: parseAmount(amount.value), pledgee: pledgee.value.trim(),
+      secured: parseAmount(secured.value), dueDate: dayToSeconds(due.value) })));
+  box.append(target, merge, pledgee, secured, due, pledge);
+  more.append(summary, box);
+  return more;
 }
 
 const button = (text, testid, onclick) => {
