@@ -222,6 +222,11 @@ def test_members_accept_split_discount_and_redeem_from_the_page(
     assert shown["cancel"].startswith(f"confirmed: cancel the offer for {label(root)} (nonce {cancelled})")
     assert shown["bankOffersAfterCancel"] == "none"
     assert suite.desk.is_nonce_used(cast.bank.address, int(cancelled))
+    bank_voucher = (slot << 32) | 3
+    when, seller, holds, value, rate, paid = shown["taken"]
+    assert (seller, holds, value, rate) == ("MedSupply Co (tier 1)", label(bank_voucher), "CNY 100,000.00", "4.50 %")
+    due = datetime.fromtimestamp(suite.voucher.slot(slot).maturity, tz=UTC).date().isoformat()
+    assert shown["bankPortfolio"] == [["City Hospital Group", due, "1", "CNY 100,000.00", "not yet in full"]]
 
     # The chain agrees with what the page showed.
     v = suite.voucher
@@ -236,6 +241,7 @@ def test_members_accept_split_discount_and_redeem_from_the_page(
     assert listed <= price  # paid a few blocks after it was listed: closer to maturity, less discount
     assert suite.token.balance_of(cast.bank.address) == BANK_OPENING_CASH - price
     assert f"cash: CNY {price // 100:,}.{price % 100:02d}" in shown["tier1Member"]
+    assert paid == fmt(price)  # the bank's "you paid" is what tier 1 received
 
     # Maturity: the hospital pays; tier 2 redeems its voucher from its page.
     suite.token.approve(cast.hospital, v.address, face)
@@ -354,6 +360,8 @@ def test_a_core_enterprise_confirms_issues_cancels_anchors_and_funds_from_its_pa
     assert v.slot(first).funded == 100_000 * CNY
     assert suite.token.balance_of(cast.hospital.address) == cash_before - 100_000 * CNY
     assert (shots / "member-page-core.png").stat().st_size > 2_000
+    monday = due_day - timedelta(days=due_day.weekday())
+    assert shown["calendar"] == [[monday.isoformat(), "1", "CNY 300,000.00", "CNY 100,000.00", "CNY 200,000.00"]]
 
 
 def test_operators_approve_raise_suspend_reinstate_and_freeze_from_their_console(suite, cast, w3, settings, tmp_path,

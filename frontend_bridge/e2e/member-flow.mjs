@@ -188,6 +188,11 @@ try {
     await settled(bank);
     out.bankOffersAfterCancel = await bank.textContent('[data-testid="my-offers"]');
     out.cancelledNonce = second;
+    // What the bank bought: in its taken offers and its portfolio.
+    await bank.waitForSelector(`[data-testid="taken-${s.slot}.3"]`);
+    out.taken = await bank.$$eval(`[data-testid="taken-${s.slot}.3"] td`, (cells) => cells.map((c) => c.textContent));
+    out.bankPortfolio = await bank.$$eval('[data-testid="portfolio"] tr', (rows) =>
+      rows.map((r) => [...r.querySelectorAll("td")].map((c) => c.textContent)));
   } else if (phase === "hostile-names") {
     // Firms whose chosen names are markup issue vouchers to s.member: its page must show the
     // names as text and run none of it, in the pending list and among its vouchers.
@@ -263,6 +268,8 @@ try {
     out.fund = await waitTx(hospital);
     out.funded = await hospital.textContent(`[data-testid="funded-${s.slot}"]`);
     out.creditLine = await hospital.textContent('[data-testid="credit-line"]');
+    out.calendar = await hospital.$$eval('[data-testid="calendar"] tr', (rows) =>
+      rows.map((r) => [...r.querySelectorAll("td")].map((c) => c.textContent)));
     if (s.screenshot) await hospital.screenshot({ path: s.screenshot, fullPage: true });
   } else if (phase === "operator") {
     // Threshold 2: the first operator approves an application, raises a credit line, suspends

@@ -299,6 +299,18 @@ export class MemberClient {
     return this.send("ReceivableVoucher", "fund", [BigInt(slot), BigInt(amount)]);
   }
 
+  /** Offers of this financier that sellers took: what it bought, from whom, for how much. */
+  async offersTaken() {
+    const logs = await this.logs("DiscountDesk", "OfferExecuted", { financier: this.account });
+    const out = [];
+    for (const log of logs) {
+      const block = await this.publicClient.getBlock({ blockNumber: log.blockNumber });
+      out.push({ ...log.args, seller: log.args.holder, sellerName: await this.memberName(log.args.holder),
+        timestamp: block.timestamp });
+    }
+    return out.reverse();
+  }
+
   // ----------------------------------------------------------------- operators
 
   isOperator() {
@@ -645,6 +657,36 @@ export function reasonHash(reason) {
 export function dayToSeconds(day) {
   if (!/^\d{4}-\d{2}-\d{2}$/.test(String(day))) throw new TxError(`"${day}" is not a date (YYYY-MM-DD)`);
   return BigInt(Date.parse(`${day}T00:00:00Z`) / 1000);
+}
+
+/** Vouchers grouped by debtor and maturity day: a holder's or a financier's portfolio. */
+export function portfolio(vouchers) {
+  const groups = new Map();
+  for (const v of vouchers) {
+    const key = `${v.debtor}|${v.maturity}`;
+    const g = groups.get(key) ?? { debtor: v.debtor, maturity: v.maturity, count: 0, value: 0n, funded: v.funded };
+    g.count += 1;
+    g.value += v.value;
+    groups.set(key, g);
+  }
+  return [...groups.values()].sort((a, b) => (a.maturity === b.maturity ? a.debtor.localeCompare(b.debtor) : a.maturity < b.maturity ? -1 : 1));
+}
+
+/** Issuances still owed (accepted, not settled) by the week their maturity falls in (weeks
+ *  start on Monday, UTC): what falls due and how much of it is paid in. */
+export function maturityCalendar(issuances) {
+  const weeks = new Map();
+  for (const i of issuances.filter((x) => x.status === "accepted")) {
+    const day = new Date(Number(i.maturity) * 1000);
+    const monday = new Date(Date.UTC(day.getUTCFullYear(), day.getUTCMonth(), day.getUTCDate() - ((day.getUTCDay() + 6) % 7)));
+    const key = monday.toISOString().slice(0, 10);
+    const w = weeks.get(key) ?? { week: key, due: 0n, funded: 0n, slots: 0 };
+    w.due += i.faceValue;
+    w.funded += i.funded;
+    w.slots += 1;
+    weeks.set(key, w);
+  }
+  return [...weeks.values()].sort((a, b) => a.week.localeCompare(b.week));
 }
 
 /** A rate in basis points as people read it: 450 -> "4.50 %". */

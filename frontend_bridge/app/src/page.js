@@ -11,8 +11,10 @@ import {
   OfferBoard,
   offerFromJson,
   offerToJson,
+  maturityCalendar,
   parseAmount,
   percent,
+  portfolio,
   ROLE_NAMES,
 } from "./bridge.js";
 
@@ -147,6 +149,14 @@ async function refresh() {
     actions.append(to, amount, send, handOver, redeem, moreActions(v, vouchers, amount));
     row.append(actions);
     $("vouchers").append(row);
+  }
+  const held = portfolio(vouchers);
+  $("portfolio").replaceChildren(...(held.length ? [] : [emptyRow(5)]));
+  for (const g of held) {
+    const row = document.createElement("tr");
+    row.append(cell(g.debtor), cell(formatDate(g.maturity)), cell(String(g.count), { className: "num" }),
+      cell(money(g.value), { className: "num" }), cell(g.funded ? "in full" : "not yet in full"));
+    $("portfolio").append(row);
   }
   await refreshOffers();
   const trading = m.roles.includes("core enterprise") || m.roles.includes("supplier");
@@ -287,6 +297,15 @@ async function refreshIssuing(named) {
     $("invoices").append(row);
   }
   const issuances = await client.myIssuances();
+  const weeks = maturityCalendar(issuances);
+  $("calendar").replaceChildren(...(weeks.length ? [] : [emptyRow(5)]));
+  for (const w of weeks) {
+    const row = document.createElement("tr");
+    row.dataset.testid = `week-${w.week}`;
+    row.append(cell(w.week), cell(String(w.slots), { className: "num" }), cell(money(w.due), { className: "num" }),
+      cell(money(w.funded), { className: "num" }), cell(money(w.due - w.funded), { className: "num" }));
+    $("calendar").append(row);
+  }
   $("issuances").replaceChildren(...(issuances.length ? [] : [emptyRow(7)]));
   for (const i of issuances) {
     const row = document.createElement("tr");
@@ -399,6 +418,15 @@ async function refreshOffers() {
     }
     row.append(actions);
     $("offers-for-me").append(row);
+  }
+  const taken = await client.offersTaken();
+  $("offers-taken").replaceChildren(...(taken.length ? [] : [emptyRow(6)]));
+  for (const t of taken) {
+    const row = document.createElement("tr");
+    row.dataset.testid = `taken-${label(t.financierTokenId)}`;
+    row.append(cell(until(t.timestamp)), cell(t.sellerName || t.seller), cell(label(t.financierTokenId)),
+      cell(money(t.value), { className: "num" }), cell(percent(t.rateBps)), cell(money(t.price), { className: "num" }));
+    $("offers-taken").append(row);
   }
   $("my-offers").replaceChildren(...(published.length ? [] : [emptyRow(7)]));
   for (const o of published) {
