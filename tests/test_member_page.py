@@ -164,6 +164,21 @@ def test_a_holder_merges_hands_over_and_pledges_from_its_page(suite, cast, conn,
                                                              midnight)
 
 
+def test_the_page_fits_a_phone_and_works_from_the_keyboard_alone(suite, cast, accepted_voucher, settings, tmp_path):
+    _, root = accepted_voucher(face=10_000 * CNY)
+    shots = BRIDGE / "docs" if os.environ.get("SCF_WRITE_SCREENSHOTS") == "1" else tmp_path
+
+    shown = run_phase("phone", settings(voucher=label(root), tier2=cast.tier2.address,
+                                        screenshot=str(shots / "member-page-phone.png")))
+
+    assert shown["scrollWidth"] <= 390 and shown["tableScrolls"]
+    assert shown["unlabelled"] == []  # every field has a name a screen reader can say
+    assert (shown["focusedAfterTab"], shown["focusedButton"]) == (f"amount-{label(root)}", f"send-{label(root)}")
+    assert shown["sent"].startswith(f"confirmed: send 1000.00 of {label(root)}")
+    assert suite.voucher.value_of(root) == 9_000 * CNY
+    assert (shots / "member-page-phone.png").stat().st_size > 2_000
+
+
 def test_a_wallet_on_another_chain_is_told_to_switch_networks(settings):
     shown = run_phase("wrong-chain", settings())
     assert "Wrong network: your wallet is on chain 1" in shown["banner"]

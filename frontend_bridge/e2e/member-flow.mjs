@@ -89,6 +89,30 @@ try {
     await tier1.click(`[data-testid="pledge-${a}"]`);
     out.pledge = await waitTx(tier1);
     out.valueAfterPledge = await tier1.textContent(`[data-testid="value-${a}"]`);
+  } else if (phase === "phone") {
+    // A phone's width: nothing overflows the page; wide tables scroll inside their section;
+    // every control is reachable with the keyboard alone.
+    const page = await openSettled("tier1", { viewport: { width: 390, height: 844 } });
+    await page.waitForSelector(`[data-testid="voucher-${s.voucher}"]`);
+    out.scrollWidth = await page.evaluate(() => document.documentElement.scrollWidth);
+    out.tableScrolls = await page.evaluate(() => {
+      const section = document.querySelector('[data-testid="vouchers"]').closest("section");
+      return section.scrollWidth > section.clientWidth;
+    });
+    out.unlabelled = await page.$$eval("input, select, textarea", (els) =>
+      els.filter((e) => !e.getAttribute("aria-label") && !e.labels?.length).map((e) => e.outerHTML.slice(0, 80)));
+    // Tab to the voucher's amount field, type, and reach its Split & send button by keyboard.
+    await page.focus(`[data-testid="to-${s.voucher}"]`);
+    await page.keyboard.type(s.tier2);
+    await page.keyboard.press("Tab");
+    out.focusedAfterTab = await page.evaluate(() => document.activeElement.dataset.testid);
+    await page.keyboard.type("1000.00");
+    await page.keyboard.press("Tab");
+    out.focusedButton = await page.evaluate(() => document.activeElement.dataset.testid);
+    await page.keyboard.press("Enter");
+    out.sent = await waitTx(page);
+    await page.evaluate(() => { for (const section of document.querySelectorAll("section")) section.scrollLeft = 0; });
+    if (s.screenshot) await page.screenshot({ path: s.screenshot, fullPage: false });
   } else if (phase === "board-note") {
     const page = await openSettled("tier1");
     await page.waitForFunction(() => document.querySelector('[data-testid="board-note"]').textContent.length > 0);
