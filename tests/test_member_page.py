@@ -208,6 +208,9 @@ def test_members_accept_split_discount_and_redeem_from_the_page(
     assert shown["tooMuch"].startswith("failed: send 9999999.00") and "insufficient value" in shown["tooMuch"]
     assert shown["split"].startswith("confirmed")
     assert shown["rootAfterSplit"] == "CNY 600,000.00"
+    assert shown["offerTooBig"] == (f"failed: {label(root)} holds CNY 600,000.00: an offer for CNY 700,000.00 "
+                                    "could never be taken")
+    assert shown["rateTooHigh"].startswith("failed: rate too high: rateBps=99999")
     assert shown["signed"] == f"confirmed: offer for {label(root)} signed and published on the offer board"
     # The bank named no seller: the offer is for the voucher's holder, and says so.
     assert shown["offerSeller"] == cast.tier1.address
@@ -238,6 +241,12 @@ def test_members_accept_split_discount_and_redeem_from_the_page(
     assert shown["bankOffersAfterCancel"] == "none"
     assert suite.desk.is_nonce_used(cast.bank.address, int(cancelled))
     bank_voucher = (slot << 32) | 3
+    tier2_voucher = (slot << 32) | 2
+    assert shown["tier1Tree"]["labels"] == f"{label(root)} {label(tier2_voucher)} {label(bank_voucher)}"
+    assert "● yours" in shown["tier1Tree"]["text"] and "Commerce Bank" in shown["tier1Tree"]["text"]
+    assert shown["tier1Tree"]["note"] == f"1 of yours in slot {slot}, with their ancestors back to the root"
+    assert shown["tier2Tree"]["labels"] == f"{label(root)} {label(tier2_voucher)}"  # not tier 1's sale to the bank
+    assert "Commerce Bank" not in shown["tier2Tree"]["text"]
     when, seller, holds, value, rate, paid = shown["taken"]
     assert (seller, holds, value, rate) == ("MedSupply Co (tier 1)", label(bank_voucher), "CNY 100,000.00", "4.50 %")
     due = datetime.fromtimestamp(suite.voucher.slot(slot).maturity, tz=UTC).date().isoformat()
@@ -308,7 +317,7 @@ def test_a_debtor_named_in_markup_is_shown_as_text_and_runs_nothing(suite, cast,
 def test_the_member_page_s_code_writes_no_markup():
     """Belt and braces for the browser tests: the member page and its bridge never hand a
     string to the HTML parser (names, offers and errors all come from others)."""
-    for name in ("page.js", "bridge.js"):
+    for name in ("page.js", "bridge.js", "lineage.js"):
         source = (BRIDGE / "app" / "src" / name).read_text()
         for sink in (".innerHTML", ".outerHTML", "insertAdjacentHTML(", "document.write(", "DOMParser", "srcdoc"):
             assert sink not in source, f"{name} uses {sink}"

@@ -495,10 +495,11 @@ def test_the_view_fits_a_phone_and_every_part_has_a_screenshot(seen):
 def test_the_views_code_writes_no_markup():
     """Belt and braces for the browser test: the view's sources never hand a string to the
     HTML parser, and ECharts' tooltips (HTML by default) are off or rich text."""
-    for name in ("supervision.js", "supervision-charts.js"):
+    sources = ("supervision.js", "supervision-charts.js", "lineage.js")  # lineage.js: the tree, shared
+    for name in sources:
         source = (BRIDGE / "app" / "src" / name).read_text()
         for sink in ("innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "DOMParser", "srcdoc"):
             assert sink not in source, f"{name} uses {sink}"
-    view = (BRIDGE / "app" / "src" / "supervision.js").read_text()
+    view = "\n".join((BRIDGE / "app" / "src" / name).read_text() for name in ("supervision.js", "lineage.js"))
     tooltips = view.count("tooltip: {")
     assert tooltips == view.count("tooltip: { show: false }") + view.count('renderMode: "richText"') >= 3

@@ -149,7 +149,15 @@ try {
     // publishes it on the offer board of the service that serves the page.
     const bank = await openSettled("bank");
     await bank.fill('[data-testid="offer-token"]', root);
+    // Refused before the wallet is asked to sign: more than the voucher holds, a rate the desk caps.
+    await bank.fill('[data-testid="offer-value"]', "700000.00");
+    await bank.fill('[data-testid="offer-rate"]', "450");
+    await bank.click('[data-testid="sign-offer"]');
+    out.offerTooBig = await waitTx(bank);
     await bank.fill('[data-testid="offer-value"]', "100000.00");
+    await bank.fill('[data-testid="offer-rate"]', "99999");
+    await bank.click('[data-testid="sign-offer"]');
+    out.rateTooHigh = await waitTx(bank);
     await bank.fill('[data-testid="offer-rate"]', "450");
     await bank.click('[data-testid="sign-offer"]');
     out.signed = await waitTx(bank);
@@ -212,6 +220,20 @@ try {
     await settled(bank);
     out.bankOffersAfterCancel = await bank.textContent('[data-testid="my-offers"]');
     out.cancelledNonce = second;
+    // The lineage pictures: tier 1 sees its voucher, its root and what it split off (to tier 2
+    // and the bank); tier 2 sees its own and its ancestry, not tier 1's later sale.
+    const treeOf = async (page) => {
+      await page.click('[data-testid="refresh"]');
+      await settled(page);
+      await page.waitForFunction(() => document.querySelector('[data-testid="member-tree"]').dataset.labels);
+      return {
+        labels: await page.getAttribute('[data-testid="member-tree"]', "data-labels"),
+        text: await page.$$eval('[data-testid="member-tree"] svg text', (ts) => ts.map((t) => t.textContent).join(" | ")),
+        note: await page.textContent('[data-testid="lineage-note"]'),
+      };
+    };
+    out.tier1Tree = await treeOf(tier1);
+    out.tier2Tree = await treeOf(await openSettled("tier2"));
     // What the bank bought: in its taken offers and its portfolio.
     await bank.waitForSelector(`[data-testid="taken-${s.slot}.3"]`);
     out.taken = await bank.$$eval(`[data-testid="taken-${s.slot}.3"] td`, (cells) => cells.map((c) => c.textContent));
@@ -238,8 +260,11 @@ try {
     await page.waitForFunction(() => [...document.images].every((image) => image.complete));
     await page.waitForTimeout(250);
     out.pwned = await page.evaluate(() => (typeof window.__pwned === "undefined" ? null : String(window.__pwned)));
-    out.injectedElements = await page.$$eval("main img, main script, main svg, main iframe", (els) =>
-      els.map((e) => e.outerHTML),
+    // The lineage tree is the one SVG the page draws itself (ECharts, text nodes only): any
+    // other SVG, and any image, script, frame or foreign object anywhere, was injected.
+    out.injectedElements = await page.$$eval("main img, main script, main svg, main iframe, main foreignObject", (els) =>
+      els.filter((e) => !(e.tagName.toLowerCase() === "svg" && e.parentElement.closest('[data-testid="member-tree"]')))
+        .map((e) => e.outerHTML),
     );
     out.dialogs = dialogs;
   } else if (phase === "core") {

@@ -17,6 +17,7 @@ import {
   portfolio,
   ROLE_NAMES,
 } from "./bridge.js";
+import { drawTree } from "./lineage.js";
 
 const $ = (id) => document.getElementById(id);
 let client = null;
@@ -150,6 +151,7 @@ async function refresh() {
     row.append(actions);
     $("vouchers").append(row);
   }
+  await refreshLineage(vouchers);
   const held = portfolio(vouchers);
   $("portfolio").replaceChildren(...(held.length ? [] : [emptyRow(5)]));
   for (const g of held) {
@@ -330,6 +332,48 @@ async function refreshIssuing(named) {
   }
 }
 
+let treeChart = null;
+
+/** The chosen slot's lineage as a tree, from the read API, cut to this member's part of it:
+ *  its vouchers, their ancestors back to the root, and what it split off them. Other
+ *  holders' later dealings stay out of its picture. */
+async function refreshLineage(vouchers) {
+  const slots = [...new Set(vouchers.map((v) => String(v.slot)))];
+  const chosen = slots.includes($("lineage-slot").value) ? $("lineage-slot").value : slots[0];
+  $("lineage-slot").replaceChildren(...slots.map((slot) => Object.assign(document.createElement("option"),
+    { value: slot, textContent: `slot ${slot}` })));
+  if (!chosen) {
+    $("lineage-note").textContent = "no vouchers";
+    if (treeChart) treeChart.clear();
+    return;
+  }
+  $("lineage-slot").value = chosen;
+  const res = await fetch(`./api/slots/${chosen}`);
+  if (!res.ok) {
+    $("lineage-note").textContent = res.status === 404
+      ? "The lineage picture comes from the read API (make serve); each voucher's lineage is in the table below."
+      : `the read API answered ${res.status}`;
+    return;
+  }
+  const detail = await res.json();
+  const mine = new Set(vouchers.filter((v) => String(v.slot) === chosen).map((v) => v.label));
+  const byLabel = new Map(detail.tree.map((n) => [n.label, n]));
+  const keep = new Set();
+  for (const label of mine) {
+    for (let n = byLabel.get(label); n; n = byLabel.get(n.parent)) keep.add(n.label);
+  }
+  for (const n of detail.tree) if (mine.has(n.parent)) keep.add(n.label);
+  const nodes = detail.tree.filter((n) => keep.has(n.label));
+  const { default: echarts } = await import("./supervision-charts.js");
+  treeChart ??= echarts.init($("member-tree"), null, { renderer: "svg" });
+  drawTree(treeChart, $("member-tree"), nodes, {
+    nameOf: (party) => party?.name || party?.address || "unnamed account", amount: money, mine,
+    description: `Lineage of your vouchers in slot ${chosen}: ${nodes.length} vouchers, yours marked.`,
+  });
+  $("lineage-note").textContent = `${mine.size} of yours in slot ${chosen}, with their ancestors back to the root`;
+  $("member-tree").dataset.labels = nodes.map((n) => n.label).join(" ");
+}
+
 /** Merging into another voucher of the same slot, and pledging, behind a disclosure: the
  *  amount is the row's. */
 function moreActions(v, vouchers, amount) {
@@ -475,9 +519,17 @@ $("sign-offer").onclick = () => busy(async () => {
   try {
     const tokenId = parseVoucher($("offer-token").value);
     const value = parseAmount($("offer-value").value);
-    const rateBps = BigInt($("offer-rate").value || "0");
+    const rate = $("offer-rate").value.trim();
+    if (!/^\d+$/.test(rate)) throw new Error(`rate "${rate}" is not a whole number of basis points a year (450 is 4.50 %)`);
+    const rateBps = BigInt(rate);
     const seller = $("offer-seller").value.trim() || undefined; // default: the voucher's holder now
     $("offer-parties").textContent = "";
+    // Ask the chain before asking for a signature: the desk's own quote refuses a rate above
+    // its cap, a matured voucher or a discount that would take everything; the value must be
+    // the holder's to sell.
+    await client.quote(tokenId, value, rateBps);
+    const [, , held] = await client.read("ReceivableVoucher", "tokenInfo", [tokenId]);
+    if (value > held) throw new Error(`${label(tokenId)} holds ${money(held)}: an offer for ${money(value)} could never be taken`);
     txStatus("pending", "approve the desk and sign the offer in your wallet");
     const line = await client.read("SettlementToken", "allowance", [client.account, client.address("DiscountDesk")]);
     if (line < value) await client.approveDesk(value);
@@ -555,6 +607,7 @@ $("freeze").onclick = () => act(`freeze ${$("freeze-token").value}`,
   async () => client.freeze(parseVoucher($("freeze-token").value), $("op-reason").value));
 $("unfreeze").onclick = () => act(`unfreeze ${$("freeze-token").value}`,
   async () => client.unfreeze(parseVoucher($("freeze-token").value)));
+$("lineage-slot").onchange = () => busy(refresh);
 $("refresh").onclick = () => busy(refresh);
 // New offers and the chain's changes appear without a reload; never while an action runs.
 setInterval(() => {

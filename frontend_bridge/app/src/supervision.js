@@ -8,6 +8,7 @@
 // nothing here is ever parsed as HTML, and no tooltip renders HTML (richText only).
 import SHARED from "../../constants.json";
 import { formatDate, money } from "./bridge.js";
+import { drawTree } from "./lineage.js";
 
 // ECharts (./supervision-charts.js) loads in its own chunk while the first answers of the API
 // are on their way (started at the end of this module): the view opens sooner.
@@ -294,45 +295,6 @@ function renderCalendar({ weeks }) {
 
 // ------------------------------------------------------------------- lineage
 
-const MARKS = { redeemed: "✓ redeemed", "written off": "written off" };
-
-/** The tree series' nested data from the API's depth-first node list. */
-function treeData(nodes) {
-  const byLabel = new Map();
-  let root = null;
-  for (const n of nodes) {
-    const marks = [MARKS[n.status], n.frozen ? "❄ frozen" : null].filter(Boolean).join(" ");
-    const colour = n.frozen ? "#0b6bd6" : n.status === "live" ? "#2e9e5b" : n.status === "redeemed" ? "#9aa5b1" : "#c0392b";
-    const item = {
-      name: n.label,
-      node: n,
-      children: [],
-      itemStyle: { color: colour, borderColor: colour },
-      label: {
-        // Plain text: the holder's name is whatever it chose, shown as those characters.
-        formatter: () => `${n.label}${marks ? `  ${marks}` : ""}\n${nameOf(n.holder)}\n${amount(n.value)}`,
-        color: n.status === "redeemed" ? "#6b7785" : "#1d2733",
-      },
-    };
-    byLabel.set(n.label, item);
-    if (n.parent && byLabel.has(n.parent)) byLabel.get(n.parent).children.push(item);
-    else if (!root) root = item;
-  }
-  return root;
-}
-
-function depthOf(item) {
-  return 1 + Math.max(0, ...item.children.map(depthOf));
-}
-
-/** Rows the layout needs at most: ECharts' tree keeps siblings one unit apart and cousins two. */
-function rowsOf(root) {
-  const leaves = [];
-  const walk = (item, parent) => (item.children.length ? item.children.forEach((c) => walk(c, item)) : leaves.push(parent));
-  walk(root, null);
-  return leaves.reduce((rows, parent, i) => rows + (i === 0 ? 1 : parent === leaves[i - 1] ? 1 : 2), 0);
-}
-
 async function showSlot(slot, { scroll = false, voucher = null } = {}) {
   state.slot = Number(slot);
   state.voucher = voucher;
@@ -375,45 +337,11 @@ function drawLineage({ detail, error }) {
   "choose a voucher…");
   if (keep && detail.tree.some((n) => n.label === keep)) $("node-select").value = keep;
 
-  const root = treeData(detail.tree);
-  const tree = chart("tree-chart");
-  if (!root) {
-    tree.clear();
-    return;
-  }
-  const depth = depthOf(root);
-  // Room for every row of labels, and for every tier's labels (scrolls sideways on a phone).
-  $("tree-chart").style.height = `${Math.max(200, rowsOf(root) * 46 + 60)}px`;
-  $("tree-chart").style.minWidth = `${depth * 190 + 40}px`;
-  tree.resize();
-  // A new tree, not an update of the last one: ECharts 6's tree diff fails on removed nodes
-  // ("Cannot read properties of null (reading '__edge')").
-  tree.clear();
-  tree.setOption({
-    animation: false,
-    aria: { enabled: true, label: { description: `Lineage of slot ${detail.slot}: ${detail.tree.length} vouchers over ${depth} tiers. The same vouchers are in the list above the tree.` } },
-    tooltip: { show: false },
-    series: [{
-      type: "tree",
-      data: [root],
-      orient: "LR",
-      left: 24,
-      right: Math.min(220, $("tree-chart").clientWidth / (depth + 1)),
-      top: 30,
-      bottom: 30,
-      symbol: "circle",
-      symbolSize: 12,
-      roam: false,
-      expandAndCollapse: false,
-      initialTreeDepth: -1,
-      // Long names are cut with an ellipsis to keep each tier's column (the list above and the
-      // details below have them whole).
-      label: { position: "right", align: "left", verticalAlign: "middle", fontSize: 11, lineHeight: 14,
-        backgroundColor: "rgba(255,255,255,0.85)", padding: [1, 3], width: 165, overflow: "truncate", ellipsis: "…" },
-      lineStyle: { color: "#b6c2cf", width: 1.2, curveness: 0.5 },
-      emphasis: { focus: "none" },
-    }],
-  }, true);
+  const tiers = 1 + Math.max(0, ...detail.tree.map((n) => n.depth));
+  drawTree(chart("tree-chart"), $("tree-chart"), detail.tree, {
+    nameOf, amount,
+    description: `Lineage of slot ${detail.slot}: ${detail.tree.length} vouchers over ${tiers} tiers. The same vouchers are in the list above the tree.`,
+  });
 }
 
 const fetchDetail = (label) => api(`vouchers/${encodeURIComponent(label)}`).then((v) => ({ v }), (error) => ({ error }));
