@@ -107,6 +107,7 @@ class ReadService:
         self.lock = threading.Lock()  # the index's SQLite connection is shared with the requests
         self.book: Book | None = None
         self.refreshed_at = 0.0
+        self._prune_failed = False
 
     def refresh(self) -> int:
         """Indexes new blocks; rebuilds the book, runs the watch and drops the offers the chain
@@ -122,8 +123,10 @@ class ReadService:
                     self.watch.evaluate(book)
                 self.book = book
             self.refreshed_at = time.time()
-        if moved and self.offers is not None:
+        if self.offers is not None and (moved or self._prune_failed):
+            self._prune_failed = True  # until this prune has gone through
             self.offers.prune()
+            self._prune_failed = False
         return added
 
     def current(self) -> Book:
@@ -448,9 +451,13 @@ def create_app(service: ReadService, *, web_dir: Path | None = None, bridge_dir:
         declared = request.headers.get("content-length")
         if declared is not None and (not declared.isdigit() or int(declared) > MAX_OFFER_BYTES):
             raise HTTPException(413, f"an offer is at most {MAX_OFFER_BYTES:,} bytes")
-        body = await request.body()
-        if len(body) > MAX_OFFER_BYTES:
-            raise HTTPException(413, f"an offer is at most {MAX_OFFER_BYTES:,} bytes")
+        # Read in chunks and stop at the limit: a body sent without a length (chunked) must not
+        # be taken in whole before it is measured.
+        body = b""
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > MAX_OFFER_BYTES:
+                raise HTTPException(413, f"an offer is at most {MAX_OFFER_BYTES:,} bytes")
         try:
             payload = json.loads(body)
         except ValueError as exc:

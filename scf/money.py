@@ -76,3 +76,15 @@ def decimal_text(value: Fraction, places: int) -> str:
     scaled = round(value * 10**places)
     sign, digits = ("-" if scaled < 0 else ""), f"{abs(scaled):0{places + 1}d}"
     return f"{sign}{digits[:-places]}.{digits[-places:]}" if places else f"{sign}{digits}"
+
+
+YEAR_DAYS = 365  # the annualisation basis of a cost shown to people (ACT/365)
+
+
+def effective_annual_cost(value: int, price: int, seconds_to_maturity: int) -> Fraction | None:
+    """What selling ``value`` due in ``seconds_to_maturity`` for ``price`` now costs the seller,
+    simple and annualised on ACT/365: (value - price) / price * 365 days / time to maturity.
+    None when nothing is received or nothing is left to run."""
+    if price <= 0 or seconds_to_maturity <= 0:
+        return None
+    return Fraction(value - price, price) * YEAR_DAYS * DAY / seconds_to_maturity

@@ -35,7 +35,7 @@ from scf.chain import batch
 from scf.chain.reverts import ContractRevert
 from scf.contracts import MemberStatus, Role
 from scf.errors import ScfError
-from scf.money import DAY
+from scf.money import effective_annual_cost
 from scf.suite import Suite
 from scf.typed_data import DiscountOffer, definition, full_message, offer_digest
 
@@ -43,13 +43,19 @@ OFFER_TYPE = "DiscountOffer"
 # Offers an active financier may have on the board at once: the board is shared, and its
 # listing reads the chain for each offer.
 MAX_LIVE_PER_FINANCIER = 200
-YEAR_DAYS = 365
+# Digits of the largest uint256 (78): a longer number is refused before Python parses it.
+MAX_DIGITS = 78
 # The typed-data field names and the DiscountOffer attributes they fill.
 _ATTRIBUTE = {"tokenId": "token_id", "rateBps": "rate_bps"}
 
 
 class OfferRefused(ScfError):
     """An offer the board does not take, with the reason in words."""
+
+
+def expired(offer: DiscountOffer, now: int) -> bool:
+    """The desk's rule (``OfferExpired``): an offer expires once the chain's time is past its deadline."""
+    return now > offer.deadline
 
 
 @dataclass(frozen=True)
@@ -77,12 +83,8 @@ class Terms:
     refusal: str | None  # why the desk would refuse it now, in words; None if it would execute
 
     def effective_annual_cost(self, value: int) -> Fraction | None:
-        """The seller's cost of the money, simple and annualised (ACT/365): what it gives up
-        over what it receives, per year to maturity: (value - price) / price * 365 days /
-        time to maturity. None when nothing is received or the voucher is due."""
-        if self.price <= 0 or self.seconds_to_maturity <= 0:
-            return None
-        return Fraction(value - self.price, self.price) * YEAR_DAYS * DAY / self.seconds_to_maturity
+        """The seller's cost of the money (``scf.money.effective_annual_cost``)."""
+        return effective_annual_cost(value, self.price, self.seconds_to_maturity)
 
 
 def parse_offer(payload: Any) -> tuple[DiscountOffer, bytes]:
@@ -132,6 +134,8 @@ def _field(name: str, kind: str, value: Any) -> Any:
             isinstance(value, int) or (isinstance(value, str) and value.isascii() and value.isdigit())
         ):
             raise OfferRefused(f"the offer's {name} {value!r} is not a whole number")
+        if len(str(value)) > MAX_DIGITS:
+            raise OfferRefused(f"the offer's {name} does not fit a {kind}")
         number = int(value)
         if not 0 <= number < 2**bits:
             raise OfferRefused(f"the offer's {name} {value} does not fit a {kind}")
@@ -170,13 +174,18 @@ class OfferBoard:
         if not member.roles & Role.FINANCIER:
             raise OfferRefused(f"{offer.financier} does not hold the financier role: only financiers publish offers")
         now = conn.block_timestamp()
-        if offer.deadline <= now:
+        if expired(offer, now):
             raise OfferRefused(f"the offer expired (deadline {offer.deadline}, the chain's time is {now})")
         if desk.is_nonce_used(offer.financier, offer.nonce):
             raise OfferRefused(f"the financier already used or cancelled nonce {offer.nonce}: sign the offer again")
         (terms,) = self.terms([(offer, signature)])
         if terms.refusal is not None:
             raise OfferRefused(f"the desk would refuse this offer now: {terms.refusal}")
+        if offer.deadline > now + terms.seconds_to_maturity:
+            raise OfferRefused(
+                f"the offer outlives its voucher: its deadline {offer.deadline} is after the maturity "
+                f"{now + terms.seconds_to_maturity}, when no offer can be taken any more"
+            )
         with self.lock:
             (count,) = self.db.execute(
                 "SELECT COUNT(*) FROM offers WHERE desk = ? AND financier = ?", (desk.address, offer.financier)
@@ -187,8 +196,9 @@ class OfferBoard:
                     "cancel some (cancelOffer) or let them expire"
                 )
             published = PublishedOffer(offer, signature, digest, now)
+            # OR IGNORE: the same offer published twice at once is kept once.
             self.db.execute(
-                "INSERT INTO offers VALUES (?, ?, ?, ?, ?, ?, ?)",
+                "INSERT OR IGNORE INTO offers VALUES (?, ?, ?, ?, ?, ?, ?)",
                 (HexBytes(digest).to_0x_hex(), desk.address, offer.financier, offer.seller, str(offer.token_id),
                  json.dumps(published.to_json()), now),
             )
@@ -196,8 +206,10 @@ class OfferBoard:
         return published, True
 
     def _check_signature(self, offer: DiscountOffer, signature: bytes) -> None:
-        """The signature must be the financier's own (an account with code, a smart wallet,
-        signs by ERC-1271, which the desk checks in the simulation instead)."""
+        """The signature must recover to the financier. A financier that is a contract (a
+        smart wallet) signs by ERC-1271 instead: its signature is not checked here but by the
+        desk itself (OpenZeppelin's SignatureChecker) in the simulated ``discount`` that every
+        offer must pass before it is kept."""
         conn, desk = self.suite.conn, self.suite.desk
         message = encode_typed_data(full_message=full_message(OFFER_TYPE, offer.as_message(), conn.chain_id,
                                                               desk.address))
@@ -251,7 +263,10 @@ class OfferBoard:
         outcomes = batch.try_calls(self.suite.conn, calls)
         out = []
         for quoted, simulated in zip(outcomes[::2], outcomes[1::2], strict=True):
-            price, seconds = abi_decode(["uint256", "uint256"], quoted) if isinstance(quoted, bytes) else (0, 0)
+            try:
+                price, seconds = abi_decode(["uint256", "uint256"], quoted) if isinstance(quoted, bytes) else (0, 0)
+            except Exception:  # not the desk's answer: one offer's oddity must not break a listing
+                price, seconds = 0, 0
             refusal = simulated.describe() if isinstance(simulated, ContractRevert) else None
             out.append(Terms(int(price), int(seconds), refusal))
         return out
@@ -269,7 +284,7 @@ class OfferBoard:
             (desk.address, desk.prepared("isNonceUsed", p.offer.financier, p.offer.nonce).data) for p in offers
         ])
         dead = [p for p, answer in zip(offers, answers, strict=True)
-                if p.offer.deadline <= now or abi_decode(["bool"], answer)[0]]
+                if expired(p.offer, now) or abi_decode(["bool"], answer)[0]]
         if dead:
             with self.lock:
                 self.db.executemany("DELETE FROM offers WHERE digest = ?",

@@ -37,6 +37,8 @@ KYC = keccak(text="kyc evidence")  # what conftest admits the cast with
 
 # The cast as conftest admits and pays it.
 HOSPITAL_CREDIT_LIMIT = 5_000_000 * CNY
+# The largest amount of a voucher or a trade record: 56 bits, computed here, not read from a contract.
+MAX_AMOUNT = 2**56 - 1
 BANK_OPENING_CASH = 2_000_000 * CNY
 HOSPITAL_OPENING_CASH = 3_000_000 * CNY
 FACE = 1_000_000 * CNY  # the hospital's voucher to tier 1 (conftest's accepted_voucher)

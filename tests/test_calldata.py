@@ -72,3 +72,21 @@ def test_a_prepared_call_encodes_as_the_contract_function_would(suite, cast):
     assert hexed.data == calldata(trade.fn("register", int(DocType.INVOICE), doc, cast.hospital.address, 5, 0))
     with pytest.raises(InvalidAddress, match="only accepts checksum addresses"):
         voucher.prepared(SPLIT_TRANSFER, 7, cast.tier2.address.lower(), 100)
+
+
+def test_revert_data_that_does_not_decode_is_an_unknown_error_not_a_crash(conn):
+    """Revert data comes from whatever contract was called (a financier's smart wallet, say):
+    a suite error's selector over a body that is not its arguments never breaks the caller; it
+    is shown as unknown data, or (where the decoder pads a short body) as that error."""
+    selector = keccak(text="InsufficientValue(uint256,uint256,uint256)")[:4]
+    crafted = [selector, selector + b"\x01" * 5, selector + encode(["uint256"], [1]),
+               keccak(text="NotHolder(uint256,address)")[:4] + b"\xff" * 64,  # an address with dirty padding
+               bytes.fromhex("08c379a0") + encode(["uint256"], [2**255])]  # Error(string) pointing nowhere
+    for data in crafted:
+        decoded = conn.errors.decode(data)
+        assert decoded.error in ("UnknownError", "InsufficientValue", "NotHolder", "Error"), data
+        if decoded.error == "UnknownError":
+            assert decoded.args_by_name == {"data": data}
+    assert conn.errors.decode(crafted[3]).error == "UnknownError"  # no padding makes it an address
+    whole = conn.errors.decode(selector + encode(["uint256"] * 3, [7, 1, 2]))
+    assert (whole.error, whole.args_by_name) == ("InsufficientValue", {"tokenId": 7, "value": 1, "needed": 2})

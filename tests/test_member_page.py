@@ -216,8 +216,9 @@ def test_members_accept_split_discount_and_redeem_from_the_page(
     assert shown["offerSeller"] == cast.tier1.address
     assert f"seller: MedSupply Co (tier 1) ({cast.tier1.address})" in shown["signedParties"]
     assert "financier: Commerce Bank" in shown["signedParties"]
-    assert shown["bankOffers"] == [label(root), "MedSupply Co (tier 1)", "CNY 100,000.00", "4.50 %",
-                                   shown["bankOffers"][4], "open", "Cancel"]
+    valid_until = datetime.fromtimestamp(int(shown["offerDeadline"]), tz=UTC).strftime("%Y-%m-%d %H:%M")
+    assert shown["bankOffers"] == [label(root), "MedSupply Co (tier 1)", "CNY 100,000.00", "4.50 %", valid_until,
+                                   "open", "Cancel"]
     # Tier 2's board lists nothing; the offer pasted into its page is refused before anything is sent.
     assert shown["tier2Offers"] == "none"
     assert shown["notSeller"].startswith(f"failed: discount {label(root)}: this offer is for seller MedSupply Co")
@@ -332,18 +333,23 @@ def test_a_core_enterprise_confirms_issues_cancels_anchors_and_funds_from_its_pa
     large refused first, and one without a date); a second issued and cancelled; its own order
     anchored by the file's fingerprint; then, once tier 1 accepted, 100,000.00 paid in."""
     trade, v = suite.trade, suite.voucher
-    record, _ = trade.register(cast.tier1, DocType.INVOICE, keccak(text="page invoice 2026-117"),
-                               cast.hospital.address, 500_000 * CNY)
+    invoice_text = "page invoice 2026-117"
+    record, _ = trade.register(cast.tier1, DocType.INVOICE, keccak(text=invoice_text), cast.hospital.address,
+                               500_000 * CNY)
     first = v.call("slotCount") + 1
     due_day = (datetime.fromtimestamp(conn.block_timestamp(), tz=UTC) + timedelta(days=60)).date()
     limit_before = suite.registry.member(cast.hospital.address).credit_limit
     outstanding_before = v.call("outstandingOf", cast.hospital.address)
 
     shown = run_phase("core", settings(invoice=record, due=due_day.isoformat(), secondSlot=first + 1,
-                                       tier1=cast.tier1.address, orderText=ORDER_TEXT))
+                                       tier1=cast.tier1.address, orderText=ORDER_TEXT, invoiceText=invoice_text))
 
     assert shown["sections"] == {"documents": True, "issuer": True}
-    assert shown["toDecide"][:4] == [f"#{record}", "invoice", "MedSupply Co (tier 1)", "CNY 500,000.00"]
+    fingerprint = "0x" + keccak(text=invoice_text).hex()
+    assert shown["toDecide"][:5] == [f"#{record}", "invoice", "MedSupply Co (tier 1)", "CNY 500,000.00", fingerprint]
+    amended = "0x" + keccak(text=f"{invoice_text} (amended)").hex()
+    assert shown["wrongCopy"] == f"your invoice-2026-117.txt does NOT match ({amended})"
+    assert shown["rightCopy"] == "your invoice-2026-117.txt matches"
     assert shown["confirm"].startswith(f"confirmed: confirm invoice #{record}")
     assert trade.record(record).status == RecordStatus.CONFIRMED
     assert shown["invoiceRow"] == [f"#{record}", "MedSupply Co (tier 1)", "CNY 500,000.00", "CNY 500,000.00"]

@@ -168,6 +168,7 @@ KEY_OF_STRANGER = Account.from_key(keccak(text="offer board stranger")).key
         ("a supplier as financier", "does not hold the financier role"),
         ("a suspended financier", "is not an active member of the consortium (suspended)"),
         ("past its deadline", "the offer expired"),
+        ("valid after the voucher matures", "the offer outlives its voucher"),
         ("a nonce already cancelled", "already used or cancelled nonce 11"),
         ("a seller who does not hold it", "the desk would refuse this offer now: not holder: tokenId="),
         ("more than the voucher holds", "the desk would refuse this offer now: insufficient value"),
@@ -190,8 +191,10 @@ def test_an_offer_that_is_not_live_and_genuine_is_refused_and_nothing_is_kept(
         offer, key = offer_for(voucher, cast, now, financier=cast.tier2.address), cast.tier2.key
     elif case == "a suspended financier":
         suite.registry.suspend(cast.operator, cast.bank.address, keccak(text="fraud inquiry"))
-    elif case == "past its deadline":
-        offer = offer_for(voucher, cast, now, deadline=conn.block_timestamp())
+    elif case == "past its deadline":  # the desk's rule: expired once the chain's time is past it
+        offer = offer_for(voucher, cast, now, deadline=conn.block_timestamp() - 1)
+    elif case == "valid after the voucher matures":
+        offer = offer_for(voucher, cast, now, deadline=suite.voucher.slot(voucher >> 32).maturity + 1)
     elif case == "a nonce already cancelled":
         suite.desk.cancel_offer(cast.bank, 11)
     elif case == "a seller who does not hold it":
@@ -221,6 +224,7 @@ def test_an_offer_that_is_not_live_and_genuine_is_refused_and_nothing_is_kept(
         (lambda b: b["offer"].update(value="1e6"), "is not a whole number"),
         (lambda b: b["offer"].update(value=True), "is not a whole number"),
         (lambda b: b["offer"].update(rateBps=str(2**256)), "does not fit a uint256"),
+        (lambda b: b["offer"].update(nonce="9" * 5_000), "does not fit a uint256"),
         (lambda b: b["offer"].update(seller="0x12"), "the offer's seller '0x12' is not an address"),
         (lambda b: b["offer"].update(recourse="maybe"), "neither true nor false"),
         (lambda b: b.update(signature="0x1234"), "the signature is not 65 bytes of hex"),
@@ -248,6 +252,10 @@ def test_the_offers_endpoint_refuses_what_is_not_a_signed_offer_in_json(api):
     assert not_json.status_code == 400 and "the body is not JSON" in not_json.json()["error"]
     huge = requests.post(url, json={"offer": {}, "signature": "0x" + "00" * 20_000}, timeout=10)
     assert huge.status_code == 413 and "at most 16,384 bytes" in huge.json()["error"]
+    # Sent without a length (chunked): refused once the limit is passed, not read whole first.
+    chunks = (b"{" + b" " * 4_000 for _ in range(100))
+    streamed = requests.post(url, data=chunks, headers={"content-type": "application/json"}, timeout=10)
+    assert streamed.status_code == 413 and "at most 16,384 bytes" in streamed.json()["error"]
     assert requests.post(url + "?seller=0x1", json={}, timeout=10).status_code == 400
     for method in ("put", "delete", "patch"):
         assert getattr(requests, method)(url, timeout=10).status_code == 405

@@ -19,6 +19,7 @@ from tests.support import (
     CNY,
     DAY,
     KYC,
+    MAX_AMOUNT,
     NO_HASH,
     NOT_ACTIVE,
     Refusals,
@@ -31,7 +32,6 @@ from tests.support import (
 
 REASON = keccak(text="reason: sanctions screening")
 INVOICE_AMOUNT = 1_000_000 * CNY
-MAX_AMOUNT = 2**56 - 1  # a record's amount field, the voucher's MAX_VALUE
 
 
 def doc(text: str) -> bytes:

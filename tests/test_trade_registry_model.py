@@ -25,9 +25,8 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, ru
 from scf.chain.devnet import revert, set_balance, snapshot
 from scf.chain.reverts import ContractRevert
 from scf.contracts import DocType, RecordStatus, TradeRecord
-from tests.support import ETHER, fuzz_budget, member_key, mined_refusal
+from tests.support import ETHER, MAX_AMOUNT, fuzz_budget, member_key, mined_refusal
 
-MAX_AMOUNT = 2**56 - 1  # the voucher's MAX_VALUE, computed here, not read from the contract
 HASHES = [keccak(text=f"model document {i}") for i in range(3)]
 OUTCOMES: Counter[str] = Counter()
 

@@ -164,6 +164,7 @@ try {
     out.signedParties = await bank.textContent('[data-testid="offer-parties"]');
     const offer = await bank.inputValue('[data-testid="offer-json"]');
     out.offerSeller = JSON.parse(offer).offer.seller;
+    out.offerDeadline = JSON.parse(offer).offer.deadline;
     const nonce = JSON.parse(offer).offer.nonce;
     await bank.waitForSelector(`[data-testid="my-offer-${nonce}"]`);
     out.bankOffers = await bank.$$eval(`[data-testid="my-offer-${nonce}"] td`, (cells) => cells.map((c) => c.textContent));
@@ -277,6 +278,18 @@ try {
     }));
     await hospital.waitForSelector(`[data-testid="confirm-${s.invoice}"]`);
     out.toDecide = await hospital.$$eval(`[data-testid="record-${s.invoice}"] td`, (cells) => cells.map((c) => c.textContent));
+    // The hospital checks the fingerprint against its own copy first: a wrong copy, then the right one.
+    const compare = async (text) => {
+      await hospital.setInputFiles(`[data-testid="copy-${s.invoice}"]`, {
+        name: "invoice-2026-117.txt", mimeType: "text/plain", buffer: Buffer.from(text, "utf8"),
+      });
+      await hospital.waitForFunction((id) => document.querySelector(`[data-testid="copy-verdict-${id}"]`).textContent !== "", s.invoice);
+      const verdict = await hospital.textContent(`[data-testid="copy-verdict-${s.invoice}"]`);
+      await hospital.evaluate((id) => { document.querySelector(`[data-testid="copy-verdict-${id}"]`).textContent = ""; }, s.invoice);
+      return verdict;
+    };
+    out.wrongCopy = await compare(`${s.invoiceText} (amended)`);
+    out.rightCopy = await compare(s.invoiceText);
     await hospital.click(`[data-testid="confirm-${s.invoice}"]`);
     out.confirm = await waitTx(hospital);
     await hospital.waitForSelector(`[data-testid="issue-${s.invoice}"]`);

@@ -6,6 +6,7 @@ import re
 from typing import Any
 
 from eth_abi import decode as abi_decode
+from eth_abi.exceptions import DecodingError
 from eth_utils import function_signature_to_4byte_selector, to_checksum_address
 from hexbytes import HexBytes
 
@@ -83,6 +84,12 @@ class ErrorDecoder:
         raw = bytes(HexBytes(data)) if data else b""
         if len(raw) < 4:
             return ContractRevert("RevertWithoutReason", {}, None, raw)
+        try:
+            return self._decode(raw, prefer)
+        except DecodingError:  # a known selector over a body that is not its arguments (crafted or cut)
+            return ContractRevert("UnknownError", {"data": raw}, None, raw)
+
+    def _decode(self, raw: bytes, prefer: str | None) -> ContractRevert:
         selector, body = raw[:4], raw[4:]
         if selector == bytes.fromhex("08c379a0"):  # Error(string)
             (message,) = abi_decode(["string"], body)

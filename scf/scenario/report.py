@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from scf.losses import DefaultPosition
-from scf.money import DAY, fmt, fmt_day, from_minor, to_minor
+from scf.money import DAY, effective_annual_cost, fmt, fmt_day, from_minor, to_minor
 from scf.text import printable, printable_lines, tree_lines
 
 
@@ -42,9 +42,11 @@ class Financing:
 
     @property
     def effective_annual_rate(self) -> Decimal:
-        """Cost of the cash received, annualised on ACT/365: (value/price - 1) * 365 / days."""
-        days = Decimal(self.seconds_to_maturity) / DAY
-        return (Decimal(self.value) / Decimal(self.price) - 1) * Decimal(365) / days
+        """Cost of the cash received, annualised on ACT/365 (``scf.money.effective_annual_cost``)."""
+        cost = effective_annual_cost(self.value, self.price, self.seconds_to_maturity)
+        if cost is None:
+            raise ValueError("no effective rate: nothing was received or nothing is left to run")
+        return Decimal(cost.numerator) / Decimal(cost.denominator)
 
 
 @dataclass

@@ -69,6 +69,13 @@ export function parseAmount(text) {
 
 export const formatDate = (seconds) => new Date(Number(seconds) * 1000).toISOString().slice(0, 10);
 
+/** "2026-12-04 17:18": a time in UTC to the minute; a time no date can hold (a deadline in
+ *  the year 300000, say) is shown as its number rather than breaking the page. */
+export function formatTime(seconds) {
+  const when = new Date(Number(seconds) * 1000);
+  return Number.isNaN(when.getTime()) ? `${seconds} (unix seconds)` : when.toISOString().slice(0, 16).replace("T", " ");
+}
+
 /** Token ids encode their slot: 4294967298n -> "1.2". */
 export const label = (tokenId) => `${BigInt(tokenId) >> SERIAL_BITS}.${BigInt(tokenId) & SERIAL_MASK}`;
 
@@ -189,6 +196,7 @@ export class MemberClient {
         slot,
         value,
         frozen,
+        debtorAddress: s.debtor,
         debtor: debtor.name || s.debtor,
         maturity: s.maturity,
         funded: s.funded >= s.faceValue,
@@ -234,7 +242,7 @@ export class MemberClient {
     const out = [];
     for (const log of logs) {
       const r = await this.record(log.args.recordId);
-      out.push({ ...r, registrantName: await this.memberName(r.registrant) });
+      out.push({ ...r, docHash: log.args.docHash, registrantName: await this.memberName(r.registrant) });
     }
     return out;
   }
@@ -349,10 +357,19 @@ export class MemberClient {
     for (const [action, log] of seen) {
       const [approvals, threshold] = await this.read("ConsortiumRegistry", "actionApprovals", [registry, action]);
       if (approvals === 0 || approvals >= threshold) continue;
-      const tx = await this.publicClient.getTransaction({ hash: log.transactionHash });
-      const call = decodeFunctionData({ abi: this.abi("ConsortiumRegistry"), data: tx.input });
       const mine = await this.read("ConsortiumRegistry", "hasApprovedAction", [registry, action, this.account]);
-      out.push({ action, functionName: call.functionName, args: call.args, approvals, threshold, mine });
+      // Only a call sent straight to the registry says what the act is; one that came through
+      // another contract (an operator's multisig wallet) is listed, not decoded or co-signed.
+      const tx = await this.publicClient.getTransaction({ hash: log.transactionHash });
+      let call = null;
+      if (tx.to && getAddress(tx.to) === getAddress(registry)) {
+        try {
+          call = decodeFunctionData({ abi: this.abi("ConsortiumRegistry"), data: tx.input });
+        } catch {
+          call = null;
+        }
+      }
+      out.push({ action, functionName: call?.functionName ?? null, args: call?.args ?? [], approvals, threshold, mine });
     }
     return out;
   }
@@ -551,8 +568,8 @@ export class MemberClient {
     const tuple = this.parseOffer(offer);
     if (tuple.seller !== this.account) throw new NotOfferSellerError(tuple.seller, this.account);
     const { timestamp } = await this.publicClient.getBlock();
-    if (tuple.deadline < timestamp) {
-      throw new TxError(`the offer expired on ${new Date(Number(tuple.deadline) * 1000).toISOString().slice(0, 16).replace("T", " ")} UTC: ask the financier for a new one`);
+    if (timestamp > tuple.deadline) { // the desk's rule (OfferExpired)
+      throw new TxError(`the offer expired on ${formatTime(tuple.deadline)} UTC: ask the financier for a new one`);
     }
     return this.send("DiscountDesk", "discount", [tuple, signature]);
   }
@@ -663,10 +680,12 @@ export function dayToSeconds(day) {
 export function portfolio(vouchers) {
   const groups = new Map();
   for (const v of vouchers) {
-    const key = `${v.debtor}|${v.maturity}`;
-    const g = groups.get(key) ?? { debtor: v.debtor, maturity: v.maturity, count: 0, value: 0n, funded: v.funded };
+    // By the debtor's address: two firms may choose the same name.
+    const key = `${v.debtorAddress}|${v.maturity}`;
+    const g = groups.get(key) ?? { debtor: v.debtor, maturity: v.maturity, count: 0, value: 0n, funded: true };
     g.count += 1;
     g.value += v.value;
+    g.funded &&= v.funded; // paid in full only when every slot in the group is
     groups.set(key, g);
   }
   return [...groups.values()].sort((a, b) => (a.maturity === b.maturity ? a.debtor.localeCompare(b.debtor) : a.maturity < b.maturity ? -1 : 1));

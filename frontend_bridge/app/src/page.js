@@ -4,6 +4,7 @@ import {
   DOC_TYPES,
   dayToSeconds,
   formatDate,
+  formatTime,
   hashFile,
   label,
   loadArtifacts,
@@ -151,7 +152,9 @@ async function refresh() {
     row.append(actions);
     $("vouchers").append(row);
   }
-  await refreshLineage(vouchers);
+  // Each part on its own: one that cannot be shown (an odd offer, a node's hiccup) says so in
+  // its place and leaves the others working.
+  await guarded("lineage-note", () => refreshLineage(vouchers));
   const held = portfolio(vouchers);
   $("portfolio").replaceChildren(...(held.length ? [] : [emptyRow(5)]));
   for (const g of held) {
@@ -160,14 +163,24 @@ async function refresh() {
       cell(money(g.value), { className: "num" }), cell(g.funded ? "in full" : "not yet in full"));
     $("portfolio").append(row);
   }
-  await refreshOffers();
+  await guarded("board-note", refreshOffers);
   const trading = m.roles.includes("core enterprise") || m.roles.includes("supplier");
   $("documents-section").hidden = !trading;
   $("issuer-section").hidden = !m.roles.includes("core enterprise");
   $("operator-section").hidden = !operator;
-  if (operator) await refreshConsole();
-  const named = trading ? await refreshDocuments() : [];
-  if (m.roles.includes("core enterprise")) await refreshIssuing(named);
+  if (operator) await guarded("threshold", refreshConsole);
+  let named = [];
+  if (trading) await guarded("doc-hash", async () => { named = await refreshDocuments(); });
+  if (m.roles.includes("core enterprise")) await guarded("credit-line", () => refreshIssuing(named));
+}
+
+/** Runs one part of the refresh; its failure is written where that part shows its status. */
+async function guarded(noteId, fn) {
+  try {
+    await fn();
+  } catch (error) {
+    $(noteId).textContent = `this part could not be shown: ${client.describeError(error)}`;
+  }
 }
 
 /** "setCreditLimit City Hospital Group → CNY 6,000,000.00": a registry call in people's terms. */
@@ -209,10 +222,13 @@ async function refreshConsole() {
   for (const p of pending) {
     const row = document.createElement("tr");
     row.dataset.testid = `action-${p.action}`;
-    const what = describeCall(p, names);
+    const what = p.functionName ? describeCall(p, names)
+      : `act ${p.action.slice(0, 10)}… begun through another contract (not shown here)`;
     row.append(cell(what), cell(`${p.approvals} of ${p.threshold}`));
     const actions = document.createElement("td");
-    if (p.mine) actions.append(Object.assign(document.createElement("span"), { className: "muted", textContent: "approved" }));
+    const note = (text) => Object.assign(document.createElement("span"), { className: "muted", textContent: text });
+    if (p.mine) actions.append(note("approved"));
+    else if (!p.functionName) actions.append(note("co-sign it the way it was begun"));
     else actions.append(button("Co-sign", `cosign-${p.action}`, () => act(`co-sign: ${what}`, () => client.coSign(p))));
     row.append(actions);
     $("pending-actions").append(row);
@@ -250,15 +266,27 @@ async function refreshConsole() {
 async function refreshDocuments() {
   const named = await client.recordsNamingMe();
   const waiting = named.filter((r) => r.status === "registered");
-  $("to-decide").replaceChildren(...(waiting.length ? [] : [emptyRow(5)]));
+  $("to-decide").replaceChildren(...(waiting.length ? [] : [emptyRow(6)]));
   for (const r of waiting) {
     const row = document.createElement("tr");
     row.dataset.testid = `record-${r.recordId}`;
     row.append(cell(`#${r.recordId}`), cell(r.docType), cell(r.registrantName || r.registrant),
-      cell(money(r.amount), { className: "num" }));
+      cell(money(r.amount), { className: "num" }), cell(r.docHash, { className: "hash", testid: `fingerprint-${r.recordId}` }));
     const actions = document.createElement("td");
     actions.className = "row";
-    actions.append(
+    // Before confirming, the counterparty checks the fingerprint against its own copy.
+    const copy = Object.assign(document.createElement("input"), { type: "file" });
+    copy.setAttribute("aria-label", `your copy of ${r.docType} #${r.recordId}, to compare`);
+    copy.dataset.testid = `copy-${r.recordId}`;
+    const verdict = Object.assign(document.createElement("span"), { className: "muted" });
+    verdict.dataset.testid = `copy-verdict-${r.recordId}`;
+    copy.onchange = async () => {
+      const file = copy.files[0];
+      if (!file) return;
+      const mine = await hashFile(file);
+      verdict.textContent = mine === r.docHash ? `your ${file.name} matches` : `your ${file.name} does NOT match (${mine})`;
+    };
+    actions.append(copy, verdict,
       button("Confirm", `confirm-${r.recordId}`, () => act(`confirm ${r.docType} #${r.recordId}`,
         () => client.decideDocument(r.recordId, true))),
       button("Reject", `reject-${r.recordId}`, () => act(`reject ${r.docType} #${r.recordId}`,
@@ -349,10 +377,10 @@ async function refreshLineage(vouchers) {
   }
   $("lineage-slot").value = chosen;
   const res = await fetch(`./api/slots/${chosen}`);
-  if (!res.ok) {
-    $("lineage-note").textContent = res.status === 404
-      ? "The lineage picture comes from the read API (make serve); each voucher's lineage is in the table below."
-      : `the read API answered ${res.status}`;
+  if (!res.ok) { // no read API here (404), or a proxy that keeps the slot route from members (403)
+    $("lineage-note").textContent =
+      "The lineage picture needs the read API's slot route, not served here: each voucher's lineage is in the table below.";
+    if (treeChart) treeChart.clear();
     return;
   }
   const detail = await res.json();
@@ -415,7 +443,7 @@ const button = (text, testid, onclick) => {
   b.dataset.testid = testid;
   return b;
 };
-const until = (deadline) => new Date(Number(deadline) * 1000).toISOString().slice(0, 16).replace("T", " ");
+const until = formatTime;
 
 /** The board's offers for this member's vouchers (as seller) and its own (as financier). */
 async function refreshOffers() {
@@ -441,19 +469,22 @@ async function refreshOffers() {
     const row = document.createElement("tr");
     row.dataset.testid = `offer-${o.offer.financier}-${o.offer.nonce}`;
     const cost = o.effectiveAnnualCost === null ? "n/a" : `${(Number(o.effectiveAnnualCost) * 100).toFixed(2)} % a year`;
+    // The price is the chain's quote for the signed terms, not the board's word for it.
+    const price = await client.quote(o.offer.tokenId, o.offer.value, o.offer.rateBps).catch(() => null);
+    const voucher = label(BigInt(o.offer.tokenId));
     row.append(
-      cell(o.voucher),
+      cell(voucher),
       cell(o.financier.name || o.financier.address),
       cell(money(o.offer.value), { className: "num" }),
       cell(percent(o.offer.rateBps)),
-      cell(money(o.price), { className: "num", testid: "offer-price" }),
+      cell(price === null ? "n/a" : money(price), { className: "num", testid: "offer-price" }),
       cell(cost, { testid: "offer-cost" }),
       cell(until(o.offer.deadline)),
     );
     const actions = document.createElement("td");
     if (o.takeable) {
       actions.append(button("Take", `take-${o.offer.nonce}`, () =>
-        act(`discount ${o.voucher} at ${percent(o.offer.rateBps)} for ${money(o.price)}`,
+        act(`discount ${voucher} at ${percent(o.offer.rateBps)} for ${price === null ? "the quoted price" : money(price)}`,
           () => client.submitOffer(o.offer, o.signature))));
     } else {
       actions.append(Object.assign(document.createElement("span"), {
@@ -609,9 +640,21 @@ $("unfreeze").onclick = () => act(`unfreeze ${$("freeze-token").value}`,
   async () => client.unfreeze(parseVoucher($("freeze-token").value)));
 $("lineage-slot").onchange = () => busy(refresh);
 $("refresh").onclick = () => busy(refresh);
-// New offers and the chain's changes appear without a reload; never while an action runs.
-setInterval(() => {
-  if (client && running === 0) busy(refresh).catch(() => {});
+// New offers and the chain's changes appear without a reload: on a new block, never while an
+// action runs or while the member is filling in a row (a refresh rebuilds the rows).
+let lastBlock = null;
+const editing = () => {
+  const focused = document.activeElement;
+  return (focused && focused !== document.body && focused.closest("tbody") !== null)
+    || [...document.querySelectorAll("main tbody input")].some((i) => i.type !== "file" && i.value !== "")
+    || document.querySelector("main tbody details[open]") !== null;
+};
+setInterval(async () => {
+  if (!client || running > 0 || editing()) return;
+  const block = await client.publicClient.getBlockNumber().catch(() => null);
+  if (block === null || block === lastBlock) return;
+  lastBlock = block;
+  busy(refresh).catch(() => {});
 }, 5000);
 
 if (window.ethereum) $("connect").click();
