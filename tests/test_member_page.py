@@ -267,6 +267,9 @@ def test_members_accept_split_discount_and_redeem_from_the_page(
     assert suite.token.balance_of(cast.bank.address) == BANK_OPENING_CASH - price
     assert f"cash: CNY {price // 100:,}.{price % 100:02d}" in shown["tier1Member"]
     assert paid == fmt(price)  # the bank's "you paid" is what tier 1 received
+    due_day = datetime.fromtimestamp(suite.voucher.slot(slot).maturity, tz=UTC).date().isoformat()
+    assert f"redeemable from {due_day}" in shown["redeemBeforeMaturity"]
+    assert "Redeem" not in shown["redeemBeforeMaturity"]
 
     # Maturity: the hospital pays; tier 2 redeems its voucher from its page.
     suite.token.approve(cast.hospital, v.address, face)
@@ -417,7 +420,8 @@ def test_operators_approve_raise_suspend_reinstate_and_freeze_from_their_console
 
     assert shown["threshold"] == "Acts that admit or give more take 2 operators' approval."
     assert shown["approve1"].startswith("confirmed: approve Northern Valves Ltd")
-    assert shown["application1"][2] == "1 of 2"
+    assert shown["application1"][2:4] == ["1 of 2", "approvedReject"]  # its own approval given: no second
+    assert shown["approveOffered1"] is False
     assert shown["raise"].startswith("confirmed: credit line of City Hospital Group to 6000000.00")
     assert shown["noReason"].startswith("failed") and "give a reason" in shown["noReason"]
     assert shown["suspend"].startswith("confirmed: suspend")

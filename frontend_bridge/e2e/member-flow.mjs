@@ -202,6 +202,7 @@ try {
     await tier1.click('[data-testid="submit-offer"]');
     out.replay = await waitTx(tier1);
     out.tier1Member = await tier1.textContent('[data-testid="member"]');
+    out.redeemBeforeMaturity = await tier1.textContent(`[data-testid="voucher-${root}"]`);
 
     // The bank publishes a second offer and cancels it: the chain spends the nonce, the board
     // drops it, and the bank's list is empty again.
@@ -344,6 +345,7 @@ try {
     await op.click(`[data-testid="approve-${s.applicant}"]`);
     out.approve1 = await waitTx(op);
     out.application1 = await rowCells(op, `application-${s.applicant}`);
+    out.approveOffered1 = (await op.$(`[data-testid="approve-${s.applicant}"]`)) !== null;
     await op.fill(`[data-testid="new-limit-${s.hospital}"]`, "6000000.00");
     await op.click(`[data-testid="set-limit-${s.hospital}"]`);
     out.raise = await waitTx(op);

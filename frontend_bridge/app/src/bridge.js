@@ -339,8 +339,11 @@ export class MemberClient {
     const firms = [];
     for (const [address, name] of names) {
       const m = await this.read("ConsortiumRegistry", "memberOf", [address]);
-      firms.push({ address, name, status: MEMBER_STATUS[m.status], roles: roleNames(m.roles), approvals: m.approvals,
-        creditLimit: m.creditLimit });
+      const status = MEMBER_STATUS[m.status];
+      const approvedByMe = status === "pending"
+        && await this.read("ConsortiumRegistry", "hasApproved", [address, this.account]);
+      firms.push({ address, name, status, roles: roleNames(m.roles), approvals: m.approvals,
+        creditLimit: m.creditLimit, approvedByMe });
     }
     return { threshold, firms };
   }

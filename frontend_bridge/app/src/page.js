@@ -120,6 +120,7 @@ async function refresh() {
   }
 
   const vouchers = await client.myVouchers();
+  const { timestamp: chainTime } = await client.publicClient.getBlock();
   $("vouchers").replaceChildren(...(vouchers.length ? [] : [emptyRow(6)]));
   for (const v of vouchers) {
     const row = document.createElement("tr");
@@ -148,7 +149,11 @@ async function refresh() {
     redeem.onclick = () => act(`redeem ${v.label}`, () => client.redeem(v.tokenId));
     const handOver = button("Hand over whole", `handover-${v.label}`, () =>
       act(`hand ${v.label} over to ${to.value.trim()}`, async () => client.handOver(v.tokenId, to.value.trim())));
-    actions.append(to, amount, send, handOver, redeem, moreActions(v, vouchers, amount));
+    // Redeem is offered from maturity on (the chain then decides: paid in full, or pro rata
+    // once the slot is overdue); before, the row says when.
+    const due = chainTime >= v.maturity ? redeem
+      : Object.assign(document.createElement("span"), { className: "muted", textContent: `redeemable from ${formatDate(v.maturity)}` });
+    actions.append(to, amount, send, handOver, due, moreActions(v, vouchers, amount));
     row.append(actions);
     $("vouchers").append(row);
   }
@@ -209,8 +214,10 @@ async function refreshConsole() {
     row.append(cell(`${f.name} (${f.address})`), cell(f.roles.join(", ")), cell(`${f.approvals} of ${threshold}`));
     const actions = document.createElement("td");
     actions.className = "row";
+    // An operator approves a round once (the registry refuses a second: AlreadyApproved).
     actions.append(
-      button("Approve", `approve-${f.address}`, () => act(`approve ${f.name}`, () => client.approveApplicant(f.address))),
+      f.approvedByMe ? Object.assign(document.createElement("span"), { className: "muted", textContent: "approved" })
+        : button("Approve", `approve-${f.address}`, () => act(`approve ${f.name}`, () => client.approveApplicant(f.address))),
       button("Reject", `reject-app-${f.address}`, () => act(`reject ${f.name}`,
         () => client.rejectApplicant(f.address, $("op-reason").value))),
     );
