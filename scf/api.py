@@ -463,10 +463,9 @@ def create_app(service: ReadService, *, web_dir: Path | None = None, bridge_dir:
         except ValueError as exc:
             raise BadRequest(f"the body is not JSON: {exc}") from None
         try:
-            published, new = await run_in_threadpool(board().publish, payload)
+            published, new, terms = await run_in_threadpool(board().publish, payload)
         except OfferRefused as exc:
             raise BadRequest(f"offer refused: {exc}") from None
-        (terms,) = await run_in_threadpool(board().terms, [(published.offer, published.signature)])
         return JSONResponse(offer_json(service.current(), published, terms), status_code=201 if new else 200)
 
     async def error(request: Request, exc: Exception) -> Response:

@@ -158,14 +158,16 @@ class OfferBoard:
 
     # ------------------------------------------------------------------ publishing
 
-    def publish(self, payload: Any) -> tuple[PublishedOffer, bool]:
-        """Checks and stores an offer; (the offer, whether it is new). Raises OfferRefused."""
+    def publish(self, payload: Any) -> tuple[PublishedOffer, bool, Terms]:
+        """Checks and stores an offer; (the offer, whether it is new, what taking it would do
+        now). Raises OfferRefused."""
         offer, signature = parse_offer(payload)
         desk, conn = self.suite.desk, self.suite.conn
         digest = offer_digest(offer, conn.chain_id, desk.address)
         known = self._get(digest)
         if known is not None:
-            return known, False
+            (terms,) = self.terms([(known.offer, known.signature)])
+            return known, False, terms
         self._check_signature(offer, signature)
         member = self.suite.registry.member(offer.financier)
         if member.status != MemberStatus.ACTIVE:
@@ -203,7 +205,7 @@ class OfferBoard:
                  json.dumps(published.to_json()), now),
             )
             self.db.commit()
-        return published, True
+        return published, True, terms
 
     def _check_signature(self, offer: DiscountOffer, signature: bytes) -> None:
         """The signature must recover to the financier. A financier that is a contract (a

@@ -145,8 +145,19 @@ export class MemberClient {
   }
 
   /** The name a member last applied or was admitted with: the registry keeps it in these
-   *  events only, not in the member record. */
-  async memberName(address) {
+   *  events only, not in the member record. Read once until `forgetNames`: a page lists the
+   *  same debtors, sellers and creditors in many rows. */
+  memberName(address) {
+    this.names ??= new Map();
+    if (!this.names.has(address)) this.names.set(address, this.readMemberName(address));
+    return this.names.get(address);
+  }
+
+  forgetNames() {
+    this.names = new Map();
+  }
+
+  async readMemberName(address) {
     const [applied, admitted] = await Promise.all([
       this.logs("ConsortiumRegistry", "MembershipApplied", { applicant: address }),
       this.logs("ConsortiumRegistry", "MemberAdmitted", { account: address }),
@@ -645,15 +656,16 @@ export class OfferBoard {
     return body.items;
   }
 
-  /** Publishes a signed offer; throws TxError with the board's reason when it refuses it. */
+  /** Publishes a signed offer: the board's answer, or null when the page is served without a
+   *  board. Throws TxError with the board's reason when it refuses the offer. */
   async publish(signed) {
     const res = await fetch(this.url, {
       method: "POST",
       headers: { "content-type": "application/json" },
       body: offerToJson(signed),
     });
+    if (res.status === 404) return null;
     const body = await res.json().catch(() => ({}));
-    if (res.status === 404) throw new TxError("this page is served without an offer board: send the offer as JSON");
     if (!res.ok) throw new TxError(body.error ?? `the offer board answered ${res.status}`);
     return body;
   }

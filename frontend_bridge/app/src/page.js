@@ -78,6 +78,9 @@ function cell(text, { className, testid, colSpan } = {}) {
   return td;
 }
 
+/** A remark in place of an action or a value: grey text. */
+const muted = (text = "") => Object.assign(document.createElement("span"), { className: "muted", textContent: text });
+
 const emptyRow = (colSpan) => {
   const row = document.createElement("tr");
   row.append(cell("none", { className: "muted", colSpan }));
@@ -86,6 +89,7 @@ const emptyRow = (colSpan) => {
 
 async function refresh() {
   if (!client) return;
+  client.forgetNames(); // names are read once per refresh (a firm may apply again under another)
   const m = await client.member();
   const cash = await client.cash();
   const operator = await client.isOperator();
@@ -152,7 +156,7 @@ async function refresh() {
     // Redeem is offered from maturity on (the chain then decides: paid in full, or pro rata
     // once the slot is overdue); before, the row says when.
     const due = chainTime >= v.maturity ? redeem
-      : Object.assign(document.createElement("span"), { className: "muted", textContent: `redeemable from ${formatDate(v.maturity)}` });
+      : muted(`redeemable from ${formatDate(v.maturity)}`);
     actions.append(to, amount, send, handOver, due, moreActions(v, vouchers, amount));
     row.append(actions);
     $("vouchers").append(row);
@@ -216,7 +220,7 @@ async function refreshConsole() {
     actions.className = "row";
     // An operator approves a round once (the registry refuses a second: AlreadyApproved).
     actions.append(
-      f.approvedByMe ? Object.assign(document.createElement("span"), { className: "muted", textContent: "approved" })
+      f.approvedByMe ? muted("approved")
         : button("Approve", `approve-${f.address}`, () => act(`approve ${f.name}`, () => client.approveApplicant(f.address))),
       button("Reject", `reject-app-${f.address}`, () => act(`reject ${f.name}`,
         () => client.rejectApplicant(f.address, $("op-reason").value))),
@@ -233,9 +237,8 @@ async function refreshConsole() {
       : `act ${p.action.slice(0, 10)}… begun through another contract (not shown here)`;
     row.append(cell(what), cell(`${p.approvals} of ${p.threshold}`));
     const actions = document.createElement("td");
-    const note = (text) => Object.assign(document.createElement("span"), { className: "muted", textContent: text });
-    if (p.mine) actions.append(note("approved"));
-    else if (!p.functionName) actions.append(note("co-sign it the way it was begun"));
+    if (p.mine) actions.append(muted("approved"));
+    else if (!p.functionName) actions.append(muted("co-sign it the way it was begun"));
     else actions.append(button("Co-sign", `cosign-${p.action}`, () => act(`co-sign: ${what}`, () => client.coSign(p))));
     row.append(actions);
     $("pending-actions").append(row);
@@ -285,7 +288,7 @@ async function refreshDocuments() {
     const copy = Object.assign(document.createElement("input"), { type: "file" });
     copy.setAttribute("aria-label", `your copy of ${r.docType} #${r.recordId}, to compare`);
     copy.dataset.testid = `copy-${r.recordId}`;
-    const verdict = Object.assign(document.createElement("span"), { className: "muted" });
+    const verdict = muted();
     verdict.dataset.testid = `copy-verdict-${r.recordId}`;
     copy.onchange = async () => {
       const file = copy.files[0];
@@ -450,7 +453,6 @@ const button = (text, testid, onclick) => {
   b.dataset.testid = testid;
   return b;
 };
-const until = formatTime;
 
 /** The board's offers for this member's vouchers (as seller) and its own (as financier). */
 async function refreshOffers() {
@@ -486,7 +488,7 @@ async function refreshOffers() {
       cell(percent(o.offer.rateBps)),
       cell(price === null ? "n/a" : money(price), { className: "num", testid: "offer-price" }),
       cell(cost, { testid: "offer-cost" }),
-      cell(until(o.offer.deadline)),
+      cell(formatTime(o.offer.deadline)),
     );
     const actions = document.createElement("td");
     if (o.takeable) {
@@ -494,9 +496,7 @@ async function refreshOffers() {
         act(`discount ${voucher} at ${percent(o.offer.rateBps)} for ${price === null ? "the quoted price" : money(price)}`,
           () => client.submitOffer(o.offer, o.signature))));
     } else {
-      actions.append(Object.assign(document.createElement("span"), {
-        className: "muted", textContent: `cannot be taken now: ${o.refusal}`,
-      }));
+      actions.append(muted(`cannot be taken now: ${o.refusal}`));
     }
     row.append(actions);
     $("offers-for-me").append(row);
@@ -506,7 +506,7 @@ async function refreshOffers() {
   for (const t of taken) {
     const row = document.createElement("tr");
     row.dataset.testid = `taken-${label(t.financierTokenId)}`;
-    row.append(cell(until(t.timestamp)), cell(t.sellerName || t.seller), cell(label(t.financierTokenId)),
+    row.append(cell(formatTime(t.timestamp)), cell(t.sellerName || t.seller), cell(label(t.financierTokenId)),
       cell(money(t.value), { className: "num" }), cell(percent(t.rateBps)), cell(money(t.price), { className: "num" }));
     $("offers-taken").append(row);
   }
@@ -519,7 +519,7 @@ async function refreshOffers() {
       cell(o.seller.name || o.seller.address),
       cell(money(o.offer.value), { className: "num" }),
       cell(percent(o.offer.rateBps)),
-      cell(until(o.offer.deadline)),
+      cell(formatTime(o.offer.deadline)),
       cell(o.takeable ? "open" : `cannot be taken now: ${o.refusal}`),
     );
     const actions = document.createElement("td");
@@ -576,11 +576,7 @@ $("sign-offer").onclick = () => busy(async () => {
     await showParties(signed.offer);
     const price = await client.quote(tokenId, value, rateBps);
     $("quote").textContent = `price now: ${money(price)}`;
-    let where = "send the JSON below to the seller";
-    if ((await board.list({ financier: client.account })) !== null) {
-      await board.publish(signed);
-      where = "published on the offer board";
-    }
+    const where = (await board.publish(signed)) ? "published on the offer board" : "send the JSON below to the seller";
     txStatus("confirmed", `offer for ${label(tokenId)} signed and ${where}`);
     await refreshOffers();
   } catch (error) {
