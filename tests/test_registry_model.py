@@ -393,10 +393,10 @@ class RegistryMachine(RuleBasedStateMachine):
         for address, roles, credit, kyc, name in batch:
             if expected is not None:
                 break
-            expected = self.profile_error(roles, name, kyc)
+            # The order of admit's checks: profile, status, then the credit line.
+            expected = self.profile_error(roles, name, kyc) or self.status_error(address, (MemberStatus.NONE,))
             if expected is None and credit != 0 and not roles & CORE:
                 expected = ("NotCoreEnterprise", {"account": address})
-            expected = expected or self.status_error(address, (MemberStatus.NONE,))
         reached, digest = False, b""
         if expected is None:
             call = ADMIT_BATCH + abi_encode([ADMISSIONS], [list(batch)])

@@ -273,10 +273,7 @@ contract ConsortiumRegistry is AccessControlEnumerable, IConsortiumRegistry {
         onlyOperator
         returns (bool admitted)
     {
-        Member storage m = _admissible(account, name, roles, kycHash, creditLimit);
-        if (m.status != MemberStatus.None && m.status != MemberStatus.Pending) {
-            revert UnexpectedStatus(account, m.status);
-        }
+        Member storage m = _admissible(account, name, roles, kycHash, creditLimit, true);
         bytes32 action =
             keccak256(abi.encode(this.admit.selector, account, keccak256(bytes(name)), roles, kycHash, creditLimit, m.round));
         if (!_approveAction(address(this), action, msg.sender)) return false;
@@ -301,8 +298,7 @@ contract ConsortiumRegistry is AccessControlEnumerable, IConsortiumRegistry {
         // refused to its first operator, not to the one who would reach the threshold.
         for (uint256 i = 0; i < batch.length; ++i) {
             Admission calldata a = batch[i];
-            Member storage m = _admissible(a.account, a.name, a.roles, a.kycHash, a.creditLimit);
-            if (m.status != MemberStatus.None) revert UnexpectedStatus(a.account, m.status);
+            _admissible(a.account, a.name, a.roles, a.kycHash, a.creditLimit, false);
         }
         if (!_approveAction(address(this), keccak256(msg.data), msg.sender)) return false;
         for (uint256 i = 0; i < batch.length; ++i) {
@@ -599,17 +595,25 @@ contract ConsortiumRegistry is AccessControlEnumerable, IConsortiumRegistry {
         if (uint8(head) == uint8(MemberStatus.Active)) roles = uint8(head >> 8);
     }
 
-    /// @dev The checks an admission passes whatever its path; returns the firm's record.
-    function _admissible(address account, string calldata name, uint8 roles, bytes32 kycHash, uint256 creditLimit)
-        private
-        view
-        returns (Member storage m)
-    {
+    /// @dev The checks an admission passes whatever its path, in the order `admit` always had:
+    ///      address, profile, status (never seen; or pending, with `pendingToo`), credit line.
+    ///      Returns the firm's record.
+    function _admissible(
+        address account,
+        string calldata name,
+        uint8 roles,
+        bytes32 kycHash,
+        uint256 creditLimit,
+        bool pendingToo
+    ) private view returns (Member storage m) {
         if (account == address(0)) revert ZeroAddress();
         _validateProfile(name, roles, kycHash);
+        m = _members[account];
+        if (m.status != MemberStatus.None && !(pendingToo && m.status == MemberStatus.Pending)) {
+            revert UnexpectedStatus(account, m.status);
+        }
         if (creditLimit > type(uint128).max) revert CreditLimitTooLarge(creditLimit);
         if (creditLimit != 0 && roles & Roles.CORE_ENTERPRISE == 0) revert NotCoreEnterprise(account);
-        m = _members[account];
     }
 
     /// @dev The one write path of an admission: the firm becomes an active member.
