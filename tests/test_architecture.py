@@ -8,7 +8,7 @@ import pytest
 LAYERS = (
     {"cli"},
     {"scenario", "api"},
-    {"deploy", "seed", "inspect", "member", "export", "sources", "watch", "offers"},
+    {"deploy", "seed", "inspect", "member", "export", "sources", "watch", "offers", "vault"},
     {"losses", "supervision"},
     {"suite", "indexer"},
     {"contracts", "manifest", "wallet"},

@@ -73,6 +73,13 @@ class TradeRegistry(ContractClient):
         r = self.call("recordOf", record_id)
         return TradeRecord(record_id, r[0], DocType(r[1]), RecordStatus(r[2]), *r[3:])
 
+    def doc_hash(self, record_id: int) -> bytes | None:
+        """What record ``record_id`` anchored (its ``DocumentRegistered`` event; the record keeps
+        no copy), or None for a record that does not exist."""
+        event = self.contract.events.DocumentRegistered
+        logs = self.conn.read(lambda: event.get_logs(from_block=0, argument_filters={"recordId": record_id}))
+        return bytes(logs[0]["args"]["docHash"]) if logs else None
+
     def record_id_of(self, doc_hash: bytes, party_a: str, party_b: str) -> int:
         """The record anchoring ``doc_hash`` between the two parties (either order), or 0."""
         return int(self.call("recordIdOf", doc_hash, party_a, party_b))

@@ -1,0 +1,128 @@
+"""The document vault, as a financing story: tier 1 files its order, delivery note and invoice
+with the hospital, sealed for the two of them and the regulator the consortium's policy names;
+only salted commitments go on chain; the hospital opens and confirms each; tier 1 pays tier 3
+with part of the voucher and discloses the trail to it; tier 3 discloses it to the bank it
+negotiates with, and the bank's tooling opens and verifies every document against the chain.
+Expected commitments are recomputed here from the documents and the salts with plain keccak."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from eth_utils import keccak
+
+from scf.contracts import DocType, RecordStatus
+from scf.vault import Vault, VaultDesk, VaultError
+from tests.support import CNY, DAY
+
+FACE = 1_000_000 * CNY
+ORDER = b"PO-7731: 400 infusion pumps, 1,000,000.00 CNY, delivery by 2027-01-15"
+DELIVERY = b"DN-7731: 400 infusion pumps delivered to City Hospital, signed J. Wu"
+INVOICE = b"INV-7731: 1,000,000.00 CNY, due 90 days"
+
+
+@pytest.fixture
+def vault(tmp_path):
+    v = Vault(tmp_path / "vault")
+    yield v
+    v.close()
+
+
+@pytest.fixture
+def desks(vault, suite, cast):
+    """Every member's desk at the vault, each with its key card published; the operator's
+    policy names the regulator as escrow."""
+    people = {name: VaultDesk(vault, suite, getattr(cast, name))
+              for name in ("hospital", "tier1", "tier3", "bank", "auditor", "operator", "tier2")}
+    for name, desk in people.items():
+        if name != "operator":
+            desk.publish_key()
+    people["operator"].set_policy([cast.auditor.address])
+    return people
+
+
+def _trail(desks, cast, suffix: bytes = b""):
+    """Tier 1 files order -> delivery -> invoice with the hospital, which confirms each."""
+    tier1, hospital = desks["tier1"], desks["hospital"]
+    order, _ = tier1.put_trade_document(DocType.ORDER, ORDER + suffix, "po.txt", cast.hospital.address, FACE)
+    hospital.confirm(order)
+    delivery, _ = tier1.put_trade_document(
+        DocType.DELIVERY_NOTE, DELIVERY + suffix, "dn.txt", cast.hospital.address, FACE, order)
+    hospital.confirm(delivery)
+    invoice, _ = tier1.put_trade_document(
+        DocType.INVOICE, INVOICE + suffix, "inv.txt", cast.hospital.address, FACE, delivery)
+    hospital.confirm(invoice)
+    return order, delivery, invoice
+
+
+def test_the_trail_travels_sealed_and_the_bank_verifies_every_document(suite, cast, desks, vault, now):
+    order, delivery, invoice = _trail(desks, cast, b" story")
+    for record, content in ((order, ORDER), (delivery, DELIVERY), (invoice, INVOICE)):
+        opened = desks["hospital"].get_record(record).opening
+        assert opened.content == content + b" story"
+        # What the chain holds is the salted commitment, not the document's bare hash.
+        anchored = suite.trade.doc_hash(record)
+        assert anchored == keccak(opened.salt + keccak(content + b" story"))
+        assert anchored != keccak(content + b" story")
+        assert suite.trade.record(record).status == RecordStatus.CONFIRMED
+        # The regulator reads it through the policy's escrow; the bank cannot yet.
+        assert desks["auditor"].get_record(record).opening.content == content + b" story"
+        with pytest.raises(VaultError, match="not entitled"):
+            desks["bank"].get_record(record)
+
+    slot, _ = suite.voucher.issue(cast.hospital, cast.tier1.address, FACE, now + 90 * DAY, invoice)
+    root, _ = suite.voucher.accept(cast.tier1, slot)
+    part, _ = suite.voucher.split_transfer(cast.tier1, root, cast.tier3.address, 200_000 * CNY)
+
+    assert desks["tier1"].trail(root) == [invoice, delivery, order]
+    desks["tier1"].disclose(root, cast.tier3.address, "paid with part of the voucher")
+    desks["tier3"].disclose(part, cast.bank.address, "discount of voucher part")
+
+    check = desks["bank"].verify_trail(part)
+    assert [c.record.record_id for c in check.documents] == [invoice, delivery, order]
+    assert [c.opening.content for c in check.documents] == [INVOICE + b" story", DELIVERY + b" story", ORDER + b" story"]
+    assert check.unconfirmed == [] and check.escrow_missing == []
+
+    # The audit trail: who disclosed what to whom, signed by the discloser.
+    disclosures = [s for s in vault.statements("disclosure") if s.body["to"] == cast.bank.address]
+    assert [(s.author, s.body["voucher"], [d["record"] for d in s.body["documents"]]) for s in disclosures] == [
+        (cast.tier3.address, f"{part >> 32}.{part & 0xFFFFFFFF}", [invoice, delivery, order])
+    ]
+    (verified,) = [s for s in vault.statements("verification") if s.author == cast.bank.address]
+    assert verified.body["documents"][0]["commitment"] == "0x" + suite.trade.doc_hash(invoice).hex()
+    # Tier 2 was told nothing.
+    with pytest.raises(VaultError, match="not entitled"):
+        desks["tier2"].get_record(invoice)
+
+
+def test_the_vault_holds_nothing_readable(desks, cast, vault):
+    """No file of the vault contains the document, its name or its salt in the clear."""
+    order, *_ = _trail(desks, cast, b" opaque")
+    opened = desks["tier1"].get_record(order).opening
+    for path in [*vault.blobs.iterdir(), vault.folder / "index.sqlite"]:
+        data = path.read_bytes()
+        assert ORDER not in data and b"po.txt" not in data and opened.salt not in data
+        assert opened.salt.hex().encode() not in data
+
+
+def test_the_same_document_between_the_same_parties_is_anchored_once(suite, cast, desks):
+    """The pair's salt gives one commitment per document and pair, so the registry's guard
+    against anchoring a document twice keeps working on commitments."""
+    desks["tier1"].put_trade_document(DocType.INVOICE, INVOICE + b" once", "i.txt", cast.hospital.address, FACE)
+    with pytest.raises(VaultError, match="already anchored"):
+        desks["tier1"].put_trade_document(DocType.INVOICE, INVOICE + b" once", "i.txt", cast.hospital.address, FACE)
+    count = suite.trade.call("recordCount")
+    # The hospital anchoring the same file from its side derives the same commitment: refused on chain.
+    with pytest.raises(VaultError, match="already anchored"):
+        desks["hospital"].put_trade_document(DocType.INVOICE, INVOICE + b" once", "i.txt", cast.tier1.address, FACE)
+    assert suite.trade.call("recordCount") == count
+
+
+def test_a_signed_record_edited_in_the_index_is_reported(desks, cast, vault):
+    _trail(desks, cast, b" edited")
+    statement = vault.statements("policy")[-1]
+    forged = json.dumps(statement.body | {"escrow": []}, sort_keys=True, separators=(",", ":"))
+    vault.db.execute("UPDATE statements SET text = ? WHERE id = ?", (forged, statement.id))
+    with pytest.raises(VaultError, match="was altered"):
+        vault.statements("policy")
