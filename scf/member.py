@@ -6,14 +6,13 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from decimal import Decimal
-from pathlib import Path
 
 from eth_account.signers.local import LocalAccount
 from eth_typing import ChecksumAddress
-from eth_utils import is_hex_address, keccak, to_checksum_address
+from eth_utils import is_hex_address, to_checksum_address
 
 from scf.chain.sending import TxResult
-from scf.contracts import CoverState, DocType, Recovery
+from scf.contracts import CoverState, Recovery
 from scf.errors import ScfError
 from scf.money import from_minor, to_minor, to_timestamp
 from scf.suite import Suite
@@ -53,28 +52,6 @@ class MemberSession:
         if not self.suite.voucher.voucher(token).exists:
             raise InputError(f"voucher {token >> 32}.{token & 0xFFFFFFFF} does not exist (or was redeemed)")
         return token
-
-    # --------------------------------------------------------------- documents
-
-    def anchor(
-        self,
-        doc_type: DocType | str,
-        document: bytes | Path | str,
-        counterparty: str,
-        amount: Amount,
-        parent_record: int = 0,
-    ) -> int:
-        """Anchors a trade document by its keccak-256 hash; returns the record id."""
-        kind = DocType.parse(doc_type) if isinstance(doc_type, str) else doc_type
-        content = document.read_bytes() if isinstance(document, Path) else document
-        content = content.encode() if isinstance(content, str) else content
-        other = check_address(counterparty, "counterparty")
-        record, tx = self.suite.trade.register(self.key, kind, keccak(content), other, to_minor(amount), parent_record)
-        self._track("anchor_document", tx)
-        return record
-
-    def confirm(self, record: int) -> None:
-        self._track("confirm_document", self.suite.trade.confirm(self.key, record))
 
     # ---------------------------------------------------------------- issuance
 

@@ -84,3 +84,9 @@ def index_file(chain_id: int) -> Path:
     """A chain's SQLite event index (and the risk watch's alerts beside it), shared by
     ``inspect``, ``watch`` and ``serve``; the caller creates ``cache_dir()``."""
     return cache_dir() / f"index-{chain_id}.sqlite"
+
+
+def vault_dir(chain_id: int) -> Path:
+    """A chain's document vault (``scf.vault``) when no other folder is given: ``docs`` and
+    ``serve`` use it; its ``Vault`` creates it."""
+    return cache_dir() / f"vault-{chain_id}"

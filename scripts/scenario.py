@@ -1,10 +1,12 @@
 """ape run scenario [--file scenarios/hospital.yaml] [--out report.json]
 
 Plays a financing story end to end on a local anvil (which ape starts and stops): deploy,
-seed, anchor documents, issue, accept, split across tiers, discount, time-travel, fund,
-redeem; prints the report. On a chain that outlives the command (``--network
-ethereum:devnet:node``), a run that was interrupted is resumed by running it again: nothing
-already done is sent twice (the journal is described in scf/scenario/runner.py)."""
+seed, seal trade documents into the vault (.cache/vault-<chain id>/) and anchor their salted
+commitments, issue, accept, split across tiers, disclose the trail behind a voucher to whom
+its holder deals with, discount, time-travel, fund, redeem; prints the report. On a chain
+that outlives the command (``--network ethereum:devnet:node``), a run that was interrupted
+is resumed by running it again: nothing already done is sent twice (the journal is described
+in scf/scenario/runner.py)."""
 
 from pathlib import Path
 
@@ -13,7 +15,7 @@ from ape.cli import ConnectedProviderCommand
 
 from scf.chain.devnet import DevnetClock, faucet
 from scf.cli import connect, fail, finishing, progress_bar
-from scf.paths import deployments_dir, project_root
+from scf.paths import deployments_dir, project_root, vault_dir
 from scf.scenario import load_scenario, run_scenario, write_json
 from scf.wallet import LOCAL_CHAIN_IDS
 
@@ -32,7 +34,8 @@ def cli(provider, file_, out):
 
     with finishing(f"the story {scenario.name!r}"), progress_bar("story") as progress:
         report = run_scenario(conn, scenario, clock=DevnetClock(conn), fund_gas=faucet(conn.w3),
-                              manifest_dir=deployments_dir(), progress=progress)
+                              manifest_dir=deployments_dir(), vault_folder=vault_dir(conn.chain_id),
+                              progress=progress)
     click.echo(report.render())
     if out:
         write_json(report, out)

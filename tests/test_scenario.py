@@ -4,9 +4,14 @@ checked to the cent."""
 from decimal import Decimal
 
 import pytest
+from eth_utils import keccak
 
+from scf import manifest
 from scf.scenario import load_scenario, parse_scenario
 from scf.seed import SpecError
+from scf.suite import Suite
+from scf.vault import Vault, VaultDesk
+from scf.wallet import dev_key
 from tests.support import STORY, play_story
 
 
@@ -41,6 +46,39 @@ def test_the_hospital_story_pays_every_holder_and_prices_each_discount_to_the_ce
     assert redeemed == Decimal("1000000.00")
     assert {"issue", "accept", "split_transfer", "discount", "fund", "redeem_batch"} <= set(data["gas"])
     assert "Financing cost per supplier" in report.render()
+
+
+def test_the_hospital_story_keeps_its_trade_documents_sealed_and_shows_each_holder_the_trail(conn, tmp_path):
+    """On chain, each anchored document is a salted commitment that its bare hash does not
+    reveal; in the vault, each document opens for its parties and the regulator (the story's
+    escrow policy) and, once disclosed, for each holder and the bank, not for anyone else."""
+    story = load_scenario(STORY)
+    report = play_story(conn, story, manifest_dir=tmp_path / "deployments", vault_folder=tmp_path / "vault")
+    suite = Suite.attach(conn, manifest.load(conn.chain_id, tmp_path / "deployments"))
+    keys = {m.key: dev_key(f"{story.name} {m.key}") for m in story.members}
+    vault = Vault(tmp_path / "vault")
+    desk = {key: VaultDesk(vault, suite, account) for key, account in keys.items()}
+
+    assert [(d["record"], d["kind"]) for d in report.documents] == [(1, "order"), (2, "delivery_note"), (3, "invoice")]
+    for document in report.documents:
+        opened = desk["hospital"].get_record(document["record"]).opening
+        anchored = suite.trade.doc_hash(document["record"])
+        assert anchored == bytes.fromhex(document["commitment"][2:]) == keccak(opened.salt + keccak(opened.content))
+        assert anchored != keccak(opened.content)  # a guessable document is not found by hashing guesses
+        assert opened.content.startswith(document["kind"].replace("_", " ").encode())
+        for reader in ("tier1", "auditor", "tier2", "tier3", "bank"):
+            assert desk[reader].get_record(document["record"]).opening == opened
+    assert [(d["by"], d["to"], d["voucher"], d["records"], d["verified_by"]) for d in report.disclosures] == [
+        ("MedSupply Co (tier 1)", "Precision Parts Ltd (tier 2)", "1.1", [3, 2, 1], "Precision Parts Ltd (tier 2)"),
+        ("Precision Parts Ltd (tier 2)", "Raw Polymers Ltd (tier 3)", "1.2", [3, 2, 1], "Raw Polymers Ltd (tier 3)"),
+        ("MedSupply Co (tier 1)", "Commerce Bank", "1.1", [3, 2, 1], "Commerce Bank"),
+        ("Raw Polymers Ltd (tier 3)", "Commerce Bank", "1.3", [3, 2, 1], "Commerce Bank"),
+    ]
+    verifications = [(s.author, s.body["voucher"]) for s in vault.statements("verification")]
+    assert verifications == [(keys["tier2"].address, "1.1"), (keys["tier3"].address, "1.2"),
+                             (keys["bank"].address, "1.1"), (keys["bank"].address, "1.3")]
+    assert "disclosed by Raw Polymers Ltd (tier 3) to Commerce Bank, verified by Commerce Bank" in report.render()
+    vault.close()
 
 
 def test_a_scenario_file_with_mistakes_is_rejected_whole_with_every_problem_named():

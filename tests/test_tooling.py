@@ -18,14 +18,15 @@ import pytest
 from eth_account import Account
 
 from scf.chain.devnet import set_balance
-from scf.contracts import MemberStatus, Role
+from scf.contracts import DocType, MemberStatus, Role
 from scf.indexer import Event
 from scf.inspect import Inspector
 from scf.member import InputError, MemberSession
-from scf.money import AmountError, decimal_text
+from scf.money import AmountError, decimal_text, to_minor
 from scf.scenario import Financing, Payment, ScenarioReport
 from scf.seed import load_consortium, seed_members
 from scf.text import printable
+from scf.vault import Vault, VaultDesk
 from scf.wallet import WalletError, load_ape_account
 from tests.support import CNY, DAY, ROOT
 
@@ -65,8 +66,11 @@ def test_a_supplier_accepts_a_voucher_signing_with_its_own_encrypted_keyfile(
     suite.registry.admit(cast.operator, acme.address, "Acme Components", Role.SUPPLIER, b"\x01" * 32)
 
     hospital = MemberSession(suite, cast.hospital)
-    record = MemberSession(suite, acme).anchor("invoice", b"acme invoice 1", cast.hospital.address, "50000.00")
-    hospital.confirm(record)
+    vault = Vault(tmp_path / "vault")
+    VaultDesk(vault, suite, cast.hospital).publish_key()
+    record, _ = VaultDesk(vault, suite, acme).put_trade_document(
+        DocType.INVOICE, b"acme invoice 1", "inv-1.pdf", cast.hospital.address, to_minor("50000.00"))
+    VaultDesk(vault, suite, cast.hospital).confirm(record)
     slot = hospital.issue(acme.address, Decimal("50000.00"), datetime.fromtimestamp(now + 30 * DAY, UTC), record)
     token = MemberSession(suite, acme).accept(slot)
     assert suite.voucher.owner_of(token) == acme.address

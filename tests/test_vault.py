@@ -81,7 +81,7 @@ def test_the_trail_travels_sealed_and_the_bank_verifies_every_document(suite, ca
 
     check = desks["bank"].verify_trail(part)
     assert [c.record.record_id for c in check.documents] == [invoice, delivery, order]
-    assert [c.opening.content for c in check.documents] == [INVOICE + b" story", DELIVERY + b" story", ORDER + b" story"]
+    assert [c.opening.content for c in check.documents] == [x + b" story" for x in (INVOICE, DELIVERY, ORDER)]
     assert check.unconfirmed == [] and check.escrow_missing == []
 
     # The audit trail: who disclosed what to whom, signed by the discloser.

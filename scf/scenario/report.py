@@ -62,6 +62,10 @@ class ScenarioReport:
     cash_before: dict[str, int] = field(default_factory=dict)
     cash_after: dict[str, int] = field(default_factory=dict)
     losses: list[dict[str, Any]] = field(default_factory=list)  # one per slot marked overdue
+    # Trade documents as the vault filed them: {record, kind, by, counterparty, commitment}.
+    documents: list[dict[str, Any]] = field(default_factory=list)
+    # Trails disclosed: {by, to, voucher, records, verified_by}.
+    disclosures: list[dict[str, Any]] = field(default_factory=list)
     seconds: float = 0.0
 
     def position_rows(self, position: DefaultPosition) -> dict[str, Any]:
@@ -88,7 +92,7 @@ class ScenarioReport:
         """What a resumed run needs to carry on this report (see ``restore``)."""
         return {"lineage": self.lineage, "payments": [vars(p) for p in self.payments],
                 "financings": [vars(f) for f in self.financings], "gas": self.gas,
-                "cash_before": self.cash_before}
+                "cash_before": self.cash_before, "documents": self.documents, "disclosures": self.disclosures}
 
     def restore(self, state: dict[str, Any]) -> None:
         self.lineage = state["lineage"]
@@ -96,6 +100,8 @@ class ScenarioReport:
         self.financings = [Financing(**f) for f in state["financings"]]
         self.gas = state["gas"]
         self.cash_before = state["cash_before"]
+        self.documents = state["documents"]
+        self.disclosures = state["disclosures"]
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -131,6 +137,8 @@ class ScenarioReport:
                             for row in table["rows"]]}
                 for table in self.losses
             ],
+            "documents": self.documents,
+            "disclosures": self.disclosures,
             "seconds": round(self.seconds, 2),
         }
 
@@ -148,6 +156,15 @@ class ScenarioReport:
             )
             for row in self.lineage
         )
+        if self.documents:
+            out += ["", "Trade documents (sealed in the vault; on chain only their salted commitments):"]
+            for d in self.documents:
+                out.append(f"  record {d['record']:>4}  {d['kind']:<14} {printable(d['by']):<34} -> "
+                           f"{printable(d['counterparty']):<34} {d['commitment'][:18]}…")
+        for d in self.disclosures:
+            verified = f", verified by {printable(d['verified_by'])}" if d["verified_by"] else ""
+            out.append(f"  trail of voucher {d['voucher']} (records {', '.join(map(str, d['records']))}) disclosed by "
+                       f"{printable(d['by'])} to {printable(d['to'])}{verified}")
         out += ["", "Who paid or received what, and when:"]
         for p in self.payments:
             when = fmt_day(p.at)

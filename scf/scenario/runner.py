@@ -24,7 +24,7 @@ from eth_utils import keccak
 from scf.chain.connection import Connection
 from scf.chain.journal import Journal, JournalConflict
 from scf.chain.sending import TxResult
-from scf.contracts import label
+from scf.contracts import DocType, label
 from scf.deploy import deploy_suite
 from scf.indexer import EventIndex, LedgerView, index_vouchers
 from scf.losses import default_position
@@ -34,6 +34,7 @@ from scf.scenario.report import Financing, Payment, ScenarioReport
 from scf.scenario.spec import Scenario
 from scf.seed import SpecError, seed_members
 from scf.suite import Suite
+from scf.vault import Vault, VaultDesk
 from scf.wallet import dev_key
 
 
@@ -66,12 +67,15 @@ def run_scenario(
     keys: dict[str, LocalAccount] | None = None,
     fund_gas: Callable[[str], None] | None = None,
     progress: Progress = lambda _i, _n, _what: None,
+    vault_folder: Path | None = None,
 ) -> ScenarioReport:
     """Deploys (or reuses) the suite, seeds the scenario's members and plays its steps, or
     finishes an interrupted run of the same story on the same chain (see the module's doc).
     ``clock`` moves the chain's time for the story's waits; ``fund_gas``, when given, gives
     each account the story uses gas money (a development chain's faucet). The manifest and
-    the story's journal are kept in ``manifest_dir``."""
+    the story's journal are kept in ``manifest_dir``. Trade documents are sealed into the
+    vault in ``vault_folder`` (by default ``<manifest_dir>/vault``): on chain go only their
+    salted commitments."""
     started = datetime.now(tz=UTC)
     governance = governance or dev_key("governance")
     operator = operator or dev_key("operator")
@@ -92,19 +96,26 @@ def run_scenario(
                             lambda what: progress(1, total, what))
     progress(2, total, f"seeding {len(scenario.members)} members")
     seed_gas = seed_members(suite, operator, [(m, keys[m.key].address) for m in scenario.members])
+    vault = Vault(vault_folder or Path(manifest_dir) / "vault")
+    desks = {key: VaultDesk(vault, suite, account) for key, account in keys.items()}
+    for desk in desks.values():
+        desk.publish_key()  # a signature filed in the vault, not a transaction
+    escrow = [keys[k].address for k in scenario.escrow]
+    if VaultDesk(vault, suite, operator).escrow() != escrow:
+        VaultDesk(vault, suite, operator).set_policy(escrow)
     if journal is None:
         for op, used in seed_gas.items():
             for one in used:
                 report.record_gas(op, one)
         report.cash_before = {a: suite.token.balance_of(a) for a in report.members}
         run = _next_run(journal_path(manifest_dir, conn.chain_id, scenario))
-        player = _Player(suite, clock, keys, report, run=run)
+        player = _Player(suite, clock, keys, report, run=run, desks=desks)
         journal = Journal.create(journal_path(manifest_dir, conn.chain_id, scenario), {
             "story": scenario.name, "digest": scenario.digest, "chain_id": conn.chain_id, "run": run,
             "voucher": suite.voucher.address, "finished": False,
         }, conn.head(), state=player.progress_state(next_step=0, head=conn.head()))
     else:
-        player = _Player(suite, clock, keys, report, run=journal.meta["run"])
+        player = _Player(suite, clock, keys, report, run=journal.meta["run"], desks=desks)
         player.restore(journal.state)
 
     for index in range(journal.state["next_step"], len(scenario.steps)):
@@ -132,6 +143,7 @@ def run_scenario(
         report.lineage = player.lineage_rows()
     journal.meta["finished"] = True
     journal.save()
+    vault.close()
     return report
 
 
@@ -178,8 +190,11 @@ class _Player:
     """Plays steps through each member's own session (``scf.member``): the same code a
     member's tooling uses."""
 
-    def __init__(self, suite: Suite, clock: Clock, keys: dict[str, LocalAccount], report: ScenarioReport, run: int):
+    def __init__(self, suite: Suite, clock: Clock, keys: dict[str, LocalAccount], report: ScenarioReport, run: int,
+                 desks: dict[str, VaultDesk]):
         self.suite = suite
+        self.desks = desks
+        self.desk_of = {desk.address: desk for desk in desks.values()}
         self.clock = clock
         self.report = report
         self.run = run  # documents and offer nonces differ between runs of a story on one chain
@@ -229,12 +244,35 @@ class _Player:
             session.gas.clear()
 
     def _anchor(self, step: dict[str, Any]) -> None:
-        by, other = self.sessions[step["by"]], self.sessions[step["counterparty"]]
-        document = self.unique(step, "document")
+        """The registrant seals the document into the vault for both parties (and the policy's
+        regulators) and anchors its salted commitment; the counterparty opens it, checks it
+        against the chain and confirms. The document is short and guessable on purpose: its
+        bare hash would give it away; its salted commitment does not."""
+        by, other = self.desks[step["by"]], self.desks[step["counterparty"]]
+        kind = DocType.parse(str(step["type"]))
+        document = (f"{kind.name.lower().replace('_', ' ')} {step['id']} (run {self.run}): {step['amount']} "
+                    f"{self.report.currency}, {self.name(by.address)} to {self.name(other.address)}").encode()
         parent = self.records.get(step.get("parent", ""), 0)
-        record = by.anchor(step["type"], document, other.address, step["amount"], parent)
+        record, commitment = by.put_trade_document(
+            kind, document, f"{step['id']}.txt", other.address, to_minor(step["amount"]), parent)
         other.confirm(record)
         self.records[step["id"]] = record
+        self.report.documents.append({"record": record, "kind": kind.name.lower(), "by": self.name(by.address),
+                                      "counterparty": self.name(other.address), "commitment": "0x" + commitment.hex()})
+
+    def _disclose(self, step: dict[str, Any]) -> None:
+        """The voucher's holder discloses the trail behind it to ``to``, whose tooling opens and
+        verifies every document against the chain (both recorded, signed, in the vault)."""
+        token = self.tokens[step["voucher"]]
+        holder, recipient = self.desk_of[self.suite.voucher.owner_of(token)], self.desks[step["to"]]
+        disclosure = holder.disclose(token, recipient.address, f"story step: disclose {step['voucher']}")
+        check = recipient.verify_trail(token)  # raises unless every document checks
+        self.report.disclosures.append({
+            "by": self.name(holder.address), "to": self.name(recipient.address), "voucher": label(token),
+            "records": [d["record"] for d in disclosure.body["documents"]],
+            "verified_by": self.name(recipient.address),
+            "unconfirmed": check.unconfirmed,
+        })
 
     def _issue(self, step: dict[str, Any]) -> None:
         maturity = from_timestamp(self.clock.now() + int(step["days"]) * DAY)

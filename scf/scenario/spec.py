@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from scf.contracts import DocType
+from scf.contracts import DocType, Role
 from scf.money import CURRENCY, to_minor
 from scf.seed import MemberSpec, SpecError, parse_members
 
@@ -31,6 +31,9 @@ STEP_FIELDS: dict[str, tuple[set[str], set[str]]] = {
     "claim": ({"slot_of"}, set()),
     "put_back": ({"voucher"}, set()),
     "write_off": ({"voucher"}, set()),
+    # Private trade data (issue 19): the voucher's holder discloses the trail behind it; the
+    # recipient's tooling opens and verifies every document against the chain.
+    "disclose": ({"voucher", "to"}, set()),
 }
 RECOVERY_ORDERS = ("holders_first", "insurer_first")
 
@@ -41,12 +44,14 @@ class Scenario:
     currency: str
     members: list[MemberSpec]
     steps: list[dict[str, Any]]
+    escrow: list[str] = field(default_factory=list)  # members every document is also sealed for (vault policy)
 
     @property
     def digest(self) -> str:
         """Identifies the story's content: a journal is only resumed by the same story."""
         members = [vars(m) | {"kyc_hash": m.kyc_hash.hex(), "roles": int(m.roles)} for m in self.members]
-        canonical = json.dumps({"members": members, "steps": self.steps, "currency": self.currency},
+        canonical = json.dumps({"members": members, "steps": self.steps, "currency": self.currency,
+                                "escrow": self.escrow},
                                sort_keys=True, default=str)
         return hashlib.sha256(canonical.encode()).hexdigest()
 
@@ -114,8 +119,29 @@ def parse_scenario(raw: Any, source: str = "scenario") -> Scenario:
             if step["id"] in ids:
                 problems.append(f"{here}: id {step['id']!r} is already used")
             ids.add(step["id"])
+    escrow = _escrow(raw.get("vault"), {m.key: m for m in members}, problems)
     if problems:
         raise SpecError(source, problems)
-    return Scenario(str(raw.get("name", source)), str(raw.get("currency", CURRENCY)), members, steps)
+    return Scenario(str(raw.get("name", source)), str(raw.get("currency", CURRENCY)), members, steps, escrow)
+
+
+def _escrow(raw: Any, members: dict[str, MemberSpec], problems: list[str]) -> list[str]:
+    """The vault's policy (``vault: {escrow: [auditor]}``): the regulators every trade document
+    is also sealed for. Each must be an auditor of the story."""
+    if raw is None:
+        return []
+    if not isinstance(raw, dict) or set(raw) - {"escrow"}:
+        problems.append("vault: expected a mapping with escrow (a list of the story's auditors)")
+        return []
+    escrow = raw.get("escrow") or []
+    if not isinstance(escrow, list):
+        problems.append("vault.escrow: expected a list of member short names")
+        return []
+    for key in escrow:
+        if key not in members:
+            problems.append(f"vault.escrow: {key!r} is not a member of this scenario")
+        elif Role.AUDITOR not in members[key].roles:
+            problems.append(f"vault.escrow: {key!r} is not an auditor: only a regulator holds escrowed keys")
+    return [str(k) for k in escrow]
 
 
