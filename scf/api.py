@@ -57,6 +57,8 @@ from scf.supervision import (
     member_label,
     week_label,
 )
+from scf.vault import Vault
+from scf.vault.status import member_documents
 from scf.watch import RULE_NAMES
 
 log = logging.getLogger("scf.api")
@@ -100,10 +102,13 @@ class ReadService:
     """The index, the last ``Book`` built from it, and the risk watch, kept current by
     ``refresh`` (called by the background thread of ``running``/``serve``)."""
 
-    def __init__(self, index: EventIndex, watch: Watcher | None = None, offers: OfferBoard | None = None) -> None:
+    def __init__(self, index: EventIndex, watch: Watcher | None = None, offers: OfferBoard | None = None,
+                 vault: Vault | None = None) -> None:
         self.index = index
         self.watch = watch
         self.offers = offers
+        self.vault = vault
+        self.vault_lock = threading.Lock()  # the vault's SQLite connection, shared with the requests
         self.lock = threading.Lock()  # the index's SQLite connection is shared with the requests
         self.book: Book | None = None
         self.refreshed_at = 0.0
@@ -472,7 +477,44 @@ def create_app(service: ReadService, *, web_dir: Path | None = None, bridge_dir:
         assert isinstance(exc, HTTPException)
         return JSONResponse({"error": exc.detail}, status_code=exc.status_code)
 
+    def the_vault() -> Vault:
+        if service.vault is None:
+            raise NotFound("this service keeps no document vault")
+        return service.vault
+
+    def vault_documents(request: Request) -> Response:
+        """What the vault holds for a member: each document it put or may read, whether its
+        file is there and a key is wrapped for it, with whom it is shared, who verified it.
+        Nothing here is secret: contents, names and salts are sealed; the parties are on chain."""
+        q = Query(request, frozenset({"member"}))
+        member = q.address("member")
+        if member is None:
+            raise BadRequest("member= is required: the documents of which member")
+        book = service.current()
+        with service.vault_lock:
+            statuses = member_documents(the_vault(), member)
+
+        def shown(status: dict[str, Any]) -> dict[str, Any]:
+            return status | {
+                "ownerName": book.name(status["owner"]),
+                "readers": [r | {"readerName": book.name(r["reader"])} for r in status["readers"]],
+                "verified": [v | {"byName": book.name(v["by"])} for v in status["verified"]],
+            }
+
+        return JSONResponse({"member": member, "items": [shown(s.as_json()) for s in statuses]})
+
+    def vault_blob(request: Request) -> Response:
+        """A sealed document's envelope, by its SHA-256: ciphertext only."""
+        address = request.path_params["address"]
+        if len(address) != 64 or any(c not in "0123456789abcdef" for c in address):
+            raise BadRequest(f"{address!r} is not a vault address (64 lowercase hex digits, the SHA-256 of the file)")
+        path = the_vault().blobs / address
+        if not path.is_file():
+            raise NotFound(f"the vault has no file {address}")
+        return Response(path.read_bytes(), media_type="application/json")
+
     api = [
+        Route("/api/vault/documents", vault_documents), Route("/api/vault/blobs/{address}", vault_blob),
         Route("/api/status", status), Route("/api/slots", slots), Route("/api/slots/{slot}", slot),
         Route("/api/vouchers/{voucher}", voucher), Route("/api/members", members),
         Route("/api/members/{address}", member), Route("/api/documents/{record}", documents),

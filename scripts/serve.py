@@ -1,11 +1,12 @@
-"""ape run serve [--network ...] [--host 127.0.0.1] [--port 8700] [--policy FILE | --no-watch]
+"""ape run serve [--network ...] [--host 127.0.0.1] [--port 8700] [--policy FILE | --no-watch] [--vault DIR]
 
 The read API and the web app beside the chain: refreshes the event index (.cache/) from new
 blocks every second, runs the risk watch on each new block, and serves the supervision view
 at http://HOST:PORT/supervision.html, the member page at /index.html and JSON under /api/
 (README.md lists the routes), and keeps the offer board: financiers' signed discount offers,
-checked against the chain before they are kept (.cache/offers-CHAIN.sqlite). It never signs or
-sends anything to the chain. Stop it with Ctrl-C."""
+checked against the chain before they are kept (.cache/offers-CHAIN.sqlite), and shows each
+member what the document vault holds for it (sealed envelopes and their state, never their
+contents). It never signs or sends anything to the chain. Stop it with Ctrl-C."""
 
 import time
 from pathlib import Path
@@ -17,8 +18,9 @@ from scf.api import ReadService, contract_addresses, create_app, running
 from scf.cli import connect, finishing
 from scf.indexer import EventIndex
 from scf.offers import OfferBoard
-from scf.paths import bridge_dir, cache_dir, deployments_dir, index_file, offers_file
+from scf.paths import bridge_dir, cache_dir, deployments_dir, index_file, offers_file, vault_dir
 from scf.suite import attach_live
+from scf.vault import Vault
 from scf.watch import Policy, Watch, default_policy_path, system_accounts
 
 
@@ -35,7 +37,9 @@ def _load_policy(path: Path) -> Policy:
 @click.option("--no-watch", is_flag=True, help="Serve without running the risk watch.")
 @click.option("--interval", default=1.0, show_default=True, type=click.FloatRange(0.1, 60),
               help="Seconds between index refreshes.")
-def cli(provider, host, port, policy, no_watch, interval):
+@click.option("--vault", type=click.Path(file_okay=False, path_type=Path), envvar="SCF_VAULT", default=None,
+              help="The document vault folder shown to members (default .cache/vault-<chain id>/).")
+def cli(provider, host, port, policy, no_watch, interval, vault):
     # A bad policy file is refused, every problem with its line, before the chain is asked anything.
     rules = None if no_watch else _load_policy(policy or default_policy_path())
     conn = connect(provider)
@@ -48,7 +52,8 @@ def cli(provider, host, port, policy, no_watch, interval):
         cache_dir().mkdir(exist_ok=True)
         index = EventIndex(conn, suite.deployment, index_file(conn.chain_id))
         watch = None if rules is None else Watch(rules, index.db, system_accounts(suite.deployment))
-        service = ReadService(index, watch, OfferBoard(suite, offers_file(conn.chain_id)))
+        service = ReadService(index, watch, OfferBoard(suite, offers_file(conn.chain_id)),
+                              Vault(vault or vault_dir(conn.chain_id)))
         click.echo(f"indexing chain {conn.chain_id} ...", err=True)
         service.refresh()
         app = create_app(service, web_dir=web, bridge_dir=bridge_dir(), contracts=contract_addresses(index),

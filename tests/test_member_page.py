@@ -25,6 +25,7 @@ from scf.manifest import save
 from scf.money import fmt
 from scf.offers import OfferBoard
 from scf.typed_data import DiscountOffer
+from scf.vault import Vault, VaultDesk
 from tests.support import BANK_OPENING_CASH, BRIDGE, CNY, DAY, OPERATOR_ROLE, ROOT, funded
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -58,7 +59,7 @@ def site(web_dist, suite, conn, tmp_path):
 def page_url(site, suite, tmp_path):
     """The page served as ``make serve`` serves it: by the read API, with its offer board."""
     index = EventIndex(suite.conn, suite.deployment, tmp_path / "index.sqlite")
-    service = ReadService(index, None, OfferBoard(suite, tmp_path / "offers.sqlite"))
+    service = ReadService(index, None, OfferBoard(suite, tmp_path / "offers.sqlite"), Vault(tmp_path / "vault"))
     with running(service, create_app(service, web_dir=site), interval=0.2) as url:
         yield f"{url}/index.html"
 
@@ -444,3 +445,41 @@ def test_operators_approve_raise_suspend_reinstate_and_freeze_from_their_console
     frozen_with = [e["args"]["reasonHash"] for e in v.contract.events.FreezeApplied.get_logs(from_block=0)
                    if e["args"]["tokenId"] == root]
     assert frozen_with == [keccak(text=reason)]  # the fingerprint of the words the operator typed
+
+
+def test_each_member_sees_which_of_its_documents_the_vault_holds_shares_and_verified(
+    suite, cast, now, settings, tmp_path
+):
+    """The page shows a document's state, never its contents: the bank sees the invoice tier 1
+    disclosed to it as held, shared and verified by itself; the hospital is told that the
+    delivery note waiting for it is sealed (its copy's bare hash could never match a salted
+    commitment, so no file check is offered); tier 1 is told, in red, that a file is missing."""
+    vault = Vault(tmp_path / "vault")  # the folder the page's read API serves
+    desks = {name: VaultDesk(vault, suite, getattr(cast, name)) for name in ("tier1", "hospital", "bank", "tier2")}
+    for desk in desks.values():
+        desk.publish_key()
+    tier1, hospital = desks["tier1"], desks["hospital"]
+    tag = str(now).encode()
+    order, _ = tier1.put_trade_document(DocType.ORDER, b"PO page " + tag, "po.txt", cast.hospital.address, 500 * CNY)
+    hospital.confirm(order)
+    invoice, commitment = tier1.put_trade_document(
+        DocType.INVOICE, b"INV page " + tag, "inv.txt", cast.hospital.address, 500 * CNY, order)
+    hospital.confirm(invoice)
+    delivery, _ = tier1.put_trade_document(
+        DocType.DELIVERY_NOTE, b"DN page " + tag, "dn.txt", cast.hospital.address, 500 * CNY, order)
+    slot, _ = suite.voucher.issue(cast.hospital, cast.tier1.address, 500 * CNY, now + 30 * DAY, invoice)
+    root, _ = suite.voucher.accept(cast.tier1, slot)
+    tier1.disclose(root, cast.bank.address, "discount talks")
+    desks["bank"].verify_trail(root)
+    _, lost = tier1.put_trade_document(DocType.RECEIPT, b"receipt page " + tag, "r.txt", cast.hospital.address, 1)
+    (vault.blobs / vault.document(lost).blob).unlink()
+
+    shown = run_phase("vault", settings(invoice="0x" + commitment.hex(), delivery=delivery, lost="0x" + lost.hex()))
+    assert shown["bankHeld"] == "held"
+    assert "MedSupply Co (tier 1)" in shown["bankShared"] and "City Hospital Group" in shown["bankShared"]
+    assert shown["bankVerified"].startswith("Commerce Bank on ") and f"(voucher {label(root)})" in shown["bankVerified"]
+    assert "PO page" not in shown["bankDocs"] and "inv.txt" not in shown["bankDocs"]  # state, never contents
+    assert f"ape run docs confirm {delivery}" in shown["hospitalToDecide"] and shown["hospitalCopyInputs"] == 0
+    assert shown["tier1Lost"].startswith("file missing from the vault") and "bad" in shown["tier1LostClass"]
+    assert "none" in shown["tier2Docs"]  # tier 2 was shown nothing
+    vault.close()

@@ -10,9 +10,12 @@ from __future__ import annotations
 import json
 
 import pytest
+import requests
 from eth_utils import keccak
 
+from scf.api import ReadService, create_app, running
 from scf.contracts import DocType, RecordStatus
+from scf.indexer import EventIndex
 from scf.vault import Vault, VaultDesk, VaultError
 from tests.support import CNY, DAY
 
@@ -126,3 +129,44 @@ def test_a_signed_record_edited_in_the_index_is_reported(desks, cast, vault):
     vault.db.execute("UPDATE statements SET text = ? WHERE id = ?", (forged, statement.id))
     with pytest.raises(VaultError, match="was altered"):
         vault.statements("policy")
+
+
+def test_the_read_api_shows_a_member_its_documents_state_and_serves_only_ciphertext(
+    suite, cast, desks, vault, tmp_path
+):
+    """``/api/vault/documents`` is what the member page shows; ``/api/vault/blobs/{sha256}``
+    serves an envelope as filed. Bad queries are refused with what is wrong; a service kept
+    without a vault says so."""
+    order, _, invoice = _trail(desks, cast, b" api")
+    index = EventIndex(suite.conn, suite.deployment, tmp_path / "index.sqlite")
+    service = ReadService(index, None, None, vault)
+    with running(service, create_app(service), interval=0.2) as url:
+        answer = requests.get(f"{url}/api/vault/documents", params={"member": cast.auditor.address}, timeout=10)
+        assert answer.status_code == 200
+        items = {d["record"]: d for d in answer.json()["items"]}
+        assert {order, invoice} <= set(items)
+        mine = items[invoice]
+        assert mine["held"] and mine["filePresent"] and mine["readable"] and mine["owner"] == cast.tier1.address
+        assert {r["reader"] for r in mine["readers"]} == {cast.tier1.address, cast.hospital.address,
+                                                        cast.auditor.address}
+        assert mine["ownerName"] == "MedSupply Co (tier 1)"
+        blob = vault.document(bytes.fromhex(mine["commitment"][2:])).blob
+        served = requests.get(f"{url}/api/vault/blobs/{blob}", timeout=10)
+        assert served.status_code == 200 and served.content == (vault.blobs / blob).read_bytes()
+        assert INVOICE not in served.content and b"inv.txt" not in served.content
+
+        for path, params, status, words in (
+            ("documents", {}, 400, "member= is required"),
+            ("documents", {"member": "0x12"}, 400, "member="),
+            ("documents", {"member": cast.tier1.address, "reader": "x"}, 400, "unknown parameter reader"),
+            ("blobs/" + "A" * 64, {}, 400, "not a vault address"),
+            ("blobs/../index.sqlite", {}, 404, ""),
+            ("blobs/" + "0" * 64, {}, 404, "has no file"),
+        ):
+            refused = requests.get(f"{url}/api/vault/{path}", params=params, timeout=10)
+            assert refused.status_code == status, (path, refused.text)
+            assert words in refused.text
+    bare = ReadService(index, None, None, None)
+    with running(bare, create_app(bare), interval=0.2) as url:
+        missing = requests.get(f"{url}/api/vault/documents", params={"member": cast.tier1.address}, timeout=10)
+        assert missing.status_code == 404 and "keeps no document vault" in missing.json()["error"]

@@ -383,6 +383,27 @@ try {
     await op2.fill('[data-testid="freeze-token"]', s.voucher);
     await op2.click('[data-testid="unfreeze"]');
     out.unfreeze = await waitTx(op2);
+  } else if (phase === "vault") {
+    // What the vault holds for each member: the bank, after tier 1 disclosed the trail and the
+    // bank verified it; the hospital, with a sealed delivery note to confirm; tier 1, whose
+    // file went missing from the vault.
+    const text = (page, id) => page.textContent(`[data-testid="${id}"]`);
+    const bank = await openSettled("bank");
+    await bank.waitForSelector(`[data-testid="vault-${s.invoice}"]`);
+    out.bankDocs = await text(bank, "vault-docs");
+    out.bankHeld = await text(bank, `vault-held-${s.invoice}`);
+    out.bankShared = await text(bank, `vault-shared-${s.invoice}`);
+    out.bankVerified = await text(bank, `vault-verified-${s.invoice}`);
+    const hospital = await openSettled("hospital");
+    await hospital.waitForSelector(`[data-testid="record-${s.delivery}"]`);
+    out.hospitalToDecide = await text(hospital, `record-${s.delivery}`);
+    out.hospitalCopyInputs = await hospital.locator(`[data-testid="copy-${s.delivery}"]`).count();
+    const tier1 = await openSettled("tier1");
+    await tier1.waitForSelector(`[data-testid="vault-held-${s.lost}"]`);
+    out.tier1Lost = await text(tier1, `vault-held-${s.lost}`);
+    out.tier1LostClass = await tier1.getAttribute(`[data-testid="vault-held-${s.lost}"]`, "class");
+    const tier2 = await openSettled("tier2");
+    out.tier2Docs = await text(tier2, "vault-docs");
   } else if (phase === "redeem") {
     const tier2 = await openSettled("tier2");
     const voucher = s.voucher;

@@ -671,6 +671,25 @@ export class OfferBoard {
   }
 }
 
+/** The document vault of the service that serves this page (`/api/vault/documents`,
+ *  scf/vault): for a member, each document it put or may read, whether the vault holds it,
+ *  with whom it is shared and who verified it. The page never sees a document's contents:
+ *  a browser wallet can sign but not decrypt, so sealing and opening are the `ape run docs`
+ *  commands' work. `documents` answers null when the page is served without a vault. */
+export class DocumentVault {
+  constructor(base = ".") {
+    this.url = `${base}/api/vault/documents`;
+  }
+
+  async documents(member) {
+    const res = await fetch(`${this.url}?${new URLSearchParams({ member })}`);
+    if (res.status === 404) return null;
+    const body = await res.json().catch(() => ({}));
+    if (!res.ok) throw new TxError(`the document vault: ${body.error ?? res.status}`);
+    return body.items;
+  }
+}
+
 /** The keccak-256 of a file's bytes, as the trade registry anchors a document: the file is
  *  read in the browser and never uploaded. */
 export async function hashFile(file) {

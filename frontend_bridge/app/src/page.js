@@ -9,6 +9,7 @@ import {
   label,
   loadArtifacts,
   money,
+  DocumentVault,
   OfferBoard,
   offerFromJson,
   offerToJson,
@@ -23,6 +24,7 @@ import { drawTree } from "./lineage.js";
 const $ = (id) => document.getElementById(id);
 let client = null;
 const board = new OfferBoard(".");
+const vault = new DocumentVault(".");
 
 function banner(message) {
   $("banner").textContent = message;
@@ -173,6 +175,7 @@ async function refresh() {
     $("portfolio").append(row);
   }
   await guarded("board-note", refreshOffers);
+  await guarded("vault-note", refreshVault);
   const trading = m.roles.includes("core enterprise") || m.roles.includes("supplier");
   $("documents-section").hidden = !trading;
   $("issuer-section").hidden = !m.roles.includes("core enterprise");
@@ -272,6 +275,40 @@ async function refreshConsole() {
   }
 }
 
+/** Commitments of the documents sealed in the vault for this member (refreshVault). */
+let sealed = new Set();
+
+/** The member's documents in the vault: held (its file there and a key wrapped for this
+ *  member), shared with whom, verified by whom. A lost file is said, in red, not skipped. */
+async function refreshVault() {
+  const items = await vault.documents(client.account);
+  $("vault-section").hidden = items === null;
+  if (items === null) return;
+  $("vault-note").textContent = "";
+  sealed = new Set(items.filter((d) => d.readable).map((d) => d.commitment));
+  $("vault-docs").replaceChildren(...(items.length ? [] : [emptyRow(6)]));
+  for (const d of items) {
+    const row = document.createElement("tr");
+    row.dataset.testid = `vault-${d.commitment}`;
+    const state = !d.filePresent ? "file missing from the vault: restore it from a backup"
+      : d.readable ? "held" : "filed, no key for you";
+    const others = d.readers.filter((r) => r.reader !== client.account);
+    const shared = others.length ? others.map((r) => r.readerName || r.reader).join(", ") : "only you";
+    const verified = d.verified.length
+      ? d.verified.map((v) => `${v.byName || v.by} on ${formatTime(v.at)} (voucher ${v.voucher})`).join("; ")
+      : "not verified yet";
+    row.append(
+      cell(d.record ? `#${d.record}` : "not anchored"),
+      cell(d.kind.replace("_", " ")),
+      cell(d.ownerName || d.owner),
+      cell(state, { testid: `vault-held-${d.commitment}`, className: d.filePresent ? "" : "bad" }),
+      cell(shared, { testid: `vault-shared-${d.commitment}` }),
+      cell(verified, { testid: `vault-verified-${d.commitment}` }),
+    );
+    $("vault-docs").append(row);
+  }
+}
+
 /** Documents the other side anchored with this member, waiting for its confirmation. */
 async function refreshDocuments() {
   const named = await client.recordsNamingMe();
@@ -284,6 +321,15 @@ async function refreshDocuments() {
       cell(money(r.amount), { className: "num" }), cell(r.docHash, { className: "hash", testid: `fingerprint-${r.recordId}` }));
     const actions = document.createElement("td");
     actions.className = "row";
+    if (sealed.has(r.docHash)) {
+      // A sealed document's commitment is salted: a copy's bare hash cannot match it, and
+      // only the member's own key opens the envelope, which a browser wallet cannot do.
+      actions.append(muted(`sealed in the vault for you: open, check and confirm it with ` +
+        `"ape run docs confirm ${r.recordId}"`));
+      row.append(actions);
+      $("to-decide").append(row);
+      continue;
+    }
     // Before confirming, the counterparty checks the fingerprint against its own copy.
     const copy = Object.assign(document.createElement("input"), { type: "file" });
     copy.setAttribute("aria-label", `your copy of ${r.docType} #${r.recordId}, to compare`);
