@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Hashable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from functools import cache, partial
 from pathlib import Path
@@ -18,6 +18,7 @@ from scf.contracts import Admission, MemberStatus, Role
 from scf.errors import FileProblems
 from scf.money import AmountError, to_minor
 from scf.suite import Suite
+from scf.vault import VaultDesk
 from scf.wallet import LOCAL_CHAIN_IDS, ape_accounts_dir, dev_key
 
 
@@ -33,6 +34,16 @@ class MemberSpec:
     credit_limit: int
     cash: int
     kyc_hash: bytes
+    kyc_file: Path | None = None  # a consortium file's KYC evidence (sealed into the vault when seeding)
+
+
+@dataclass(frozen=True)
+class Consortium:
+    """A consortium file, validated: its members, and the regulators its vault policy names
+    (``vault: {escrow: [member name, ...]}``): every document's key is also wrapped for them."""
+
+    members: list[tuple[MemberSpec, str]]
+    escrow: list[str]
 
 
 def parse_members(raw: Any, problems: list[str], where: str = "members") -> list[MemberSpec]:
@@ -163,6 +174,45 @@ def seed_members(
     return gas
 
 
+def seal_kyc_evidence(
+    desk: VaultDesk, members: list[tuple[MemberSpec, str]], escrow: list[str],
+    on_progress: Callable[[int, int], None] = lambda _done, _total: None,
+) -> tuple[list[tuple[MemberSpec, str]], list[str]]:
+    """Seals the KYC evidence file of each member not yet in the registry into the vault, for
+    the operator filing it (``desk``), the member itself and the regulators of ``escrow``, each
+    that has published its vault key, and admits it with the salted commitment instead of the
+    file's bare hash. Returns the members (the others unchanged) and a line for each reader
+    left out for want of a key. A member already applied or admitted keeps the evidence hash
+    the chain has."""
+    records = desk.suite.registry.members([address for _, address in members])
+    fresh = [i for i, m in enumerate(records) if m.status == MemberStatus.NONE and members[i][0].kyc_file]
+    keyless = sorted({a for a in escrow if desk.vault.key_card(a) is None})
+    notes = [f"regulator {a} has not published its vault key: the KYC evidence sealed now is not escrowed for it "
+             "(it runs `ape run docs key`; later filings are)" for a in keyless]
+    sealed = list(members)
+    for done, i in enumerate(fresh, start=1):
+        spec, address = members[i]
+        assert spec.kyc_file is not None
+        readers = [a for a in (address, *escrow) if a not in keyless and desk.vault.key_card(a) is not None]
+        commitment = desk.put_kyc(spec.kyc_file.read_bytes(), spec.kyc_file.name, readers)
+        sealed[i] = (replace(spec, kyc_hash=commitment), address)
+        on_progress(done, len(fresh))
+    return sealed, notes
+
+
+def set_vault_policy(desk: VaultDesk, escrow: list[str]) -> str:
+    """Signs the file's escrow policy into the vault (``desk`` an operator's), unless the
+    vault's policy already names those regulators; says what was done."""
+    if desk.escrow() == escrow:
+        return "the vault's escrow policy is already in place"
+    missing = [a for a in escrow if desk.vault.key_card(a) is None]
+    if missing:
+        return (f"the vault's escrow policy is not set yet: {', '.join(missing)} has not published its vault key "
+                "(`ape run docs key`); run seed again after it has")
+    desk.set_policy(escrow)
+    return f"the vault's escrow policy is set: every new document is also sealed for {', '.join(escrow) or 'no one'}"
+
+
 def _nothing_in_flight(suite: Suite, operator: Signer) -> None:
     """Seeding decides from mined state. A mint of an earlier run still waiting in the pool
     would be invisible to it and paid again: refuse until the operator's transactions are mined."""
@@ -180,6 +230,7 @@ def _nothing_in_flight(suite: Suite, operator: Signer) -> None:
 
 _LINE = "__line__"
 CONSORTIUM_FIELDS = {"name", "address", "account", "dev_key", "roles", "kyc_file", "credit_limit", "opening_balance"}
+TOP_FIELDS = {"consortium", "members", "vault"}
 
 
 class _LineLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
@@ -198,6 +249,11 @@ _LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _map
 
 
 def load_consortium(path: Path, chain_id: int) -> list[tuple[MemberSpec, str]]:
+    """A consortium file's members (``load_consortium_file``)."""
+    return load_consortium_file(path, chain_id).members
+
+
+def load_consortium_file(path: Path, chain_id: int) -> Consortium:
     """Reads and validates a consortium file whole; raises SpecError listing every problem
     with its line. Nothing is sent before this returns."""
     path = Path(path)
@@ -219,12 +275,15 @@ def load_consortium(path: Path, chain_id: int) -> list[tuple[MemberSpec, str]]:
     return _validated(raw, path, chain_id)
 
 
-def _validated(raw: Any, path: Path, chain_id: int) -> list[tuple[MemberSpec, str]]:
-    """The members of a parsed consortium file, or SpecError listing every problem."""
+def _validated(raw: Any, path: Path, chain_id: int) -> Consortium:
+    """A parsed consortium file, or SpecError listing every problem."""
     problems: list[str] = []
     members: list[tuple[MemberSpec, str]] = []
     if not isinstance(raw, dict) or not isinstance(raw.get("members"), list) or not raw["members"]:
         raise SpecError(str(path), ["line 1: expected a mapping with a non-empty 'members' list"])
+    if unknown := set(raw) - TOP_FIELDS - {_LINE}:
+        problems.append(f"line 1: unknown field(s) {', '.join(sorted(map(str, unknown)))} (known: "
+                        f"{', '.join(sorted(TOP_FIELDS))})")
     seen_addresses: dict[str, int] = {}
     seen_names: dict[str, int] = {}
     kyc_hash = cache(partial(_kyc_hash, base=path.parent))  # members may share an evidence file
@@ -261,11 +320,35 @@ def _validated(raw: Any, path: Path, chain_id: int) -> list[tuple[MemberSpec, st
                 problems.append(f"{here}: name {name!r} is already used on line {seen_names[name]}")
             seen_names.setdefault(name, line)
         if spec is not None and address and not local:
-            member = MemberSpec(spec.key, spec.name, spec.roles, spec.credit_limit, spec.cash, kyc)
+            evidence = (path.parent / str(entry["kyc_file"])).resolve()
+            member = MemberSpec(spec.key, spec.name, spec.roles, spec.credit_limit, spec.cash, kyc, evidence)
             members.append((member, address))
+    escrow = _vault_policy(raw.get("vault"), members, problems)
     if problems:
         raise SpecError(str(path), problems)
-    return members
+    return Consortium(members, escrow)
+
+
+def _vault_policy(raw: Any, members: list[tuple[MemberSpec, str]], problems: list[str]) -> list[str]:
+    """The addresses of the regulators ``vault: {escrow: [...]}`` names, each by its member
+    name, each an auditor of the file."""
+    if raw is None:
+        return []
+    line = raw.pop(_LINE, "?") if isinstance(raw, dict) else "?"
+    here = f"line {line}: vault"
+    if not isinstance(raw, dict) or set(raw) - {"escrow"} or not isinstance(raw.get("escrow", []), list):
+        problems.append(f"{here}: expected escrow: a list of the names of the members who hold escrowed keys")
+        return []
+    by_name = {spec.name: (spec, address) for spec, address in members}
+    escrow = []
+    for name in raw.get("escrow", []):
+        if name not in by_name:
+            problems.append(f"{here}.escrow: {name!r} is not the name of a member of this file")
+        elif Role.AUDITOR not in by_name[name][0].roles:
+            problems.append(f"{here}.escrow: {name!r} is not an auditor: only a regulator holds escrowed keys")
+        else:
+            escrow.append(by_name[name][1])
+    return escrow
 
 
 def _member_address(entry: dict[str, Any], chain_id: int, base: Path, problems: list[str]) -> str | None:

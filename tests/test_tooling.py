@@ -17,6 +17,7 @@ from types import SimpleNamespace
 import pytest
 from eth_account import Account
 
+from scf.chain import TransactionRefused
 from scf.chain.devnet import set_balance
 from scf.contracts import DocType, MemberStatus, Role
 from scf.indexer import Event
@@ -74,6 +75,18 @@ def test_a_supplier_accepts_a_voucher_signing_with_its_own_encrypted_keyfile(
     slot = hospital.issue(acme.address, Decimal("50000.00"), datetime.fromtimestamp(now + 30 * DAY, UTC), record)
     token = MemberSession(suite, acme).accept(slot)
     assert suite.voucher.owner_of(token) == acme.address
+
+
+def test_a_transaction_the_node_refuses_is_reported_in_words_and_nothing_moves(suite, cast, conn):
+    """A member without gas money: the node refuses the transaction (it is never taken), and
+    the error says so instead of a JSON-RPC traceback."""
+    broke = Account.create()
+    suite.registry.admit(cast.operator, broke.address, "Broke Trading", Role.SUPPLIER, b"\x02" * 32)
+    block = conn.w3.eth.block_number
+    with pytest.raises(TransactionRefused, match=r"refused transaction 0x[0-9a-f]{64} from .*nothing moved") as refused:
+        suite.token.approve(broke, cast.bank.address, 1)
+    assert "insufficient funds" in str(refused.value).lower()
+    assert conn.w3.eth.block_number == block and suite.token.allowance(broke.address, cast.bank.address) == 0
 
 
 def test_bad_member_input_is_refused_before_anything_is_signed(suite, cast, accepted_voucher, conn, now):

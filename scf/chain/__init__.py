@@ -6,7 +6,7 @@ from scf.chain.artifacts import Artifacts, ContractArtifact, MissingBuildError
 from scf.chain.connection import Connection
 from scf.chain.reads import RpcError
 from scf.chain.reverts import ContractRevert, ErrorDecoder
-from scf.chain.sending import BatchError, Signer, TxResult
+from scf.chain.sending import BatchError, Signer, TransactionRefused, TxResult
 
 __all__ = [
     "Artifacts",
@@ -18,5 +18,6 @@ __all__ = [
     "MissingBuildError",
     "RpcError",
     "Signer",
+    "TransactionRefused",
     "TxResult",
 ]

@@ -26,7 +26,7 @@ from hexbytes import HexBytes
 from web3 import Web3
 from web3.contract import Contract
 from web3.contract.contract import ContractFunction
-from web3.exceptions import ContractLogicError, ContractPanicError
+from web3.exceptions import ContractLogicError, ContractPanicError, Web3RPCError
 from web3.logs import DISCARD
 from web3.providers.rpc.utils import ExceptionRetryConfiguration
 from web3.types import RPCEndpoint, TxReceipt
@@ -79,6 +79,11 @@ class TxResult:
                 e for e in event.process_receipt(self.receipt, errors=DISCARD) if e["address"] == contract.address
             ]
         return self._events_cache[key]
+
+
+class TransactionRefused(ScfError, RuntimeError):
+    """The node answered a transaction with an error instead of taking it (too little gas
+    money, a nonce already used...): nothing was sent."""
 
 
 class BatchError(ScfError, RuntimeError):
@@ -246,6 +251,12 @@ def broadcast(reader: ChainReader, signer: Signer, tx: dict[str, Any], journal: 
         ))
     try:
         reader.w3.eth.send_raw_transaction(signed.raw_transaction)
+    except Web3RPCError as exc:  # the node answered: it did not take the transaction
+        reason = exc.rpc_response.get("error", {}).get("message") if exc.rpc_response else str(exc)
+        raise TransactionRefused(
+            f"the node at {reader.endpoint} refused transaction {tx_hash.to_0x_hex()} from {signer.address}: "
+            f"{reason}. It was not taken, so nothing moved"
+        ) from None
     except TRANSPORT_ERRORS as exc:
         raise RpcError(
             f"transaction {tx_hash.to_0x_hex()} was sent to {reader.endpoint}, which did not confirm "

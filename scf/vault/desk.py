@@ -110,7 +110,7 @@ class VaultDesk:
         policies = [s for s in self.vault.statements("policy") if s.body.get("chain") == self.chain_id]
         if not policies:
             return []
-        latest = policies[-1]
+        latest = max(policies, key=lambda p: (int(p.body.get("at", 0)), p.id))  # by its signed time
         if not self.suite.registry.is_operator(latest.author):
             raise VaultError(f"the vault's policy (record {latest.id}) was signed by {latest.author}, who is not an "
                              "operator of the registry: an operator must sign it again")
@@ -176,30 +176,32 @@ class VaultDesk:
         return checked
 
     def put_kyc(self, content: bytes, name: str, readers: Sequence[str] = ()) -> bytes:
-        """Seals this member's KYC evidence, with a random salt, for itself, the operators or
-        members named in ``readers`` and the policy's regulators; returns the commitment to
-        apply with (``applyForMembership``). An applicant is not a member yet: it is entitled
-        to its own evidence all the same."""
-        cards = {self.address: self.publish_key()}
+        """Seals KYC evidence, with a random salt, for this member (the applicant, or the
+        operator filing it while seeding), the ``readers`` named (each with a key card, none
+        suspended or removed) and the policy's regulators; returns the commitment to apply or
+        admit with. An applicant is not a member yet: no membership is asked of the readers."""
+        cards: dict[str, KeyCard] = {}
         for reader in map(to_checksum_address, readers):
-            if self.suite.registry.is_operator(reader):
-                card = self.vault.key_card(reader)
-                if card is None:
-                    raise VaultError(f"operator {reader} has not published its vault key (`ape run docs key`)")
-                cards[reader] = card
-            else:
-                cards[reader] = self._entitled(reader, "reader")
+            status = self.suite.registry.status_of(reader)
+            if status in (MemberStatus.SUSPENDED, MemberStatus.REMOVED):
+                raise VaultError(f"reader {reader} is {status.name.lower()}: no document key is wrapped for it")
+            card = self.vault.key_card(reader)
+            if card is None or card.chain_id != self.chain_id:
+                raise VaultError(f"reader {reader} has not published its vault key (`ape run docs key`)")
+            card.public_key()
+            cards[reader] = card
         for regulator in self.escrow():
             cards[regulator] = self._entitled(regulator, "escrow regulator")
-        return self._file(Opening(new_salt(), content, name, KYC), cards).commitment
+        readers_cards = {self.address: self.publish_key(), **cards}
+        return self._file(Opening(new_salt(), content, name, KYC), readers_cards).commitment
 
     def _readers(self, parties: Sequence[str]) -> dict[str, KeyCard]:
-        cards = {self.address: self.publish_key()}
-        for party in parties:
-            cards[party] = self._entitled(party, "counterparty")
+        """The key cards of the parties and the policy's regulators, all checked before this
+        member's own card is filed (a refusal writes nothing)."""
+        cards = {party: self._entitled(party, "counterparty") for party in parties}
         for regulator in self.escrow():
             cards[regulator] = self._entitled(regulator, "escrow regulator")
-        return cards
+        return {self.address: self.publish_key(), **cards}
 
     def _file(self, opening: Opening, readers: dict[str, KeyCard]) -> StoredDocument:
         if self.vault.document(opening.commitment) is not None:
@@ -292,6 +294,10 @@ class VaultDesk:
         card = self._entitled(to, "recipient")
         if to == self.address:
             raise VaultError("a member does not share documents with itself")
+        status = self.suite.registry.status_of(self.address)
+        if status != MemberStatus.ACTIVE:
+            raise VaultError(f"{self.address} is {status.name.lower()}: a member that is not active shares no "
+                             "documents")
         checked = [self.get_record(record) for record in records]
         keys = {c.commitment: self._content_key(self._stored(c)) for c in checked}
         now = self.clock()

@@ -26,6 +26,7 @@ import base64
 import hashlib
 import json
 import os
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -40,7 +41,7 @@ from eth_account.messages import defunct_hash_message, encode_defunct
 from eth_account.signers.local import LocalAccount
 from eth_keys.datatypes import PublicKey, Signature
 from eth_keys.exceptions import BadSignature
-from eth_utils import keccak, to_checksum_address
+from eth_utils import ValidationError, keccak, to_checksum_address
 
 from scf.errors import ScfError
 
@@ -100,7 +101,7 @@ class Opening:
     @classmethod
     def from_bytes(cls, data: bytes) -> Opening:
         try:
-            raw = json.loads(data)
+            raw = _flat_object(data)
             salt = bytes.fromhex(raw["salt"])
             content = base64.b64decode(raw["content"], validate=True)
             name, kind = raw["name"], raw["kind"]
@@ -162,7 +163,9 @@ class Envelope:
     @classmethod
     def from_bytes(cls, data: bytes) -> Envelope:
         try:
-            raw = json.loads(data)
+            raw = _flat_object(data)
+            if set(raw) != {"format", "cipher", "commitment", "nonce", "ciphertext"}:
+                raise ValueError(f"fields {', '.join(sorted(raw))}")
             if raw.get("format") != FORMAT or raw.get("cipher") != "AES-256-GCM":
                 raise ValueError(f"format {raw.get('format')!r}, cipher {raw.get('cipher')!r}")
             commitment = bytes.fromhex(raw["commitment"].removeprefix("0x"))
@@ -173,6 +176,24 @@ class Envelope:
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
             raise VaultError(f"not a vault envelope ({exc})") from None
         return cls(commitment, nonce, ciphertext)
+
+
+# A JSON string: what lies between two unescaped quotes.
+_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
+
+
+def _flat_object(data: bytes) -> dict[str, Any]:
+    """A JSON object whose values are not objects or arrays, as every vault file is. Its
+    nesting is checked before it is parsed: json's decoder recurses per level, and a file of
+    200,000 brackets would exhaust the stack (a RecursionError, or with a raised recursion
+    limit a crash of the process)."""
+    skeleton = _STRING.sub(b'""', bytes(data))
+    if skeleton.count(b"{") != 1 or b"[" in skeleton:
+        raise ValueError("not one flat JSON object")
+    raw = json.loads(data)
+    if not isinstance(raw, dict):
+        raise ValueError("not a JSON object")
+    return raw
 
 
 def _aad(commitment: bytes) -> bytes:
@@ -260,5 +281,5 @@ def statement_author(text: str, signature: bytes) -> str:
     """The address that signed ``text``; VaultError for a signature that recovers to nothing."""
     try:
         return str(Account.recover_message(encode_defunct(text=text), signature=signature))
-    except (BadSignature, ValueError) as exc:
+    except (BadSignature, ValueError, ValidationError) as exc:
         raise VaultError(f"a signed vault record has a malformed signature ({exc})") from None
