@@ -10,6 +10,7 @@ the members a key was wrapped for, and checked against the chain whenever they a
     docs put FILE --kyc [--reader 0x...]    KYC evidence: prints the commitment to apply with
     docs confirm RECORD                     (the counterparty) open, check and confirm a record
     docs get RECORD [--out PATH]            open a record's document, checked against the chain
+    docs get --kyc 0x... [--out PATH]       open a member's KYC evidence, checked against the registry
     docs share (--voucher 3.1 | --record N ...) --to 0x... [--purpose TEXT]
     docs verify VOUCHER                     open and check the whole trail behind a voucher
     docs list                               this member's documents: held, shared, verified
@@ -27,6 +28,7 @@ import click
 from ape.cli import ConnectedProviderCommand
 from eth_utils import is_hex_address, to_checksum_address
 
+from scf.chain.devnet import set_balance
 from scf.cli import connect, fail, finishing
 from scf.contracts import DocType
 from scf.inspect import parse_voucher
@@ -37,6 +39,8 @@ from scf.text import printable
 from scf.vault import Vault, VaultDesk
 from scf.vault.status import member_documents
 from scf.wallet import LOCAL_CHAIN_IDS, dev_key, load_ape_account
+
+DEV_GAS_MONEY = 10**21  # wei a development key is given on a local chain to pay for gas
 
 
 def _signer_options(command):
@@ -56,6 +60,8 @@ def _desk(provider, account, dev, vault_path) -> VaultDesk:
         fail(f"--dev-key is for local chains only (this chain is {conn.chain_id}): give --account ALIAS")
     key = load_ape_account(account) if account else dev_key(dev)
     suite = attach_live(conn, deployments_dir())
+    if dev and conn.w3.eth.get_balance(key.address) < DEV_GAS_MONEY // 10:
+        set_balance(conn.w3, key.address, DEV_GAS_MONEY)  # a local chain's faucet, as seed does for its operator
     return VaultDesk(Vault(vault_path or vault_dir(conn.chain_id)), suite, key)
 
 
@@ -137,18 +143,24 @@ def confirm(provider, record, account, dev_key, vault_path):
                f"({len(checked.opening.content):,} bytes) matches its commitment on chain")
 
 
-@cli.command(cls=ConnectedProviderCommand, short_help="Open a record's document, checked against the chain")
-@click.argument("record", type=click.IntRange(1))
+@cli.command(cls=ConnectedProviderCommand, short_help="Open a document, checked against the chain")
+@click.argument("record", type=click.IntRange(1), required=False)
+@click.option("--kyc", "member", default=None, help="Open this member's KYC evidence instead of a trade record.")
 @click.option("--out", type=click.Path(path_type=Path), default=None, help="Where to write it (default: its name).")
 @_signer_options
-def get(provider, record, out, account, dev_key, vault_path):
+def get(provider, record, member, out, account, dev_key, vault_path):
+    if bool(record) == bool(member):
+        fail("give a trade record number, or --kyc 0x... for a member's KYC evidence")
+    subject = _address(member, "member") if member else None
     with finishing("opening the document"):
-        checked = _desk(provider, account, dev_key, vault_path).get_record(record)
-    target = out or Path(Path(checked.opening.name).name or f"record-{record}")  # never a path from the sender
+        desk = _desk(provider, account, dev_key, vault_path)
+        checked = desk.get_kyc(subject) if subject else desk.get_record(record)
+    what = f"the KYC evidence of {subject}" if subject else f"trade record {record}"
+    target = out or Path(Path(checked.opening.name).name or "document")  # never a path chosen by the sender
     if target.exists():
         fail(f"{target} exists: give --out for another file (nothing was written)")
     target.write_bytes(checked.opening.content)
-    click.echo(f"trade record {record}: {checked.opening.kind} written to {target} "
+    click.echo(f"{what}: {checked.opening.kind} written to {target} "
                f"({len(checked.opening.content):,} bytes), matching its commitment on chain")
 
 

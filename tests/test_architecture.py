@@ -8,8 +8,8 @@ import pytest
 LAYERS = (
     {"cli"},
     {"scenario", "api"},
-    {"deploy", "seed", "inspect", "member", "export", "sources", "watch", "offers", "vault"},
-    {"losses", "supervision"},
+    {"deploy", "seed", "inspect", "member", "export", "sources", "watch", "offers"},
+    {"losses", "supervision", "vault"},
     {"suite", "indexer"},
     {"contracts", "manifest", "wallet"},
     {"chain", "typed_data"},
