@@ -511,7 +511,7 @@ def create_app(service: ReadService, *, web_dir: Path | None = None, bridge_dir:
         path = the_vault().blobs / address
         if not path.is_file():
             raise NotFound(f"the vault has no file {address}")
-        return Response(path.read_bytes(), media_type="application/json")
+        return Response(path.read_bytes(), media_type="application/octet-stream")
 
     api = [
         Route("/api/vault/documents", vault_documents), Route("/api/vault/blobs/{address}", vault_blob),
