@@ -127,8 +127,8 @@ class Opening:
 class Envelope:
     """A sealed document: the one thing the vault stores per document, under the SHA-256 of
     its bytes (``address``). As bytes: ``MAGIC``, the commitment (32), the nonce (12), then the
-    ciphertext with its 16-byte tag. Binary, so a file takes its own size and 72 bytes more
-    (as JSON with base64 twice it took 1.78 times its size)."""
+    ciphertext with its 16-byte tag. Binary, so a sealed file takes its own size, its name and
+    kind, and 107 bytes (as JSON with base64 twice it took 1.78 times its size)."""
 
     commitment: bytes
     nonce: bytes
