@@ -16,6 +16,7 @@ import subprocess
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -497,3 +498,57 @@ def machine_description() -> str:
     except (OSError, StopIteration, ValueError):
         memory = "unknown memory"
     return f"{cores} cores, {memory}"
+
+
+def vault_timings(bench: Bench, sizes: tuple[int, ...], repeat: int, folder: Path, log: Log = print) -> dict[str, Any]:
+    """The document vault's costs per document size (scf.vault), wall-clock medians of
+    ``repeat`` runs: filing an order, a delivery note and an invoice (seal, wrap the key for
+    both parties, write, anchor the salted commitment), the counterparty opening, checking and
+    confirming each, a reader opening one, disclosing the three-document trail behind a voucher
+    to the bank, and the bank verifying it; and what a sealed file weighs against the file.
+    Anchoring's gas is the gas section's (a commitment is one word, as a bare hash was)."""
+    from scf.vault import Vault, VaultDesk  # the bench's other sections do not need the vault
+
+    vault = Vault(folder)
+    keys = (bench.holder, bench.hospital, bench.bank)
+    supplier, hospital, bank = (VaultDesk(vault, bench.suite, key) for key in keys)
+    for desk in (supplier, hospital, bank):
+        desk.publish_key()
+    rows = []
+    for size in sizes:
+        runs: dict[str, list[float]] = {}
+        ratio = 0.0
+        for _ in range(repeat):
+            bench._nonce += 1
+            records: list[int] = []
+            for kind in (DocType.ORDER, DocType.DELIVERY_NOTE, DocType.INVOICE):
+                content = os.urandom(size - 16) + bench._nonce.to_bytes(16, "big")
+                parent = records[-1] if records else 0
+                record, commitment = _timed(runs, "put_ms", partial(
+                    supplier.put_trade_document, kind, content, f"{kind.name.lower()}.pdf", bench.hospital.address,
+                    10**6, parent))
+                _timed(runs, "confirm_ms", partial(hospital.confirm, record))
+                records.append(record)
+                stored = vault.document(commitment)
+                assert stored is not None
+                ratio = (vault.blobs / stored.blob).stat().st_size / size
+            _timed(runs, "get_ms", partial(hospital.get_record, records[-1]))
+            slot, _ = bench.suite.voucher.issue(bench.hospital, bench.holder.address, 10**6,
+                                                bench.conn.block_timestamp() + 90 * DAY, records[-1])
+            root, _ = bench.suite.voucher.accept(bench.holder, slot)
+            _timed(runs, "disclose_trail_ms", partial(supplier.disclose, root, bench.bank.address, "bench"))
+            _timed(runs, "verify_trail_ms", partial(bank.verify_trail, root))
+        row: dict[str, Any] = {"bytes": size, "sealed_over_file": round(ratio, 4)}
+        row |= {name: round(statistics.median(values), 1) for name, values in runs.items()}
+        log(f"bench: vault, {size:,}-byte documents: {row}")
+        rows.append(row)
+    vault.close()
+    return {"documents": rows, "readers_per_document": 2, "trail_documents": 3}
+
+
+def _timed(runs: dict[str, list[float]], name: str, work: Callable[[], Any]) -> Any:
+    """``work()``, its wall time in milliseconds added to ``runs[name]``."""
+    started = time.perf_counter()
+    result = work()
+    runs.setdefault(name, []).append((time.perf_counter() - started) * 1000)
+    return result

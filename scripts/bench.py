@@ -14,7 +14,9 @@ under ``before_batching``."""
 import json
 import platform
 import re
+import shutil
 import subprocess
+import tempfile
 from datetime import date
 from pathlib import Path
 
@@ -34,7 +36,7 @@ from scf.paths import project_root
 from scf.text import printable
 
 RESULTS = project_root() / "bench" / "results.json"
-SECTIONS = ("gas", "redemption", "throughput", "seeding", "load")
+SECTIONS = ("gas", "redemption", "vault", "throughput", "seeding", "load")
 ON_BLOCK_TIME = ("throughput", "seeding", "load")  # on the bench's own anvil, blocks every --block-time
 APE_ANVIL = "anvil started by ape-foundry (--steps-tracing), automine"
 BEFORE = ("throughput_ops_per_s", "throughput_runs", "throughput_operations", "seeding")
@@ -142,6 +144,17 @@ def automine_sections(conn, bench, chosen, quick, results, save, log) -> None:
             fresh()
             save()
 
+    if "vault" in chosen:
+        log("bench: the document vault (sealing, opening, disclosing, verifying)")
+        folder = Path(tempfile.mkdtemp(prefix="bench-vault-"))
+        try:
+            sizes = (1_000, 100_000) if quick else (1_000, 1_000_000, 10_000_000)
+            results["vault"] = b.vault_timings(bench, sizes, 1 if quick else 3, folder, log=log)
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
+        fresh()
+        save()
+
 
 def paced_sections(conn, bench, chosen, quick, repeat, results, save, log) -> None:
     """On the bench's own anvil: no snapshots (the chain keeps growing, as a real one does)."""
@@ -215,6 +228,16 @@ def render(r: dict) -> str:
                 f"{s['fragments']:>10,} {s['gas_per_voucher']:>12,} "
                 f"{s['max_batch_in_30m_gas_block']:>14,} {s['seconds']:>9.2f}"
             )
+    if "vault" in r:
+        v = r["vault"]
+        lines += ["", f"document vault, ms per document (medians; {v['readers_per_document']} readers each, trails of "
+                  f"{v['trail_documents']}) {chain('vault')}",
+                  f"{'bytes':>11} {'sealed/file':>12} {'put':>8} {'confirm':>8} {'get':>8} {'disclose':>9} "
+                  f"{'verify':>8}"]
+        for d in v["documents"]:
+            lines.append(f"{d['bytes']:>11,} {d['sealed_over_file']:>12.4f} {d['put_ms']:>8.1f} "
+                         f"{d['confirm_ms']:>8.1f} {d['get_ms']:>8.1f} {d['disclose_trail_ms']:>9.1f} "
+                         f"{d['verify_trail_ms']:>8.1f}")
     if "throughput" in r:
         t = r["throughput"]
         lines += ["", f"throughput, {t['operations']:,} split-transfers, medians {chain('throughput')}",
