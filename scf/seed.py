@@ -282,7 +282,7 @@ def _validated(raw: Any, path: Path, chain_id: int) -> Consortium:
     if not isinstance(raw, dict) or not isinstance(raw.get("members"), list) or not raw["members"]:
         raise SpecError(str(path), ["line 1: expected a mapping with a non-empty 'members' list"])
     if unknown := set(raw) - TOP_FIELDS - {_LINE}:
-        problems.append(f"line 1: unknown field(s) {', '.join(sorted(map(str, unknown)))} (known: "
+        problems.append(f"line {raw.get(_LINE, 1)}: unknown field(s) {', '.join(sorted(map(str, unknown)))} (known: "
                         f"{', '.join(sorted(TOP_FIELDS))})")
     seen_addresses: dict[str, int] = {}
     seen_names: dict[str, int] = {}
