@@ -57,8 +57,9 @@ from scf.supervision import (
     member_label,
     week_label,
 )
-from scf.vault import Vault
+from scf.vault import Vault, VaultError
 from scf.vault.status import member_documents
+from scf.vault.store import VAULT_ADDRESS
 from scf.watch import RULE_NAMES
 
 log = logging.getLogger("scf.api")
@@ -485,19 +486,24 @@ def create_app(service: ReadService, *, web_dir: Path | None = None, bridge_dir:
     def vault_documents(request: Request) -> Response:
         """What the vault holds for a member: each document it put or may read, whether its
         file is there and a key is wrapped for it, with whom it is shared, who verified it.
-        Nothing here is secret: contents, names and salts are sealed; the parties are on chain."""
+        Contents, names and salts stay sealed; what this shows beyond the chain is who was shown
+        which document and who verified it, as the vault's signed records say."""
         q = Query(request, frozenset({"member"}))
         member = q.address("member")
         if member is None:
             raise BadRequest("member= is required: the documents of which member")
         book = service.current()
         with service.vault_lock:
-            statuses = member_documents(the_vault(), member)
+            try:
+                statuses = member_documents(the_vault(), member)
+            except VaultError as exc:  # the folder was edited by hand: say what is wrong, not a bare 500
+                raise HTTPException(500, f"the document vault cannot be read: {exc}") from None
 
         def shown(status: dict[str, Any]) -> dict[str, Any]:
             return status | {
                 "ownerName": book.name(status["owner"]),
-                "readers": [r | {"readerName": book.name(r["reader"])} for r in status["readers"]],
+                "readers": [r | {"readerName": book.name(r["reader"]), "byName": book.name(r["by"])}
+                            for r in status["readers"]],
                 "verified": [v | {"byName": book.name(v["by"])} for v in status["verified"]],
             }
 
@@ -506,12 +512,16 @@ def create_app(service: ReadService, *, web_dir: Path | None = None, bridge_dir:
     def vault_blob(request: Request) -> Response:
         """A sealed document's envelope, by its SHA-256: ciphertext only."""
         address = request.path_params["address"]
-        if len(address) != 64 or any(c not in "0123456789abcdef" for c in address):
+        if not VAULT_ADDRESS.fullmatch(address):
             raise BadRequest(f"{address!r} is not a vault address (64 lowercase hex digits, the SHA-256 of the file)")
-        path = the_vault().blobs / address
-        if not path.is_file():
+        with service.vault_lock:
+            try:
+                data = the_vault().read_blob(address)
+            except VaultError as exc:
+                raise NotFound(f"the vault has no file {address} that it can serve: {exc}") from None
+        if data is None:
             raise NotFound(f"the vault has no file {address}")
-        return Response(path.read_bytes(), media_type="application/octet-stream")
+        return Response(data, media_type="application/octet-stream")
 
     api = [
         Route("/api/vault/documents", vault_documents), Route("/api/vault/blobs/{address}", vault_blob),

@@ -126,16 +126,8 @@ def seed_members(
     today's balance, which spending lowers), so it is never paid twice.
     ``on_progress(done, total)`` counts members whose admission is mined. Returns the gas of
     every transaction sent, by kind of operation."""
-    _nothing_in_flight(suite, operator)
+    records = check_seedable(suite, operator, members)
     registry = suite.registry
-    records = registry.members([address for _, address in members])
-    blocked = [
-        f"{spec.key}: {address} is {m.status.name.lower()}; an operator must act"
-        for (spec, address), m in zip(members, records, strict=True)
-        if m.status in (MemberStatus.SUSPENDED, MemberStatus.REMOVED)
-    ]
-    if blocked:
-        raise SpecError("seed", blocked)
     gas: dict[str, list[int]] = {}
 
     def count(kind: str, results: list[TxResult]) -> None:
@@ -174,6 +166,21 @@ def seed_members(
     return gas
 
 
+def check_seedable(suite: Suite, operator: Signer, members: list[tuple[MemberSpec, str]]) -> list[Any]:
+    """What seeding refuses before it does anything: an operator transaction still in flight,
+    a member an operator must deal with (suspended, removed). Returns the members' records."""
+    _nothing_in_flight(suite, operator)
+    records = suite.registry.members([address for _, address in members])
+    blocked = [
+        f"{spec.key}: {address} is {m.status.name.lower()}; an operator must act"
+        for (spec, address), m in zip(members, records, strict=True)
+        if m.status in (MemberStatus.SUSPENDED, MemberStatus.REMOVED)
+    ]
+    if blocked:
+        raise SpecError("seed", blocked)
+    return records
+
+
 def seal_kyc_evidence(
     desk: VaultDesk, members: list[tuple[MemberSpec, str]], escrow: list[str],
     on_progress: Callable[[int, int], None] = lambda _done, _total: None,
@@ -184,11 +191,15 @@ def seal_kyc_evidence(
     file's bare hash. Returns the members (the others unchanged) and a line for each reader
     left out for want of a key. A member already applied or admitted keeps the evidence hash
     the chain has."""
-    records = desk.suite.registry.members([address for _, address in members])
+    records = check_seedable(desk.suite, desk.account, members)  # refused here, nothing is sealed
     fresh = [i for i, m in enumerate(records) if m.status == MemberStatus.NONE and members[i][0].kyc_file]
     keyless = sorted({a for a in escrow if desk.vault.key_card(a) is None})
     notes = [f"regulator {a} has not published its vault key: the KYC evidence sealed now is not escrowed for it "
-             "(it runs `ape run docs key`; later filings are)" for a in keyless]
+             f"(once it has, `ape run docs share --kyc MEMBER --to {a}` shares it)" for a in keyless]
+    unkeyed = [members[i] for i in fresh if desk.vault.key_card(members[i][1]) is None]
+    if unkeyed:
+        notes.append(f"{len(unkeyed)} new member(s) have no vault key yet (first: {unkeyed[0][1]}): their KYC "
+                     "evidence is sealed for the operator; `ape run docs share --kyc MEMBER --to MEMBER` shares it")
     sealed = list(members)
     for done, i in enumerate(fresh, start=1):
         spec, address = members[i]
@@ -342,7 +353,9 @@ def _vault_policy(raw: Any, members: list[tuple[MemberSpec, str]], problems: lis
     by_name = {spec.name: (spec, address) for spec, address in members}
     escrow = []
     for name in raw.get("escrow", []):
-        if name not in by_name:
+        if not isinstance(name, str):
+            problems.append(f"{here}.escrow: {name!r} is not a member's name")
+        elif name not in by_name:
             problems.append(f"{here}.escrow: {name!r} is not the name of a member of this file")
         elif Role.AUDITOR not in by_name[name][0].roles:
             problems.append(f"{here}.escrow: {name!r} is not an auditor: only a regulator holds escrowed keys")

@@ -11,7 +11,7 @@ the members a key was wrapped for, and checked against the chain whenever they a
     docs confirm RECORD                     (the counterparty) open, check and confirm a record
     docs get RECORD [--out PATH]            open a record's document, checked against the chain
     docs get --kyc 0x... [--out PATH]       open a member's KYC evidence, checked against the registry
-    docs share (--voucher 3.1 | --record N ...) --to 0x... [--purpose TEXT]
+    docs share (--voucher 3.1 | --record N ... | --kyc 0x...) --to 0x... [--purpose TEXT]
     docs verify VOUCHER                     open and check the whole trail behind a voucher
     docs list                               this member's documents: held, shared, verified
 
@@ -21,6 +21,7 @@ is --vault (default .cache/vault-<chain id>/, or $SCF_VAULT)."""
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -102,7 +103,7 @@ def policy(provider, escrow, account, dev_key, vault_path):
 
 @cli.command(cls=ConnectedProviderCommand, short_help="Seal a document, file it and anchor its commitment")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--type", "doc_type", default=None, help="contract, order, invoice, delivery_note, receipt, other")
+@click.option("--type", "doc_type", default=None, help=", ".join(t.name.lower() for t in DocType))
 @click.option("--counterparty", default=None, help="The other party of the trade document.")
 @click.option("--amount", default=None, help="The document's amount in currency units, e.g. 1000.00.")
 @click.option("--parent", default=0, type=click.IntRange(0), help="The record this document follows.")
@@ -156,31 +157,45 @@ def get(provider, record, member, out, account, dev_key, vault_path):
         desk = _desk(provider, account, dev_key, vault_path)
         checked = desk.get_kyc(subject) if subject else desk.get_record(record)
     what = f"the KYC evidence of {subject}" if subject else f"trade record {record}"
-    target = out or Path(Path(checked.opening.name).name or "document")  # never a path chosen by the sender
-    if target.exists():
-        fail(f"{target} exists: give --out for another file (nothing was written)")
-    target.write_bytes(checked.opening.content)
-    click.echo(f"{what}: {checked.opening.kind} written to {target} "
+    # The name inside a document is the sender's: by default only its tame characters, behind
+    # a prefix, so it can never name a dot-file, a path or a script the shell picks up.
+    tame = re.sub(r"[^A-Za-z0-9._-]", "_", Path(checked.opening.name).name).lstrip(".")[:100]
+    target = out or Path(f"{'kyc' if subject else f'record-{record}'}-{tame or 'document'}")
+    try:
+        with open(target, "xb") as handle:  # never over an existing file, nor through a link
+            handle.write(checked.opening.content)
+    except FileExistsError:
+        fail(f"{printable(target)} exists: give --out for another file (nothing was written)")
+    except OSError as exc:
+        fail(f"{printable(target)} cannot be written ({exc.strerror}); nothing was written")
+    click.echo(f"{what}: {printable(checked.opening.kind)} written to {printable(target)} "
                f"({len(checked.opening.content):,} bytes), matching its commitment on chain")
 
 
 @cli.command(cls=ConnectedProviderCommand, short_help="Share documents (a voucher's trail) with a member")
 @click.option("--voucher", default=None, help="Disclose the trail behind this voucher (slot.serial), as its holder.")
 @click.option("--record", "records", multiple=True, type=click.IntRange(1), help="A trade record (repeatable).")
+@click.option("--kyc", "member", default=None, help="Share this member's KYC evidence (as the member or an operator).")
 @click.option("--to", "to", required=True, help="The member to share with.")
 @click.option("--purpose", default="", help="Why, for the audit record.")
 @_signer_options
-def share(provider, voucher, records, to, purpose, account, dev_key, vault_path):
-    if bool(voucher) == bool(records):
-        fail("give --voucher (the trail behind it) or --record (one or more records), not both")
+def share(provider, voucher, records, member, to, purpose, account, dev_key, vault_path):
+    if sum(map(bool, (voucher, records, member))) != 1:
+        fail("give one of --voucher (the trail behind it), --record (one or more records) or --kyc MEMBER")
     recipient = _address(to, "recipient")
     token = _voucher(voucher) if voucher else None
+    subject = _address(member, "member") if member else None
     with finishing("sharing"):
         desk = _desk(provider, account, dev_key, vault_path)
-        statement = (desk.disclose(token, recipient, purpose) if token is not None
-                     else desk.share(list(records), recipient, purpose=purpose))
-    shared = ", ".join(str(d["record"]) for d in statement.body["documents"])
-    click.echo(f"shared trade records {shared} with {recipient}; disclosure recorded as vault record {statement.id}")
+        if token is not None:
+            statement = desk.disclose(token, recipient, purpose)
+        elif subject is not None:
+            statement = desk.share_kyc(subject, recipient, purpose=purpose)
+        else:
+            statement = desk.share(list(records), recipient, purpose=purpose)
+    what = (f"the KYC evidence of {subject}" if subject else
+            "trade records " + ", ".join(str(d["record"]) for d in statement.body["documents"]))
+    click.echo(f"shared {what} with {recipient}; disclosure recorded as vault record {statement.id}")
 
 
 @cli.command(cls=ConnectedProviderCommand, short_help="Open and check every document behind a voucher")
@@ -192,7 +207,7 @@ def verify(provider, voucher, account, dev_key, vault_path):
         check = _desk(provider, account, dev_key, vault_path).verify_trail(token)
     for c in check.documents:
         assert c.record is not None
-        click.echo(f"  record {c.record.record_id:>5}  {c.opening.kind:<14} {printable(c.opening.name):<28} "
+        click.echo(f"  record {c.record.record_id:>5}  {printable(c.opening.kind):<14} {printable(c.opening.name):<28} "
                    f"{len(c.opening.content):>9,} bytes  commitment matches  {c.record.status.name.lower()}")
     for record in check.unconfirmed:
         click.echo(f"warning: record {record} is not confirmed by its counterparty")
@@ -213,10 +228,10 @@ def list_(provider, account, dev_key, vault_path):
     for d in documents:
         state = "held" if d.held else ("FILE MISSING" if not d.file_present else "no key")
         lost += not d.file_present
-        others = [s.reader for s in d.readers if s.reader != desk.address]
+        others = {s.reader for s in d.readers if s.reader != desk.address}
         verified = ", ".join(f"{v.by} {_when(v.at)}" for v in d.verified) or "not verified"
-        click.echo(f"record {d.record or '-':>5}  {d.kind:<14} {state:<12} shared with {len(others)}  {verified}  "
-                   f"{d.commitment}")
+        click.echo(f"record {d.record or '-':>5}  {printable(d.kind):<14} {state:<12} shared with {len(others)}  "
+                   f"{verified}  {d.commitment}")
     if lost:
         fail(f"{lost} document file(s) are missing from {desk.vault.blobs}: restore them from a backup")
 

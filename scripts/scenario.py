@@ -1,7 +1,7 @@
 """ape run scenario [--file scenarios/hospital.yaml] [--out report.json]
 
 Plays a financing story end to end on a local anvil (which ape starts and stops): deploy,
-seed, seal trade documents into the vault (.cache/vault-<chain id>/) and anchor their salted
+seed, seal trade documents into the story's vault (.cache/story-vaults/) and anchor their salted
 commitments, issue, accept, split across tiers, disclose the trail behind a voucher to whom
 its holder deals with, discount, time-travel, fund, redeem; prints the report. On a chain
 that outlives the command (``--network ethereum:devnet:node``), a run that was interrupted
@@ -15,7 +15,7 @@ from ape.cli import ConnectedProviderCommand
 
 from scf.chain.devnet import DevnetClock, faucet
 from scf.cli import connect, fail, finishing, progress_bar
-from scf.paths import deployments_dir, project_root, vault_dir
+from scf.paths import cache_dir, deployments_dir, project_root
 from scf.scenario import load_scenario, run_scenario, write_json
 from scf.wallet import LOCAL_CHAIN_IDS
 
@@ -34,7 +34,7 @@ def cli(provider, file_, out):
 
     with finishing(f"the story {scenario.name!r}"), progress_bar("story") as progress:
         report = run_scenario(conn, scenario, clock=DevnetClock(conn), fund_gas=faucet(conn.w3),
-                              manifest_dir=deployments_dir(), vault_folder=vault_dir(conn.chain_id),
+                              manifest_dir=deployments_dir(), vaults=cache_dir() / "story-vaults",
                               progress=progress)
     click.echo(report.render())
     if out:

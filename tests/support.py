@@ -259,4 +259,5 @@ def not_active(scene, cast, who: str) -> LocalAccount:
 def play_story(conn, story, **options):
     """``run_scenario`` on a test's anvil: the story's clock moves with ``evm_increaseTime``
     and its accounts get gas money, as ``ape run scenario`` does."""
+    options.setdefault("vaults", Path(options["manifest_dir"]).parent / "vaults")
     return run_scenario(conn, story, clock=DevnetClock(conn), fund_gas=faucet(conn.w3), **options)

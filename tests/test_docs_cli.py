@@ -1,6 +1,7 @@
 """`ape run docs` as members use it, on a node of the test's own (the ape node network): the
 operator seeds the example consortium, whose KYC evidence goes into the vault sealed and on
-chain as salted commitments, and whose escrow policy names the regulator; tier 1 files its
+chain as salted commitments, and whose escrow policy names the regulator, then shares a
+member's evidence with the member, which had no vault key when it was seeded; tier 1 files its
 order and invoice, the hospital confirms each after opening it; tier 1 discloses the trail
 behind its voucher to the bank, which verifies it and opens the invoice; another bank is
 refused; a lost file is reported by `docs list`."""
@@ -52,6 +53,10 @@ def test_members_put_confirm_share_verify_and_get_documents_from_the_command_lin
         assert "can now be sent document keys" in docs("key", key="hospital")
         for key in ("tier1", "bank-a", "bank-b"):  # the same, without starting ape three more times
             VaultDesk(vault, suite, dev_key(key)).publish_key()
+        # The hospital had no key when it was seeded: the operator shares its evidence with it now.
+        said = docs("share", "--kyc", hospital, "--to", hospital, "--purpose", "its own copy", key="operator")
+        assert f"shared the KYC evidence of {hospital} with {hospital}" in said
+        assert VaultDesk(vault, suite, dev_key("hospital")).get_kyc(hospital).opening.content == kyc
         order, invoice = tmp_path / "po-31.txt", tmp_path / "inv-31.txt"
         order.write_bytes(b"PO-31: 10 ventilators, 250,000.00 CNY")
         invoice.write_bytes(b"INV-31: 250,000.00 CNY")
@@ -76,7 +81,7 @@ def test_members_put_confirm_share_verify_and_get_documents_from_the_command_lin
         refused = docs("get", "2", "--out", str(tmp_path / "not-mine.txt"), key="bank-b", expect=2)
         assert "is not entitled to document" in refused and not (tmp_path / "not-mine.txt").exists()
         refused = docs("share", "--record", "2", "--to", tier1, key="bank-b", expect=2)
-        assert "is not entitled" in refused
+        assert "is not a party to trade record 2" in refused
         assert "unknown document type" in docs("put", str(order), "--type", "bill", "--counterparty", hospital,
                                                "--amount", "1.00", key="tier1", expect=2)
 

@@ -476,8 +476,8 @@ def test_each_member_sees_which_of_its_documents_the_vault_holds_shares_and_veri
 
     shown = run_phase("vault", settings(invoice="0x" + commitment.hex(), delivery=delivery, lost="0x" + lost.hex()))
     assert shown["bankHeld"] == "held"
-    assert "MedSupply Co (tier 1)" in shown["bankShared"] and "City Hospital Group" in shown["bankShared"]
-    assert shown["bankVerified"].startswith("Commerce Bank on ") and f"(voucher {label(root)})" in shown["bankVerified"]
+    assert shown["bankShared"].startswith("MedSupply Co (tier 1) → you on ")
+    assert shown["bankVerified"].startswith("you on ") and shown["bankVerified"].endswith(f"(voucher {label(root)})")
     assert "PO page" not in shown["bankDocs"] and "inv.txt" not in shown["bankDocs"]  # state, never contents
     assert f"ape run docs confirm {delivery}" in shown["hospitalToDecide"] and shown["hospitalCopyInputs"] == 0
     assert shown["tier1Lost"].startswith("file missing from the vault") and "bad" in shown["tier1LostClass"]

@@ -8,6 +8,7 @@ from eth_utils import keccak
 
 from scf import manifest
 from scf.scenario import load_scenario, parse_scenario
+from scf.scenario.runner import story_vault
 from scf.seed import SpecError
 from scf.suite import Suite
 from scf.vault import Vault, VaultDesk
@@ -53,10 +54,10 @@ def test_the_hospital_story_keeps_its_trade_documents_sealed_and_shows_each_hold
     reveal; in the vault, each document opens for its parties and the regulator (the story's
     escrow policy) and, once disclosed, for each holder and the bank, not for anyone else."""
     story = load_scenario(STORY)
-    report = play_story(conn, story, manifest_dir=tmp_path / "deployments", vault_folder=tmp_path / "vault")
+    report = play_story(conn, story, manifest_dir=tmp_path / "deployments", vaults=tmp_path / "vaults")
     suite = Suite.attach(conn, manifest.load(conn.chain_id, tmp_path / "deployments"))
     keys = {m.key: dev_key(f"{story.name} {m.key}") for m in story.members}
-    vault = Vault(tmp_path / "vault")
+    vault = Vault(story_vault(tmp_path / "vaults", conn.chain_id, story))
     desk = {key: VaultDesk(vault, suite, account) for key, account in keys.items()}
 
     assert [(d["record"], d["kind"]) for d in report.documents] == [(1, "order"), (2, "delivery_note"), (3, "invoice")]

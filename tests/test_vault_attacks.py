@@ -34,17 +34,24 @@ import re
 import sqlite3
 import subprocess
 import sys
+import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from eth_account import Account
 from eth_account.messages import encode_defunct
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from scf.contracts import DocType, MemberStatus, RecordStatus
+from scf.chain import ContractRevert
+from scf.chain.devnet import set_balance
+from scf.contracts import DocType, MemberStatus, RecordStatus, Role
+from scf.deploy import deploy_suite
+from scf.scenario.runner import open_story_vault
+from scf.suite import Suite
 from scf.vault import Envelope, KeyCard, Opening, Vault, VaultDesk, VaultError
 from scf.vault.sealing import (
     FORMAT,
@@ -58,6 +65,7 @@ from scf.vault.sealing import (
     unwrap,
     wrap,
 )
+from scf.vault.store import VaultBound
 from tests.support import CNY, DAY, ROOT
 
 FACE = 1_000_000 * CNY
@@ -149,6 +157,13 @@ def _content_key(vault: Vault, account, commitment: bytes) -> bytes:
     key = unwrap(account, grant.wrapped)
     assert key is not None
     return key
+
+
+def _cards(vault: Vault, cast) -> dict[str, KeyCard]:
+    """The key cards a put by tier 1 with the hospital wraps for (the regulator's: escrow)."""
+    cards = {a.address: vault.key_card(a.address) for a in (cast.tier1, cast.hospital, cast.auditor)}
+    assert all(cards.values())
+    return cards
 
 
 def _state(vault: Vault, suite, records: Sequence[int] = ()) -> dict[str, Any]:
@@ -281,13 +296,18 @@ def test_a_member_never_shared_with_is_not_entitled(suite, cast, desks, vault):
         assert desks[name].get_record(record).opening.content == _doc("never shared")
 
 
-def test_a_member_cannot_share_what_it_cannot_read(suite, cast, desks, vault):
-    record, commitment = _put(desks, cast, "share unread")
+def test_a_member_cannot_share_what_it_cannot_read(suite, cast, desks, vault, now):
+    """Tier 2 is paid with part of a voucher but never shown the trail behind it: as its holder
+    it may disclose the trail, but it holds no key to pass on; nor is it a party to share."""
+    *_, invoice = _trail(desks, cast, "share unread")
+    part, _ = suite.voucher.split_transfer(cast.tier1, _voucher(suite, cast, now, invoice), cast.tier2.address,
+                                           1_000 * CNY)
     _refused(vault, suite, f"{cast.tier2.address} is not entitled",
-             lambda: desks["tier2"].share([record], cast.bank.address, purpose="resale"), [record])
-    assert vault.grant(commitment, cast.bank.address) is None
+             lambda: desks["tier2"].disclose(part, cast.bank.address, purpose="resale"), [invoice])
+    _refused(vault, suite, f"{cast.tier2.address} is not a party",
+             lambda: desks["tier2"].share([invoice], cast.bank.address, purpose="resale"), [invoice])
     assert vault.statements("disclosure") == []
-    _refused(vault, suite, "not entitled", lambda: desks["bank"].get_record(record))
+    _refused(vault, suite, "not entitled", lambda: desks["bank"].get_record(invoice))
 
 
 def test_an_outsider_or_a_member_without_a_key_card_receives_no_share(suite, cast, desks, vault):
@@ -390,7 +410,7 @@ def test_a_sealed_document_filed_under_another_record_is_a_swap(suite, cast, des
     and files it as the record's document: it opens, but it is not what the chain anchored."""
     record, anchored = _put(desks, cast, "substituted", DocType.ORDER)
     tier1 = desks["tier1"]
-    readers = tier1._readers([cast.hospital.address])
+    readers = _cards(vault, cast)
     content = _doc("substituted", "order with twice the amount")
     salt = pair_salt(cast.tier1, readers[cast.hospital.address].public_key(), content)
     substitute = tier1._file(Opening(salt, content, "order.txt", "order"), readers)
@@ -409,7 +429,7 @@ def test_a_sealed_document_filed_under_another_record_is_a_swap(suite, cast, des
 def test_a_document_of_another_type_than_anchored_is_refused(suite, cast, desks, vault):
     """The registrant seals an order and anchors its commitment as an invoice."""
     tier1 = desks["tier1"]
-    readers = tier1._readers([cast.hospital.address])
+    readers = _cards(vault, cast)
     content = _doc("type swap", "order")
     salt = pair_salt(cast.tier1, readers[cast.hospital.address].public_key(), content)
     stored = tier1._file(Opening(salt, content, "order.txt", "order"), readers)
@@ -471,7 +491,7 @@ def test_a_record_anchored_with_a_random_salt_is_not_confirmed(suite, cast, desk
     anchor the same invoice again under another commitment: the counterparty refuses it."""
     tier1 = desks["tier1"]
     content = _doc("random salt")
-    readers = tier1._readers([cast.hospital.address])
+    readers = _cards(vault, cast)
     stored = tier1._file(Opening(new_salt(), content, "invoice.txt", "invoice"), readers)
     record, _ = suite.trade.register(cast.tier1, DocType.INVOICE, stored.commitment, cast.hospital.address, FACE)
     vault.set_record(stored.commitment, record)
@@ -546,7 +566,7 @@ def test_a_lost_vault_file_is_reported_not_skipped(suite, cast, desks, vault, no
 def test_a_policy_signed_by_a_non_operator_is_refused(suite, cast, desks, vault):
     """Tier 1 signs a policy without escrow, so its documents would no longer be wrapped for
     the regulator."""
-    body = {"kind": "policy", "chain": suite.conn.chain_id, "escrow": [], "at": 2**40}
+    body = {"kind": "policy", "chain": suite.conn.chain_id, "escrow": [], "at": int(time.time()) + 60}
     text, signature = sign_statement(cast.tier1, body)
     vault.record_statement("policy", (text, signature, cast.tier1.address))
     for name in ("tier1", "hospital", "auditor"):
@@ -559,6 +579,15 @@ def test_a_policy_signed_by_a_non_operator_is_refused(suite, cast, desks, vault)
     _edit_index(vault, "UPDATE statements SET author = ? WHERE text = ?", cast.operator.address, text)
     _refused(vault, suite, f"says it is by {cast.operator.address} but was signed by {cast.tier1.address}",
              lambda: desks["tier1"].escrow())
+
+
+def test_a_policy_dated_ahead_of_the_clock_does_not_count_yet(suite, cast, desks, vault):
+    """An operator's policy signed with a time far ahead would outrank every later one: until
+    its time it does not count, and the policy in force stays in force."""
+    VaultDesk(vault, suite, cast.operator, clock=lambda: 2**40).set_policy([])
+    assert desks["tier1"].escrow() == [cast.auditor.address]
+    record, commitment = _put(desks, cast, "future policy")
+    assert vault.grant(commitment, cast.auditor.address) is not None
 
 
 def test_only_an_operator_sets_the_policy_and_only_with_active_auditors(suite, cast, desks, vault):
@@ -717,8 +746,9 @@ def test_a_refused_put_writes_no_key_card(suite, cast, desks, vault):
 
 def test_an_old_policy_replayed_into_the_index_does_not_take_effect(suite, cast, desks, vault):
     operator_at = lambda t: VaultDesk(vault, suite, cast.operator, clock=lambda: t)  # noqa: E731
-    old = operator_at(2**40).set_policy([])
-    operator_at(2**40 + 100).set_policy([cast.auditor.address])
+    later = int(time.time()) + 60  # both newer than the fixture's policy
+    old = operator_at(later).set_policy([])
+    operator_at(later + 100).set_policy([cast.auditor.address])
     assert desks["tier1"].escrow() == [cast.auditor.address]
     vault.record_statement("policy", (old.text, old.signature, old.author))  # the replay
     assert desks["tier1"].escrow() == [cast.auditor.address]
@@ -732,3 +762,124 @@ def test_a_suspended_member_passes_on_no_key_it_holds(suite, cast, desks, vault)
     with _suspended(suite, cast, cast.hospital):
         _refused(vault, suite, "is suspended: a member that is not active shares no documents",
                  lambda: desks["hospital"].share([record], cast.bank.address))
+
+
+# ------------------------------------------------------------- found by the review, now fixed
+
+
+def test_a_document_the_chain_would_refuse_is_not_filed(suite, cast, desks, vault):
+    """``register`` is simulated before anything is written: a bank is no trading party, so
+    its put is refused by the chain's own rule, and the vault holds nothing of it."""
+    before = _state(vault, suite)
+    with pytest.raises(ContractRevert, match="NotTradingParty"):
+        desks["bank"].put_trade_document(DocType.INVOICE, _doc("chain refusal"), "i.txt", cast.hospital.address, FACE)
+    assert _state(vault, suite) == before
+
+
+def test_a_file_filed_as_one_type_is_not_anchored_as_another(suite, cast, desks, vault):
+    """The same file between the same parties has one commitment whatever its type: filed as
+    an order, it cannot be re-filed as an invoice (its envelope would say order for ever)."""
+    record, _ = _put(desks, cast, "one type", DocType.ORDER)
+    _refused(vault, suite, "already anchored", lambda: desks["tier1"].put_trade_document(
+        DocType.INVOICE, _doc("one type", "ORDER"), "i.txt", cast.hospital.address, FACE), [record])
+
+
+def test_a_vault_of_another_deployment_is_refused(suite, cast, conn, vault, desks, tmp_path):
+    """A vault serves one deployment: used with another (a fresh anvil has the same chain id
+    and the same addresses), its records would name another chain's records."""
+    other = Suite.attach(conn, deploy_suite(conn, cast.governance, cast.operator,
+                                            manifest_dir=tmp_path / "other").deployment)
+    with pytest.raises(VaultBound, match="belongs to another deployment"):
+        VaultDesk(vault, other, cast.tier1)
+
+
+def test_a_story_vault_left_by_a_chain_that_is_gone_is_moved_aside(suite, tmp_path):
+    folder = tmp_path / "story"
+    stale = Vault(folder)
+    stale.bind("31337:0xdead:1:0xbeef", 31337)
+    stale.close()
+    notes = []
+    fresh = open_story_vault(folder, suite, resuming=False, note=notes.append)
+    assert [p.name.startswith("story.stale-") for p in tmp_path.iterdir() if p.name.startswith("story.")] == [True]
+    assert "moved to story.stale-" in notes[0] and fresh.documents() == []
+    fresh.close()
+    with pytest.raises(VaultBound):  # an unfinished run's vault must be this chain's
+        open_story_vault(next(tmp_path.glob("story.stale-*")), suite, resuming=True, note=notes.append)
+
+
+def test_a_signed_record_filed_under_another_kind_is_refused(suite, cast, desks, vault, now):
+    order, delivery, invoice = _trail(desks, cast, "refiled record")
+    desks["tier1"].disclose(_voucher(suite, cast, now, invoice), cast.bank.address, "talks")
+    (disclosure,) = vault.statements("disclosure")
+    _edit_index(vault, "INSERT INTO statements (kind, author, text, signature) VALUES ('verification', ?, ?, ?)",
+                disclosure.author, disclosure.text, disclosure.signature)
+    with pytest.raises(VaultError, match="filed as a verification .* signed text says 'disclosure'"):
+        vault.statements("verification")
+
+
+def test_a_deeply_nested_or_huge_signed_record_is_refused_unparsed(suite, cast, desks, vault):
+    """Anyone can sign anything: a record is bounded before it is parsed."""
+    for text in ("[" * 200_000 + "]" * 200_000, '{"kind":"policy","pad":"' + "x" * 70_000 + '"}'):
+        signed = bytes(cast.tier3.sign_message(encode_defunct(text=text)).signature)
+        _edit_index(vault, "INSERT INTO statements (kind, author, text, signature) VALUES ('policy', ?, ?, ?)",
+                    cast.tier3.address, text, signed)
+        with pytest.raises(VaultError, match="is malformed"):
+            desks["tier1"].escrow()
+        _edit_index(vault, "DELETE FROM statements WHERE author = ?", cast.tier3.address)
+
+
+def test_a_vault_file_replaced_by_a_link_is_not_read(suite, cast, desks, vault, tmp_path):
+    """The folder is shared: a link planted under a file's address could point anywhere (a
+    keystore); it is not followed, here or by the read API."""
+    record, commitment = _put(desks, cast, "linked blob")
+    secret = tmp_path / "keystore.json"
+    secret.write_bytes(b"secret")
+    path = _blob_path(vault, commitment)
+    path.unlink()
+    path.symlink_to(secret)
+    with pytest.raises(VaultError, match="cannot be read as a file"):
+        desks["hospital"].get_record(record)
+    with pytest.raises(VaultError, match="cannot be read as a file"):
+        vault.read_blob(path.name)
+
+
+def test_a_member_shown_a_document_does_not_pass_it_on(suite, cast, desks, vault, now):
+    """The owners choose: the parties share, the holder discloses; a financier shown the trail,
+    or the escrow regulator, wraps no key for anyone."""
+    order, delivery, invoice = _trail(desks, cast, "onward")
+    desks["tier1"].disclose(_voucher(suite, cast, now, invoice), cast.bank.address, "talks")
+    _refused(vault, suite, "not a party to trade record", lambda: desks["bank"].share([invoice], cast.tier2.address))
+    _refused(vault, suite, "not a party to trade record",
+             lambda: desks["auditor"].share([invoice], cast.tier2.address))
+    desks["hospital"].share([invoice], cast.tier3.address, purpose="a party may")
+    assert desks["tier3"].get_record(invoice).opening.content == _doc("onward", "INVOICE")
+
+
+def test_kyc_evidence_is_shared_by_its_member_or_an_operator_only(cast, conn, w3, tmp_path):
+    """An applicant seals its evidence for itself, applies with the commitment and shares it
+    with an operator, who opens it checked against the registry; a member that is neither the
+    applicant nor an operator is refused. (A deployment of its own: an application stays
+    pending in the registry.)"""
+    other = Suite.attach(conn, deploy_suite(conn, cast.governance, cast.operator,
+                                            manifest_dir=tmp_path / "kyc").deployment)
+    applicant = Account.create()
+    set_balance(w3, applicant.address, 10**20)
+    vault = Vault(tmp_path / "kyc-vault")
+    own = VaultDesk(vault, other, applicant)
+    commitment = own.put_kyc(b"Applicant Ltd: articles of association", "articles.pdf")
+    other.registry.apply(applicant, "Applicant Ltd", Role.SUPPLIER, commitment)
+    operator = VaultDesk(vault, other, cast.operator)
+    operator.publish_key()
+    with pytest.raises(VaultError, match="not entitled"):
+        operator.get_kyc(applicant.address)
+    stranger = VaultDesk(vault, other, cast.tier2)
+    stranger.publish_key()
+    before = _state(vault, other)
+    with pytest.raises(VaultError, match="is neither .* nor an operator"):
+        stranger.share_kyc(applicant.address, cast.tier2.address)
+    assert _state(vault, other) == before
+    own.share_kyc(applicant.address, cast.operator.address, purpose="application review")
+    assert operator.get_kyc(applicant.address).opening.content == b"Applicant Ltd: articles of association"
+    (disclosure,) = vault.statements("disclosure")
+    assert (disclosure.author, disclosure.body["to"]) == (applicant.address, cast.operator.address)
+    vault.close()

@@ -255,7 +255,7 @@ def broadcast(reader: ChainReader, signer: Signer, tx: dict[str, Any], journal: 
         reason = exc.rpc_response.get("error", {}).get("message") if exc.rpc_response else str(exc)
         raise TransactionRefused(
             f"the node at {reader.endpoint} refused transaction {tx_hash.to_0x_hex()} from {signer.address}: "
-            f"{reason}. It was not taken, so nothing moved"
+            f"{reason}. This sending did not go through (nothing moved by it)"
         ) from None
     except TRANSPORT_ERRORS as exc:
         raise RpcError(

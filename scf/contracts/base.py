@@ -35,6 +35,11 @@ class ContractClient:
     def call(self, function: str, *args: Any, block: int | str = "latest") -> Any:
         return self.conn.read(lambda: self.fn(function, *args).call(block_identifier=block), origin=self.NAME)
 
+    def simulate(self, sender: str, function: str, *args: Any) -> Any:
+        """``function(*args)`` as an ``eth_call`` from ``sender``: what sending it would return,
+        or the contract's refusal (``ContractRevert``), with nothing sent."""
+        return self.conn.read(lambda: self.fn(function, *args).call({"from": sender}), origin=self.NAME)
+
     def prepared(self, function: str, *args: Any) -> Call:
         """``function(*args)`` encoded once, for bulk sending (``Connection.transact_many``):
         the function's ABI is looked up once per client, the arguments encoded by eth-abi

@@ -73,11 +73,13 @@ class TradeRegistry(ContractClient):
         r = self.call("recordOf", record_id)
         return TradeRecord(record_id, r[0], DocType(r[1]), RecordStatus(r[2]), *r[3:])
 
-    def doc_hash(self, record_id: int) -> bytes | None:
-        """What record ``record_id`` anchored (its ``DocumentRegistered`` event; the record keeps
-        no copy), or None for a record that does not exist."""
+    def doc_hash(self, record_id: int, from_block: int = 0) -> bytes | None:
+        """What record ``record_id`` anchored (its ``DocumentRegistered`` event, looked for from
+        ``from_block``: give the registry's deployment block on a long chain; the record keeps
+        no copy), or None for a record that does not exist. ``record_id_of`` answers for a
+        live record in one call."""
         event = self.contract.events.DocumentRegistered
-        logs = self.conn.read(lambda: event.get_logs(from_block=0, argument_filters={"recordId": record_id}))
+        logs = self.conn.read(lambda: event.get_logs(from_block=from_block, argument_filters={"recordId": record_id}))
         return bytes(logs[0]["args"]["docHash"]) if logs else None
 
     def record_id_of(self, doc_hash: bytes, party_a: str, party_b: str) -> int:

@@ -13,6 +13,7 @@ The chain's clock is passed in (``Clock``): on anvil, ``scf.chain.devnet.DevnetC
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -35,6 +36,8 @@ from scf.scenario.spec import Scenario
 from scf.seed import SpecError, seed_members
 from scf.suite import Suite
 from scf.vault import Vault, VaultDesk
+from scf.vault.desk import deployment_of
+from scf.vault.store import VaultBound
 from scf.wallet import dev_key
 
 
@@ -51,9 +54,18 @@ class Clock(Protocol):
 Progress = Callable[[int, int, str], None]
 
 
+def _slug(scenario: Scenario) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", scenario.name.lower()).strip("-") or "story"
+
+
 def journal_path(manifest_dir: Path, chain_id: int, scenario: Scenario) -> Path:
-    slug = re.sub(r"[^a-z0-9]+", "-", scenario.name.lower()).strip("-") or "story"
-    return Path(manifest_dir) / "journal" / f"{chain_id}-{slug}.json"
+    return Path(manifest_dir) / "journal" / f"{chain_id}-{_slug(scenario)}.json"
+
+
+def story_vault(vaults: Path, chain_id: int, scenario: Scenario) -> Path:
+    """The story's own document vault under ``vaults``: a story signs its own escrow policy,
+    which must not become the policy of a vault the consortium uses."""
+    return Path(vaults) / f"{chain_id}-{_slug(scenario)}"
 
 
 def run_scenario(
@@ -67,15 +79,16 @@ def run_scenario(
     keys: dict[str, LocalAccount] | None = None,
     fund_gas: Callable[[str], None] | None = None,
     progress: Progress = lambda _i, _n, _what: None,
-    vault_folder: Path | None = None,
+    vaults: Path,
 ) -> ScenarioReport:
     """Deploys (or reuses) the suite, seeds the scenario's members and plays its steps, or
     finishes an interrupted run of the same story on the same chain (see the module's doc).
     ``clock`` moves the chain's time for the story's waits; ``fund_gas``, when given, gives
     each account the story uses gas money (a development chain's faucet). The manifest and
     the story's journal are kept in ``manifest_dir``. Trade documents are sealed into the
-    vault in ``vault_folder`` (by default ``<manifest_dir>/vault``): on chain go only their
-    salted commitments."""
+    story's vault under ``vaults`` (``story_vault``): on chain go only their salted
+    commitments. A vault left by a run on a chain that is gone is moved aside, as the
+    journal is."""
     started = datetime.now(tz=UTC)
     governance = governance or dev_key("governance")
     operator = operator or dev_key("operator")
@@ -96,7 +109,8 @@ def run_scenario(
                             lambda what: progress(1, total, what))
     progress(2, total, f"seeding {len(scenario.members)} members")
     seed_gas = seed_members(suite, operator, [(m, keys[m.key].address) for m in scenario.members])
-    vault = Vault(vault_folder or Path(manifest_dir) / "vault")
+    vault = open_story_vault(story_vault(vaults, conn.chain_id, scenario), suite, resuming=journal is not None,
+                        note=lambda what: progress(2, total, what))
     desks = {key: VaultDesk(vault, suite, account) for key, account in keys.items()}
     for desk in desks.values():
         desk.publish_key()  # a signature filed in the vault, not a transaction
@@ -173,6 +187,23 @@ def _open_journal(
         )])
     note(f"resuming run {journal.meta['run']} of {scenario.name!r} at step {journal.state['next_step'] + 1}")
     return journal
+
+
+def open_story_vault(folder: Path, suite: Suite, *, resuming: bool, note: Callable[[str], None]) -> Vault:
+    """The story's vault, bound to this deployment. One left by a finished run on a chain that
+    is gone (a fresh anvil) is moved aside; an unfinished run's vault must be this chain's."""
+    vault = Vault(folder)
+    try:
+        vault.bind(deployment_of(suite), suite.conn.chain_id)
+    except VaultBound:
+        vault.close()
+        if resuming:
+            raise
+        retired = folder.with_name(f"{folder.name}.stale-{int(time.time())}")
+        folder.rename(retired)
+        note(f"the story's vault was of a chain that is gone: moved to {retired.name}, starting afresh")
+        vault = Vault(folder)
+    return vault
 
 
 def _next_run(path: Path) -> int:
@@ -265,8 +296,12 @@ class _Player:
         verifies every document against the chain (both recorded, signed, in the vault)."""
         token = self.tokens[step["voucher"]]
         holder, recipient = self.desk_of[self.suite.voucher.owner_of(token)], self.desks[step["to"]]
-        disclosure = holder.disclose(token, recipient.address, f"story step: disclose {step['voucher']}")
-        check = recipient.verify_trail(token)  # raises unless every document checks
+        purpose = f"story run {self.run}: disclose {step['voucher']} to {step['to']}"
+        done = [s for s in holder.vault.statements("disclosure") if s.body.get("purpose") == purpose]
+        disclosure = done[0] if done else holder.disclose(token, recipient.address, purpose)  # once, if resumed
+        verified = [s for s in holder.vault.statements("verification")
+                    if s.author == recipient.address and s.body.get("voucher") == label(token)]
+        check = recipient.verify_trail(token, record=not verified)  # raises unless every document checks
         self.report.disclosures.append({
             "by": self.name(holder.address), "to": self.name(recipient.address), "voucher": label(token),
             "records": [d["record"] for d in disclosure.body["documents"]],

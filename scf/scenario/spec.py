@@ -138,7 +138,9 @@ def _escrow(raw: Any, members: dict[str, MemberSpec], problems: list[str]) -> li
         problems.append("vault.escrow: expected a list of member short names")
         return []
     for key in escrow:
-        if key not in members:
+        if not isinstance(key, str):
+            problems.append(f"vault.escrow: {key!r} is not a member's short name")
+        elif key not in members:
             problems.append(f"vault.escrow: {key!r} is not a member of this scenario")
         elif Role.AUDITOR not in members[key].roles:
             problems.append(f"vault.escrow: {key!r} is not an auditor: only a regulator holds escrowed keys")

@@ -3,17 +3,24 @@ its key wrapped for each entitled reader, its commitment anchored), getting one 
 and checked against what the chain anchored), sharing keys, disclosing the trade trail
 behind a voucher, and verifying a trail that was disclosed.
 
-Every check runs before anything is written: a refusal leaves the vault and the chain as they
+Every check runs before anything is written, the chain's own included (``register`` is
+simulated before a document is filed): a refusal leaves the vault and the chain as they
 were. Who may read a document:
 
 - its two trading parties, always (the registrant and the counterparty of its record);
 - the regulators named by the vault's policy (key escrow), when the consortium's policy says
   so: ``policy`` below, signed by an operator of the registry;
-- whoever a reader shares it with: an active member, never a suspended or removed one.
+- whoever its owners choose: a party shares a document (``share``), the holder of a voucher
+  discloses the trail behind it (``disclose``); each time to an active member, by an active
+  member. A member shown a document does not pass it on (the tooling refuses; it holds the
+  key, so it could by hand, as it could copy the file).
 
 A member's KYC evidence is filed the same way (kind ``kyc``): its commitment is what the
-member applies with (``applyForMembership``), and its readers are the member, the operators
-it names and the regulators of the policy.
+member applies or is admitted with, and its readers are the member (or the operator filing it),
+the readers named and the regulators of the policy; the member or an operator shares it on.
+
+The vault serves one deployment (``Vault.bind``): a folder used with another chain, or with
+the same chain id restarted (a fresh anvil), is refused.
 """
 
 from __future__ import annotations
@@ -43,7 +50,8 @@ from scf.vault.sealing import (
 from scf.vault.store import Grant, Statement, StoredDocument, Vault
 
 KYC = "kyc"
-TRAIL_LIMIT = 32  # links followed from an invoice to its first document; the chain allows no cycles
+TRAIL_LIMIT = 32  # links followed from an invoice to its first document
+POLICY_CLOCK_SKEW = 3600  # seconds a policy may be signed ahead of this machine's clock
 
 
 @dataclass(frozen=True)
@@ -65,13 +73,21 @@ class TrailCheck:
     voucher: int
     documents: list[Checked]
     unconfirmed: list[int] = field(default_factory=list)  # records the counterparty has not confirmed
-    escrow_missing: list[tuple[int, str]] = field(default_factory=list)  # (record, regulator) without a key
+    escrow_missing: list[tuple[int, str]] = field(default_factory=list)  # filed under the policy, yet no key
+
+
+def deployment_of(suite: Suite) -> str:
+    """What a vault is bound to: the chain, the trade registry and the hash of the block it was
+    deployed in (a fresh anvil has the same chain id and addresses, never the same hashes)."""
+    block = suite.deployment.block_of("TradeRegistry")
+    return f"{suite.conn.chain_id}:{suite.trade.address}:{block}:{suite.conn.block_hash(block)}"
 
 
 class VaultDesk:
     """One member, signing with its own key, at one consortium's vault."""
 
     def __init__(self, vault: Vault, suite: Suite, account: LocalAccount, *, clock: Callable[[], int] | None = None):
+        vault.bind(deployment_of(suite), suite.conn.chain_id)
         self.vault = vault
         self.suite = suite
         self.account = account
@@ -105,16 +121,32 @@ class VaultDesk:
         text, signature = sign_statement(self.account, body)
         return self.vault.record_statement("policy", (text, signature, self.address))
 
-    def escrow(self) -> list[str]:
-        """The regulators of the latest policy an operator signed (none without a policy)."""
-        policies = [s for s in self.vault.statements("policy") if s.body.get("chain") == self.chain_id]
+    def policy(self) -> Statement | None:
+        """The latest policy by its signed time (not by its place in the index, which anyone
+        with the folder could replay an old one into), checked: signed by an operator. One
+        dated ahead of this machine's clock does not count until its time: it would outrank
+        every policy signed after it."""
+        horizon = self.clock() + POLICY_CLOCK_SKEW
+        policies = [p for p in self.vault.statements("policy") if _at(p) <= horizon]
         if not policies:
-            return []
-        latest = max(policies, key=lambda p: (int(p.body.get("at", 0)), p.id))  # by its signed time
+            return None
+        latest = max(policies, key=lambda p: (_at(p), p.id))
         if not self.suite.registry.is_operator(latest.author):
             raise VaultError(f"the vault's policy (record {latest.id}) was signed by {latest.author}, who is not an "
                              "operator of the registry: an operator must sign it again")
-        return [str(a) for a in latest.body["escrow"]]
+        escrow = latest.body.get("escrow")
+        if not isinstance(escrow, list) or not all(isinstance(a, str) for a in escrow):
+            raise VaultError(f"the vault's policy (record {latest.id}) names no list of regulators")
+        return latest
+
+    def escrow(self) -> list[str]:
+        """The regulators of the policy in force (none without a policy)."""
+        latest = self.policy()
+        return [] if latest is None else [str(a) for a in latest.body["escrow"]]
+
+    def _escrow_cards(self) -> dict[str, KeyCard]:
+        """The key cards of the policy's regulators, each checked as such at this use."""
+        return {r: self._entitled(r, "escrow regulator", role=Role.AUDITOR) for r in self.escrow()}
 
     def _entitled(self, reader: str, what: str, *, role: Role | None = None) -> KeyCard:
         """``reader``'s key card, if it is an active member (with ``role``) that has one."""
@@ -124,12 +156,21 @@ class VaultDesk:
             raise VaultError(f"{what} {reader} is {state}: no document key is wrapped for it")
         if role is not None and role not in member.roles:
             raise VaultError(f"{what} {reader} does not have the {', '.join(role.names())} role")
+        return self._card(reader, what)
+
+    def _card(self, reader: str, what: str) -> KeyCard:
         card = self.vault.key_card(reader)
         if card is None or card.chain_id != self.chain_id:
             raise VaultError(f"{what} {reader} has not published its vault key: it runs `ape run docs key` once, "
                              "and then keys can be wrapped for it")
         card.public_key()
         return card
+
+    def _require_active(self, doing: str) -> None:
+        status = self.suite.registry.status_of(self.address)
+        if status != MemberStatus.ACTIVE and not self.suite.registry.is_operator(self.address):
+            state = status.name.lower() if status else "not a member"
+            raise VaultError(f"{self.address} is {state}: a member that is not active {doing}")
 
     # ------------------------------------------------------------------ put
 
@@ -139,33 +180,40 @@ class VaultDesk:
         """Seals a trade document for its two parties (and the policy's regulators), files it,
         and anchors its commitment (``TradeRegistry.register``); returns (record, commitment).
         The salt is the pair's (``pair_salt``): the same file between the same parties has one
-        commitment, so the registry still refuses to anchor it twice, and a story cut short
+        commitment, so the registry still refuses to anchor it twice. The registration is
+        simulated first, so a document the chain would refuse is not filed; a story cut short
         between filing and anchoring sends the same transaction when resumed (its journal
         settles the one it had sent)."""
         counterparty = to_checksum_address(counterparty)
         kind = doc_type.name.lower()
-        readers = self._readers([counterparty])
-        salt = pair_salt(self.account, readers[counterparty].public_key(), content)
-        opening = Opening(salt, content, name, kind)
+        cards = {counterparty: self._entitled(counterparty, "counterparty"), **self._escrow_cards()}
+        opening = Opening(pair_salt(self.account, cards[counterparty].public_key(), content), content, name, kind)
+        replaying = self.suite.conn.replaying
+        anchored = self.suite.trade.record_id_of(opening.commitment, self.address, counterparty)
+        if anchored and not replaying:
+            raise VaultError(f"this {kind} is already anchored with {counterparty} as trade record {anchored}")
         stored = self.vault.document(opening.commitment)
-        if stored is not None and stored.record is not None and not self.suite.conn.replaying:
-            raise VaultError(f"this {kind} is already anchored with {counterparty} as trade record {stored.record}")
+        if stored is not None and stored.kind != kind:
+            raise VaultError(f"this file is already filed as a {stored.kind} with {counterparty}, not a {kind}")
+        args = (int(doc_type), opening.commitment, counterparty, amount, parent)
+        if not replaying:
+            self.suite.trade.simulate(self.address, "register", *args)  # the chain's refusal, before any write
         if stored is None:
-            stored = self._file(opening, readers)
-        record, _ = self.suite.trade.register(self.account, doc_type, stored.commitment, counterparty, amount, parent)
+            stored = self._file(opening, {self.address: self.publish_key(), **cards})
+        record, _ = self.suite.trade.register(self.account, doc_type, *args[1:])
         self.vault.set_record(stored.commitment, record)
         return record, stored.commitment
 
     def confirm(self, record_id: int) -> Checked:
         """As the counterparty, opens the record's document, checks it against the chain and
         that its salt is the pair's, then confirms the record. A salt chosen otherwise would let
-        the same document be anchored twice between the same parties, so it is refused."""
+        the same document be anchored again between the same parties, so it is refused."""
         checked = self.get_record(record_id)
         record = checked.record
         assert record is not None
         if record.counterparty != self.address:
             raise VaultError(f"{self.address} is not the counterparty of trade record {record_id}")
-        other = self._entitled(record.registrant, "registrant").public_key()
+        other = self._card(record.registrant, "the registrant").public_key()
         if checked.opening.salt != pair_salt(self.account, other, checked.opening.content):
             raise VaultError(
                 f"the document of trade record {record_id} is salted with a salt that is not the parties' own: "
@@ -185,23 +233,10 @@ class VaultDesk:
             status = self.suite.registry.status_of(reader)
             if status in (MemberStatus.SUSPENDED, MemberStatus.REMOVED):
                 raise VaultError(f"reader {reader} is {status.name.lower()}: no document key is wrapped for it")
-            card = self.vault.key_card(reader)
-            if card is None or card.chain_id != self.chain_id:
-                raise VaultError(f"reader {reader} has not published its vault key (`ape run docs key`)")
-            card.public_key()
-            cards[reader] = card
-        for regulator in self.escrow():
-            cards[regulator] = self._entitled(regulator, "escrow regulator")
-        readers_cards = {self.address: self.publish_key(), **cards}
-        return self._file(Opening(new_salt(), content, name, KYC), readers_cards).commitment
-
-    def _readers(self, parties: Sequence[str]) -> dict[str, KeyCard]:
-        """The key cards of the parties and the policy's regulators, all checked before this
-        member's own card is filed (a refusal writes nothing)."""
-        cards = {party: self._entitled(party, "counterparty") for party in parties}
-        for regulator in self.escrow():
-            cards[regulator] = self._entitled(regulator, "escrow regulator")
-        return {self.address: self.publish_key(), **cards}
+            cards[reader] = self._card(reader, "reader")
+        cards |= self._escrow_cards()
+        return self._file(Opening(new_salt(), content, name, KYC), {self.address: self.publish_key(), **cards}
+                          ).commitment
 
     def _file(self, opening: Opening, readers: dict[str, KeyCard]) -> StoredDocument:
         if self.vault.document(opening.commitment) is not None:
@@ -211,7 +246,7 @@ class VaultDesk:
         now = self.clock()
         grants = [Grant(envelope.commitment, reader, wrap(card.public_key(), key), self.address, now)
                   for reader, card in readers.items()]
-        return self.vault.add_document(envelope, opening.kind, self.address, grants)
+        return self.vault.add_document(envelope, opening.kind, self.address, grants, now)
 
     # ------------------------------------------------------------------ get
 
@@ -221,7 +256,7 @@ class VaultDesk:
             where = f"record {stored.record}" if stored.record else stored.kind
             raise VaultError(
                 f"{self.address} is not entitled to document 0x{stored.commitment.hex()} ({where}): no key is "
-                "wrapped for it. A party to the document, or a member it was shared with, can share it"
+                "wrapped for it. A party to the document, or the holder of a voucher it backs, can share it"
             )
         key = unwrap(self.account, grant.wrapped)
         if key is None:
@@ -235,70 +270,106 @@ class VaultDesk:
         return self.vault.envelope(stored).open(self._content_key(stored))
 
     def get_record(self, record_id: int) -> Checked:
-        """Trade record ``record_id``'s document, opened and checked against what the chain
-        anchored: its commitment, its type."""
+        """Trade record ``record_id``'s document, opened and checked against the chain: the
+        registry must hold this commitment for this record and these parties, and the type must
+        be the record's. The vault's own note of the record is only where it looks first."""
         record = self.suite.trade.record(record_id)
-        anchored = self.suite.trade.doc_hash(record_id) if record.status != RecordStatus.NONE else None
-        if anchored is None:
+        if record.status == RecordStatus.NONE:
             raise VaultError(f"trade record {record_id} does not exist on chain")
-        stored = self.vault.document_of_record(record_id) or self.vault.document(anchored)
+        stored = self.vault.document_of_record(record_id)
         if stored is None:
-            raise VaultError(f"the vault holds no document for trade record {record_id} "
-                             f"(commitment 0x{anchored.hex()}): it was anchored without being filed here")
+            anchored = self.suite.trade.doc_hash(record_id, self.suite.deployment.block_of("TradeRegistry"))
+            stored = self.vault.document(anchored) if anchored else None
+            if stored is None:
+                raise VaultError(f"the vault holds no document for trade record {record_id}: it was anchored "
+                                 "without being filed here")
         opening = self._open_stored(stored)
-        if opening.commitment != anchored:
+        if not self._anchors(record, opening.commitment):
+            anchored = self.suite.trade.doc_hash(record_id, self.suite.deployment.block_of("TradeRegistry"))
             raise VaultError(
                 f"the vault's document for trade record {record_id} is not the anchored one: it commits to "
-                f"0x{opening.commitment.hex()}, the chain anchored 0x{anchored.hex()} (a swapped document)"
+                f"0x{opening.commitment.hex()}, the chain anchored 0x{(anchored or bytes(32)).hex()} (a swapped "
+                "document)"
             )
         if opening.kind != record.doc_type.name.lower():
             raise VaultError(f"the document for trade record {record_id} says it is a {opening.kind}; the chain "
                              f"anchored a {record.doc_type.name.lower()}")
         return Checked(record, opening)
 
+    def _anchors(self, record: TradeRecord, commitment: bytes) -> bool:
+        """Whether the chain anchored ``commitment`` as ``record``: one view call, or for a
+        rejected record (whose commitment the registry frees) its registration event."""
+        if record.status == RecordStatus.REJECTED:
+            start = self.suite.deployment.block_of("TradeRegistry")
+            return self.suite.trade.doc_hash(record.record_id, start) == commitment
+        return self.suite.trade.record_id_of(commitment, record.registrant, record.counterparty) == record.record_id
+
     def get_kyc(self, member: str) -> Checked:
         """``member``'s KYC evidence, checked against the hash it applied or was admitted with."""
-        profile = self.suite.registry.profile(to_checksum_address(member))
-        if profile is None:
-            raise VaultError(f"{member} never applied nor was admitted: it has no KYC evidence on chain")
-        anchored = profile[1]
-        stored = self.vault.document(anchored)
-        if stored is None:
-            raise VaultError(f"the vault holds no KYC evidence of {member} with commitment 0x{anchored.hex()}")
+        stored = self._kyc_document(member)
         opening = self._open_stored(stored)
         if opening.kind != KYC:
-            raise VaultError(f"document 0x{anchored.hex()} is a {opening.kind}, not KYC evidence")
+            raise VaultError(f"document 0x{stored.commitment.hex()} is a {opening.kind}, not KYC evidence")
         return Checked(None, opening)
 
-    # ---------------------------------------------------------------- trails
+    def _kyc_document(self, member: str) -> StoredDocument:
+        profile = self.suite.registry.profile(to_checksum_address(member),
+                                              self.suite.deployment.block_of("ConsortiumRegistry"))
+        if profile is None:
+            raise VaultError(f"{member} never applied nor was admitted: it has no KYC evidence on chain")
+        stored = self.vault.document(profile[1])
+        if stored is None:
+            raise VaultError(f"the vault holds no KYC evidence of {member} with commitment 0x{profile[1].hex()}")
+        return stored
 
-    def trail(self, voucher: int) -> list[int]:
-        """The trade records behind ``voucher``: its slot's invoice, then each parent up to the
-        first document."""
-        info = self.suite.voucher.voucher(voucher)
-        if not info.exists:
-            raise VaultError(f"voucher {label(voucher)} does not exist (or was redeemed)")
-        record = self.suite.voucher.slot(voucher >> 32).trade_record_id
-        records: list[int] = []
-        while record and len(records) < TRAIL_LIMIT:
-            records.append(record)
-            record = self.suite.trade.record(record).parent_id
-        return records
+    # --------------------------------------------------------------- sharing
 
-    def share(self, records: Sequence[int], to: str, *, voucher: int | None = None, purpose: str = "") -> Statement:
-        """Wraps the keys of the documents of ``records`` for ``to`` and records the disclosure,
-        signed by this member. ``to`` must be an active member with a key card; this member must
-        hold each document's key, and each document must check against the chain, before
-        anything is written."""
+    def share(self, records: Sequence[int], to: str, *, purpose: str = "") -> Statement:
+        """As a party to each record (its registrant or counterparty), wraps the keys of their
+        documents for ``to`` and records the disclosure, signed."""
+        for record_id in records:
+            record = self.suite.trade.record(record_id)
+            if self.address not in (record.registrant, record.counterparty):
+                raise VaultError(f"{self.address} is not a party to trade record {record_id}: only its parties "
+                                 "share it (the holder of a voucher discloses the trail behind it)")
+        return self._share([self.get_record(r) for r in records], to, voucher=None, purpose=purpose)
+
+    def disclose(self, voucher: int, to: str, purpose: str = "") -> Statement:
+        """As the holder of ``voucher``, shares the trade trail behind it with ``to`` (a
+        financier it is negotiating with, a member it pays with the voucher)."""
+        holder = self.suite.voucher.owner_of(voucher)
+        if holder != self.address:
+            raise VaultError(f"{self.address} does not hold voucher {label(voucher)} (its holder is {holder}): only "
+                             "the holder discloses the trail behind it")
+        return self._share([self.get_record(r) for r in self.trail(voucher)], to, voucher=voucher, purpose=purpose)
+
+    def share_kyc(self, member: str, to: str, *, purpose: str = "") -> Statement:
+        """As the member itself or an operator, wraps the key of ``member``'s KYC evidence for
+        ``to`` (a regulator, an operator, a member that must see it)."""
+        member = to_checksum_address(member)
+        if self.address != member and not self.suite.registry.is_operator(self.address):
+            raise VaultError(f"{self.address} is neither {member} nor an operator: only they share its KYC evidence")
+        stored = self._kyc_document(member)
+        checked = Checked(None, self._open_stored(stored))
+        return self._share([checked], to, voucher=None, purpose=purpose, anyone=True)
+
+    def _share(self, checked: list[Checked], to: str, *, voucher: int | None, purpose: str,
+               anyone: bool = False) -> Statement:
+        """Wraps the checked documents' keys for ``to``, with the signed disclosure, in one
+        write; ``to`` an active member with a key card (``anyone``: any account with one, an
+        operator say), this member active, every key this member's."""
         to = to_checksum_address(to)
-        card = self._entitled(to, "recipient")
         if to == self.address:
             raise VaultError("a member does not share documents with itself")
-        status = self.suite.registry.status_of(self.address)
-        if status != MemberStatus.ACTIVE:
-            raise VaultError(f"{self.address} is {status.name.lower()}: a member that is not active shares no "
-                             "documents")
-        checked = [self.get_record(record) for record in records]
+        if anyone:  # KYC evidence: an applicant is not a member yet, nor need an operator be
+            card = self._card(to, "recipient")
+            for who, what in ((to, "recipient"), (self.address, "the sharer")):
+                status = self.suite.registry.status_of(who)
+                if status in (MemberStatus.SUSPENDED, MemberStatus.REMOVED):
+                    raise VaultError(f"{what} {who} is {status.name.lower()}: no document key is wrapped for it")
+        else:
+            card = self._entitled(to, "recipient")
+            self._require_active("shares no documents")
         keys = {c.commitment: self._content_key(self._stored(c)) for c in checked}
         now = self.clock()
         grants = [Grant(commitment, to, wrap(card.public_key(), key), self.address, now)
@@ -312,19 +383,29 @@ class VaultDesk:
         text, signature = sign_statement(self.account, body)
         return self.vault.share(grants, (text, signature, self.address))
 
-    def disclose(self, voucher: int, to: str, purpose: str = "") -> Statement:
-        """As the holder of ``voucher``, shares the trade trail behind it with ``to`` (a
-        financier it is negotiating with, a member it pays with the voucher)."""
-        holder = self.suite.voucher.owner_of(voucher)
-        if holder != self.address:
-            raise VaultError(f"{self.address} does not hold voucher {label(voucher)} (its holder is {holder}): only "
-                             "the holder discloses the trail behind it")
-        return self.share(self.trail(voucher), to, voucher=voucher, purpose=purpose)
+    # ---------------------------------------------------------------- trails
+
+    def trail(self, voucher: int) -> list[int]:
+        """The trade records behind ``voucher``: its slot's invoice, then each parent up to the
+        first document."""
+        info = self.suite.voucher.voucher(voucher)
+        if not info.exists:
+            raise VaultError(f"voucher {label(voucher)} does not exist (or was redeemed)")
+        record = self.suite.voucher.slot(voucher >> 32).trade_record_id
+        records: list[int] = []
+        while record:
+            if len(records) == TRAIL_LIMIT:
+                raise VaultError(f"the trail behind voucher {label(voucher)} is longer than {TRAIL_LIMIT} documents: "
+                                 "it is not followed further")
+            records.append(record)
+            record = self.suite.trade.record(record).parent_id
+        return records
 
     def verify_trail(self, voucher: int, *, record: bool = True) -> TrailCheck:
         """Opens every document of the trail behind ``voucher`` and checks each against its
         commitment on chain, its type and the trail's links (each record's parent is the next
-        one); records the verification, signed, unless ``record`` is false."""
+        one); records the verification, signed, unless ``record`` is false. Records not
+        confirmed by their counterparty are listed (and recorded), not hidden."""
         records = self.trail(voucher)
         if not records:
             raise VaultError(f"voucher {label(voucher)} has no trade record behind it")
@@ -332,12 +413,13 @@ class VaultDesk:
         first = checked[0].record
         if first is None or first.doc_type != DocType.INVOICE:
             raise VaultError(f"the trail of voucher {label(voucher)} does not start at an invoice")
-        escrow = self.escrow()
+        policy = self.policy()
+        escrow, since = ([], 0) if policy is None else ([str(a) for a in policy.body["escrow"]], _at(policy))
         result = TrailCheck(
             voucher, checked,
             unconfirmed=[c.record.record_id for c in checked if c.record and c.record.status != RecordStatus.CONFIRMED],
-            escrow_missing=[(c.record.record_id, r) for c in checked if c.record for r in escrow
-                            if self.vault.grant(c.commitment, r) is None],
+            escrow_missing=[(c.record.record_id, r) for c in checked if c.record and self._stored(c).added >= since
+                            for r in escrow if self.vault.grant(c.commitment, r) is None],
         )
         if record:
             body = {"kind": "verification", "chain": self.chain_id, "by": self.address, "voucher": label(voucher),
@@ -352,3 +434,8 @@ class VaultDesk:
         stored = self.vault.document(checked.commitment)
         assert stored is not None  # get_record found it
         return stored
+
+
+def _at(statement: Statement) -> int:
+    at = statement.body.get("at")
+    return at if isinstance(at, int) else 0

@@ -1,14 +1,16 @@
 """What a member sees of its documents in the vault, without opening any: for each document
 it put or may read, whether the vault holds it (its file present, a key wrapped for the
-member), with whom it is shared, and who verified it against the chain. The ``docs list``
-command and the read API (the member page) both show this."""
+member), with whom it was shared and who verified it against the chain. The sharings and
+verifications come from the signed records only (a row of the index anyone with the folder
+could add says nothing); "held" is the member's own key wrap, which opening checks. The
+``docs list`` command and the read API (the member page) both show this."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
 
-from scf.vault.store import StoredDocument, Vault
+from scf.vault.store import Statement, StoredDocument, Vault
 
 
 @dataclass(frozen=True)
@@ -23,6 +25,7 @@ class Verification:
     by: str
     at: int
     voucher: str
+    confirmed: bool  # the document's record was confirmed by its counterparty when verified
 
 
 @dataclass(frozen=True)
@@ -33,7 +36,7 @@ class DocumentStatus:
     owner: str
     file_present: bool
     readable: bool  # a key is wrapped for the member asking
-    readers: list[Sharing] = field(default_factory=list)
+    readers: list[Sharing] = field(default_factory=list)  # whom it was shared with, by signed disclosures
     verified: list[Verification] = field(default_factory=list)
 
     @property
@@ -45,7 +48,8 @@ class DocumentStatus:
             "commitment": self.commitment, "kind": self.kind, "record": self.record, "owner": self.owner,
             "held": self.held, "filePresent": self.file_present, "readable": self.readable,
             "readers": [{"reader": s.reader, "by": s.by, "at": s.at} for s in self.readers],
-            "verified": [{"by": v.by, "at": v.at, "voucher": v.voucher} for v in self.verified],
+            "verified": [{"by": v.by, "at": v.at, "voucher": v.voucher, "confirmed": v.confirmed}
+                         for v in self.verified],
         }
 
 
@@ -55,20 +59,32 @@ def member_documents(vault: Vault, member: str) -> list[DocumentStatus]:
     mine |= {d.commitment: d for d in vault.documents(reader=member)}
     verified: dict[str, list[Verification]] = {}
     for statement in vault.statements("verification"):
-        for document in statement.body["documents"]:
-            verified.setdefault(document["commitment"], []).append(
-                Verification(statement.author, int(statement.body["at"]), str(statement.body["voucher"])))
-    return [_status(vault, d, member, verified) for d in sorted(mine.values(), key=lambda d: (d.added, d.commitment))]
+        unconfirmed = statement.body.get("unconfirmed") or []
+        for document in _documents(statement):
+            verified.setdefault(document["commitment"], []).append(Verification(
+                statement.author, int(statement.body.get("at", 0)), str(statement.body.get("voucher")),
+                document.get("record") not in unconfirmed))
+    shared: dict[str, list[Sharing]] = {}
+    for statement in vault.statements("disclosure"):
+        for document in _documents(statement):
+            shared.setdefault(document["commitment"], []).append(
+                Sharing(str(statement.body.get("to")), statement.author, int(statement.body.get("at", 0))))
+    ordered = sorted(mine.values(), key=lambda d: (d.added, d.commitment))
+    return [_status(vault, d, member, verified, shared) for d in ordered]
 
 
-def _status(vault: Vault, document: StoredDocument, member: str, verified: dict[str, list[Verification]]
-            ) -> DocumentStatus:
+def _documents(statement: Statement) -> list[dict[str, Any]]:
+    documents = statement.body.get("documents")
+    return [d for d in documents if isinstance(d, dict)] if isinstance(documents, list) else []
+
+
+def _status(vault: Vault, document: StoredDocument, member: str, verified: dict[str, list[Verification]],
+            shared: dict[str, list[Sharing]]) -> DocumentStatus:
     commitment = "0x" + document.commitment.hex()
-    grants = vault.grants(document.commitment)
     return DocumentStatus(
         commitment, document.kind, document.record, document.owner,
-        file_present=(vault.blobs / document.blob).exists(),
-        readable=any(g.reader == member for g in grants),
-        readers=[Sharing(g.reader, g.granted_by, g.granted_at) for g in grants],
+        file_present=(vault.blobs / document.blob).is_file(),
+        readable=vault.grant(document.commitment, member) is not None,
+        readers=shared.get(commitment, []),
         verified=verified.get(commitment, []),
     )

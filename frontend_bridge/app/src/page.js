@@ -292,10 +292,14 @@ async function refreshVault() {
     row.dataset.testid = `vault-${d.commitment}`;
     const state = !d.filePresent ? "file missing from the vault: restore it from a backup"
       : d.readable ? "held" : "filed, no key for you";
-    const others = d.readers.filter((r) => r.reader !== client.account);
-    const shared = others.length ? others.map((r) => r.readerName || r.reader).join(", ") : "only you";
+    // From the vault's signed disclosure and verification records only.
+    const who = (address, name) => (address === client.account ? "you" : name || address);
+    const shared = d.readers.length
+      ? d.readers.map((r) => `${who(r.by, r.byName)} → ${who(r.reader, r.readerName)} on ${formatTime(r.at)}`).join("; ")
+      : "not shared beyond its parties";
     const verified = d.verified.length
-      ? d.verified.map((v) => `${v.byName || v.by} on ${formatTime(v.at)} (voucher ${v.voucher})`).join("; ")
+      ? d.verified.map((v) => `${who(v.by, v.byName)} on ${formatTime(v.at)} (voucher ${v.voucher}` +
+          `${v.confirmed ? "" : ", not yet confirmed by its counterparty"})`).join("; ")
       : "not verified yet";
     row.append(
       cell(d.record ? `#${d.record}` : "not anchored"),
