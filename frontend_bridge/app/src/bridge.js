@@ -690,8 +690,9 @@ export class DocumentVault {
   }
 }
 
-/** The keccak-256 of a file's bytes, as the trade registry anchors a document: the file is
- *  read in the browser and never uploaded. */
+/** The keccak-256 of a file's bytes: the bare fingerprint the page anchors for a document
+ *  kept outside the vault (a sealed one is anchored by its salted commitment, with
+ *  `ape run docs put`). The file is read in the browser and never uploaded. */
 export async function hashFile(file) {
   return keccak256(new Uint8Array(await file.arrayBuffer()));
 }
