@@ -474,7 +474,10 @@ def test_each_member_sees_which_of_its_documents_the_vault_holds_shares_and_veri
     _, lost = tier1.put_trade_document(DocType.RECEIPT, b"receipt page " + tag, "r.txt", cast.hospital.address, 1)
     (vault.blobs / vault.document(lost).blob).unlink()
 
-    shown = run_phase("vault", settings(invoice="0x" + commitment.hex(), delivery=delivery, lost="0x" + lost.hex()))
+    shots = BRIDGE / "docs" if os.environ.get("SCF_WRITE_SCREENSHOTS") == "1" else tmp_path
+    shown = run_phase("vault", settings(invoice="0x" + commitment.hex(), delivery=delivery, lost="0x" + lost.hex(),
+                                        screenshot=str(shots / "member-page-vault.png")))
+    assert (shots / "member-page-vault.png").stat().st_size > 2_000
     assert shown["bankHeld"] == "held"
     assert shown["bankShared"].startswith("MedSupply Co (tier 1) → you on ")
     assert shown["bankVerified"].startswith("you on ") and shown["bankVerified"].endswith(f"(voucher {label(root)})")

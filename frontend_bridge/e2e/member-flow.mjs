@@ -394,6 +394,7 @@ try {
     out.bankHeld = await text(bank, `vault-held-${s.invoice}`);
     out.bankShared = await text(bank, `vault-shared-${s.invoice}`);
     out.bankVerified = await text(bank, `vault-verified-${s.invoice}`);
+    if (s.screenshot) await bank.locator('[data-testid="vault-section"]').screenshot({ path: s.screenshot });
     const hospital = await openSettled("hospital");
     await hospital.waitForSelector(`[data-testid="record-${s.delivery}"]`);
     out.hospitalToDecide = await text(hospital, `record-${s.delivery}`);
