@@ -22,7 +22,7 @@ help:
 	@echo "make scenario   install what is missing, run the end-to-end financing story (ape run scenario)"
 	@echo "make setup      install npm (anvil, solc, OpenZeppelin) and Python dependencies into the project"
 	@echo "make compile    compile the contracts with the offline solc bridge; export ABIs and shared constants to frontend_bridge/"
-	@echo "make fuzz       the voucher and registry property tests with a deep budget (FUZZ_EXAMPLES=200 FUZZ_STEPS=50)"
+	@echo "make fuzz       the voucher, registry, trade registry and vault property tests with a deep budget (FUZZ_EXAMPLES=200 FUZZ_STEPS=50)"
 	@echo "make audit      slither on the contracts; fails on an unexplained High or Medium finding"
 	@echo "make permissions  regenerate docs/permissions.md, the access-control matrix"
 	@echo "make bench      the benchmarks (bench/results.json)"
@@ -103,12 +103,13 @@ devnet-stop:
 clean:
 	rm -rf .build .cache
 
-# Deeper invariant fuzzing of the voucher ledger and the registry than CI's budget (voucher:
-# 8 histories of 25 steps; registry: 15 of 20).
+# Deeper invariant fuzzing of the voucher ledger, the registries and the document vault than
+# CI's budget (voucher: 8 histories of 25 steps; registry: 15 of 20; vault: 10 of 25).
 FUZZ_EXAMPLES ?= 200
 FUZZ_STEPS ?= 50
 fuzz: setup
-	SCF_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) SCF_FUZZ_STEPS=$(FUZZ_STEPS) ape test tests/test_voucher_properties.py tests/test_registry_model.py -s
+	SCF_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) SCF_FUZZ_STEPS=$(FUZZ_STEPS) ape test tests/test_voucher_properties.py tests/test_registry_model.py \
+		tests/test_trade_registry_model.py tests/test_vault_model.py -s
 
 # Static analysis (slither, in its own virtual environment: its pins differ from ape's).
 AUDIT_VENV := .venv-audit
