@@ -99,7 +99,7 @@ def cli(provider, quick, repeat, out, only, block_time, gas_limit):
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(json.dumps(results, indent=2) + "\n")
 
-    if chosen & {"gas", "redemption"}:
+    if chosen & {"gas", "redemption", "vault"}:
         ape_account = accounts.test_accounts[2]
         bench = b.Bench.setup(conn, holder=Account.from_key(ape_account.private_key), log=log)
         automine_sections(conn, bench, chosen, quick, results, save, log)
@@ -230,8 +230,8 @@ def render(r: dict) -> str:
             )
     if "vault" in r:
         v = r["vault"]
-        lines += ["", f"document vault, ms per document (medians; {v['readers_per_document']} readers each, trails of "
-                  f"{v['trail_documents']}) {chain('vault')}",
+        lines += ["", f"document vault, medians in ms: put, confirm, get per document ({v['readers_per_document']} "
+                  f"readers each); disclose, verify per trail of {v['trail_documents']} {chain('vault')}",
                   f"{'bytes':>11} {'sealed/file':>12} {'put':>8} {'confirm':>8} {'get':>8} {'disclose':>9} "
                   f"{'verify':>8}"]
         for d in v["documents"]:
