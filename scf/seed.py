@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, replace
 from decimal import Decimal
 from functools import cache, partial
@@ -211,10 +211,10 @@ def seal_kyc_evidence(
     return sealed, notes
 
 
-def set_vault_policy(desk: VaultDesk, escrow: list[str]) -> str:
+def set_vault_policy(desk: VaultDesk, escrow: Sequence[str]) -> str:
     """Signs the file's escrow policy into the vault (``desk`` an operator's), unless the
     vault's policy already names those regulators; says what was done."""
-    if desk.escrow() == escrow:
+    if desk.escrow() == list(escrow):
         return "the vault's escrow policy is already in place"
     missing = [a for a in escrow if desk.vault.key_card(a) is None]
     if missing:

@@ -23,6 +23,7 @@ from scf.contracts import DocType, Role
 from scf.deploy import deploy_suite
 from scf.suite import Suite
 from scf.toolchain import ensure_compiler
+from scf.vault import Vault, VaultDesk
 from tests.support import (
     BANK_OPENING_CASH,
     BRIDGE,
@@ -167,3 +168,24 @@ def web_dist(tmp_path_factory) -> Path:
         cwd=ROOT, check=True, capture_output=True, text=True,
     )
     return out
+
+
+@pytest.fixture
+def vault(tmp_path):
+    """An empty document vault in the test's own folder."""
+    v = Vault(tmp_path / "vault")
+    yield v
+    v.close()
+
+
+@pytest.fixture
+def desks(vault, suite, cast) -> dict[str, VaultDesk]:
+    """Every member's desk at ``vault``, each with its key card published; the operator's
+    policy names the regulator as escrow."""
+    people = {name: VaultDesk(vault, suite, getattr(cast, name))
+              for name in ("hospital", "tier1", "tier3", "bank", "auditor", "operator", "tier2")}
+    for name, desk in people.items():
+        if name != "operator":
+            desk.publish_key()
+    people["operator"].set_policy([cast.auditor.address])
+    return people

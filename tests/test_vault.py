@@ -16,7 +16,7 @@ from eth_utils import keccak
 from scf.api import ReadService, create_app, running
 from scf.contracts import DocType, RecordStatus
 from scf.indexer import EventIndex
-from scf.vault import Vault, VaultDesk, VaultError
+from scf.vault import VaultError
 from tests.support import CNY, DAY
 
 FACE = 1_000_000 * CNY
@@ -25,24 +25,6 @@ DELIVERY = b"DN-7731: 400 infusion pumps delivered to City Hospital, signed J. W
 INVOICE = b"INV-7731: 1,000,000.00 CNY, due 90 days"
 
 
-@pytest.fixture
-def vault(tmp_path):
-    v = Vault(tmp_path / "vault")
-    yield v
-    v.close()
-
-
-@pytest.fixture
-def desks(vault, suite, cast):
-    """Every member's desk at the vault, each with its key card published; the operator's
-    policy names the regulator as escrow."""
-    people = {name: VaultDesk(vault, suite, getattr(cast, name))
-              for name in ("hospital", "tier1", "tier3", "bank", "auditor", "operator", "tier2")}
-    for name, desk in people.items():
-        if name != "operator":
-            desk.publish_key()
-    people["operator"].set_policy([cast.auditor.address])
-    return people
 
 
 def _trail(desks, cast, suffix: bytes = b""):

@@ -74,24 +74,6 @@ FACE = 1_000_000 * CNY
 # ------------------------------------------------------------------------------ fixtures
 
 
-@pytest.fixture
-def vault(tmp_path):
-    v = Vault(tmp_path / "vault")
-    yield v
-    v.close()
-
-
-@pytest.fixture
-def desks(vault, suite, cast):
-    """Every member's desk at the vault, each with its key card published; the operator's
-    policy names the regulator as escrow."""
-    people = {name: VaultDesk(vault, suite, getattr(cast, name))
-              for name in ("hospital", "tier1", "tier3", "bank", "auditor", "operator", "tier2")}
-    for name, desk in people.items():
-        if name != "operator":
-            desk.publish_key()
-    people["operator"].set_policy([cast.auditor.address])
-    return people
 
 
 # ------------------------------------------------------------------------------- helpers

@@ -567,15 +567,9 @@ def test_who_may_open_which_document_follows_the_model(suite, cast, w3, tmp_path
 
 
 @pytest.fixture
-def vault(tmp_path):
-    v = Vault(tmp_path / "vault")
-    yield v
-    v.close()
-
-
-@pytest.fixture
 def desks(vault, suite, cast):
-    """The parties' and the regulator's desks, tier 3 without a key card yet."""
+    """The parties' and the regulator's desks, tier 3 without a key card yet (this module's own, in place
+    of conftest's every-member `desks`)."""
     names = ("hospital", "tier3", "auditor", "operator")
     people = {name: VaultDesk(vault, suite, getattr(cast, name)) for name in names}
     for name in ("hospital", "auditor"):

@@ -33,7 +33,7 @@ from scf.member import MemberSession
 from scf.money import DAY, from_minor, from_timestamp, to_minor
 from scf.scenario.report import Financing, Payment, ScenarioReport
 from scf.scenario.spec import Scenario
-from scf.seed import SpecError, seed_members
+from scf.seed import SpecError, seed_members, set_vault_policy
 from scf.suite import Suite
 from scf.vault import Vault, VaultDesk
 from scf.vault.desk import deployment_of
@@ -115,8 +115,7 @@ def run_scenario(
     for desk in desks.values():
         desk.publish_key()  # a signature filed in the vault, not a transaction
     escrow = [keys[k].address for k in scenario.escrow]
-    if VaultDesk(vault, suite, operator).escrow() != escrow:
-        VaultDesk(vault, suite, operator).set_policy(escrow)
+    set_vault_policy(VaultDesk(vault, suite, operator), escrow)  # signed only when it changes
     if journal is None:
         for op, used in seed_gas.items():
             for one in used:

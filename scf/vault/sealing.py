@@ -44,7 +44,7 @@ from eth_utils import ValidationError, keccak, to_checksum_address
 from scf.errors import ScfError
 
 FORMAT = "scf-vault/1"
-MAGIC = b"SCF-VAULT/1\n"  # an envelope's first bytes
+MAGIC = FORMAT.upper().encode() + b"\n"  # an envelope's first bytes: b"SCF-VAULT/1\n"
 TAG_BYTES = 16  # GCM's tag, at the end of the ciphertext
 MAX_NAME_BYTES = 1024
 MAX_KIND_BYTES = 32
